@@ -1,0 +1,1 @@
+"""kernel/locking: the kernel's sleeping and spinning locks, and lockdep."""

@@ -1,0 +1,1 @@
+"""kernel/sched: tasks and the scheduler that decides which one runs."""
