@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * interp.c - run an anonvma scenario file on the live kernel.
+ *
+ *   interp -c FILE    validate FILE only
+ *   interp FILE       run it
+ *   interp -t FILE    run it under the oracle harness: stop with SIGSTOP
+ *                     after validation so the harness can arm tracing on
+ *                     our pid, and announce every process on fd 3 (the
+ *                     harness's trace_marker) as "@pid PID NAME"
+ *
+ * The semantics are those of docs/scenario-format.md: lines run strictly one
+ * after another whichever process owns them, an exit is torn down before
+ * the next line runs, and processes still alive at the end exit youngest
+ * first.  Results that are not kernel events go to stdout, one write() per
+ * line: "NAME maps START-END PERMS" and "NAME !OP ERRNO".
+ *
+ * The interpreter must not create anon_vma objects of its own, so:
+ *  - it has no writable segment and no globals; all state lives on the
+ *    stack, whose VMA already has an anon_vma (writes and COW faults there
+ *    allocate no rmap object);
+ *  - processes pass the turn to each other through AF_UNIX datagram socket
+ *    pairs, one per process, created before the scenario starts;
+ *  - an exiting process sends a pidfd of itself with the turn, and the
+ *    receiver polls it: a pidfd becomes readable only once the task has
+ *    gone through exit_mm(), so the whole exit_mmap() teardown is done;
+ *  - the SIGSEGV handler finds the state through the FS base register
+ *    (arch_prctl), which fork copies along with the stack.
+ */
+#include "sys.h"
+
+#define SCN_BASE	0x200000000000UL
+#define SCN_LIMIT	0x300000000000UL
+#define PAGE_SIZE	4096UL
+
+#define MAX_FILE	(256 * 1024)
+#define MAX_OPS		16384
+#define MAX_NAMES	1024
+#define MAX_INC		1024		/* processes created by a scenario */
+#define NAME_LEN	32
+#define MAX_TOKENS	8
+#define MARKER_FD	3
+#define NONE		0xffffffffu
+
+enum op_code {
+	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
+	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+	"mmap", "munmap", "mprotect", "madvise", "mremap",
+	"read", "write", "fork", "exit", "maps",
+};
+
+struct keyword {
+	const char *name;
+	int value;
+};
+
+static const struct keyword prots[] = {
+	{ "none", PROT_NONE },
+	{ "r", PROT_READ },
+	{ "rw", PROT_READ | PROT_WRITE },
+	{ "rx", PROT_READ | PROT_EXEC },
+	{ "rwx", PROT_READ | PROT_WRITE | PROT_EXEC },
+	{ 0, 0 },
+};
+
+static const struct keyword advices[] = {
+	{ "dontneed", 4 },
+	{ "dontfork", 10 },
+	{ "dofork", 11 },
+	{ "wipeonfork", 18 },
+	{ "keeponfork", 19 },
+	{ "pageout", 21 },
+	{ 0, 0 },
+};
+
+static const struct keyword errnos[] = {
+	{ "EPERM", 1 }, { "ENOENT", 2 }, { "ESRCH", 3 }, { "EINTR", 4 },
+	{ "EIO", 5 }, { "ENXIO", 6 }, { "E2BIG", 7 }, { "EBADF", 9 },
+	{ "ECHILD", 10 }, { "EAGAIN", 11 }, { "ENOMEM", 12 }, { "EACCES", 13 },
+	{ "EFAULT", 14 }, { "EBUSY", 16 }, { "EEXIST", 17 }, { "ENODEV", 19 },
+	{ "EINVAL", 22 }, { "ENFILE", 23 }, { "EMFILE", 24 }, { "EFBIG", 27 },
+	{ "ENOSPC", 28 }, { "ERANGE", 34 }, { "ENOSYS", 38 },
+	{ "EOVERFLOW", 75 }, { "EOPNOTSUPP", 95 }, { "EHWPOISON", 133 },
+	{ 0, 0 },
+};
+
+struct op {
+	u8 code;
+	u8 implicit;		/* an exit added after the last line */
+	u16 arg;		/* prot, advice or mremap flags */
+	u32 lineno;
+	u32 inc;		/* process (incarnation) that runs the line */
+	u32 child;		/* fork: the incarnation it creates */
+	u64 num[4];		/* page numbers and counts, in file order */
+};
+
+/*
+ * The turn, passed from process to process.  It carries the set of
+ * processes that died by a signal or were never born (failed fork): that
+ * is only known at run time, and every process needs it to skip their lines.
+ */
+struct token {
+	u32 line;
+	u8 dead[MAX_INC / 8];
+};
+
+struct interp {
+	const char *file;
+	int traced;
+	u32 nops;
+	u32 nnames;
+	u32 ninc;
+	u32 self;		/* incarnation of this process */
+	u32 cur;		/* line being executed, for the signal handler */
+	struct token tok;
+	u32 name_inc[MAX_NAMES];	/* live incarnation of a name, or NONE */
+	u32 inc_name[MAX_INC];
+	int sock[MAX_INC][2];
+	char names[MAX_NAMES][NAME_LEN];
+	struct op ops[MAX_OPS];
+};
+
+void *memset(void *dst, int c, u64 n)
+{
+	char *d = dst;
+
+	while (n--)
+		*d++ = (char)c;
+	return dst;
+}
+
+void *memcpy(void *dst, const void *src, u64 n)
+{
+	char *d = dst;
+	const char *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+static u64 str_len(const char *s)
+{
+	u64 n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+static int lookup(const struct keyword *kw, const char *name)
+{
+	for (; kw->name; kw++)
+		if (str_eq(kw->name, name))
+			return kw->value;
+	return -1;
+}
+
+/* ---- output: every line is built on the stack and written at once ---- */
+
+struct line {
+	u32 len;
+	char buf[512];
+};
+
+static void put_str(struct line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+static void put_num(struct line *l, u64 v, u32 base)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		u32 d = (u32)(v % base);
+
+		tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+		v /= base;
+	} while (v);
+	while (n && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = tmp[--n];
+}
+
+static void put_errno(struct line *l, s64 err)
+{
+	const struct keyword *kw;
+
+	for (kw = errnos; kw->name; kw++) {
+		if (kw->value == err) {
+			put_str(l, kw->name);
+			return;
+		}
+	}
+	put_str(l, "E");
+	put_num(l, (u64)err, 10);
+}
+
+static void emit(int fd, struct line *l)
+{
+	l->buf[l->len++] = '\n';
+	syscall3(__NR_write, fd, l->buf, l->len);
+}
+
+static __attribute__((noreturn)) void die(const char *what, s64 err)
+{
+	struct line l = { 0 };
+
+	put_str(&l, "interp: ");
+	put_str(&l, what);
+	if (err) {
+		put_str(&l, ": ");
+		put_errno(&l, -err);
+	}
+	emit(2, &l);
+	sys_exit_group(3);
+}
+
+static const char *proc_name(struct interp *in, u32 inc)
+{
+	return in->names[in->inc_name[inc]];
+}
+
+/* "NAME !OP WHAT": a failed syscall, a fatal signal, or a dead process. */
+static void report(struct interp *in, u32 i, const char *what, s64 err)
+{
+	struct line l = { 0 };
+
+	put_str(&l, proc_name(in, in->ops[i].inc));
+	put_str(&l, " !");
+	put_str(&l, op_names[in->ops[i].code]);
+	put_str(&l, " ");
+	if (what)
+		put_str(&l, what);
+	else
+		put_errno(&l, -err);
+	emit(1, &l);
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static __attribute__((noreturn)) void syntax(struct interp *in, u32 lineno,
+					     const char *msg, const char *tok)
+{
+	struct line l = { 0 };
+
+	put_str(&l, in->file);
+	put_str(&l, ":");
+	put_num(&l, lineno, 10);
+	put_str(&l, ": error: ");
+	put_str(&l, msg);
+	if (tok) {
+		put_str(&l, " '");
+		put_str(&l, tok);
+		put_str(&l, "'");
+	}
+	emit(2, &l);
+	sys_exit_group(2);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A page number or count: decimal or 0x hex, 0 <= N < 2^32. */
+static u64 parse_num(struct interp *in, u32 lineno, const char *s)
+{
+	u32 base = 10;
+	const char *p = s;
+	u64 v = 0;
+
+	if (p[0] == '0' && p[1] == 'x') {
+		base = 16;
+		p += 2;
+	}
+	if (!*p)
+		syntax(in, lineno, "bad number", s);
+	for (; *p; p++) {
+		int d = hex_digit(*p);
+
+		if (d < 0 || (u32)d >= base)
+			syntax(in, lineno, "bad number", s);
+		v = v * base + (u32)d;
+		if (v >> 32)
+			syntax(in, lineno, "page number out of range (0 <= N < 2^32)", s);
+	}
+	return v;
+}
+
+static int is_ident(const char *s)
+{
+	int first = 1;
+
+	for (; *s; s++, first = 0) {
+		char c = *s;
+
+		if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			continue;
+		if (!first && c >= '0' && c <= '9')
+			continue;
+		return 0;
+	}
+	return !first;
+}
+
+static u32 find_name(struct interp *in, const char *s)
+{
+	u32 n;
+
+	for (n = 0; n < in->nnames; n++)
+		if (str_eq(in->names[n], s))
+			return n;
+	return NONE;
+}
+
+static u32 add_name(struct interp *in, u32 lineno, const char *s)
+{
+	u32 n = find_name(in, s);
+
+	if (n != NONE)
+		return n;
+	if (!is_ident(s))
+		syntax(in, lineno, "bad process name", s);
+	if (str_len(s) >= NAME_LEN)
+		syntax(in, lineno, "process name too long", s);
+	if (in->nnames == MAX_NAMES)
+		syntax(in, lineno, "too many process names", s);
+	n = in->nnames++;
+	memcpy(in->names[n], s, str_len(s) + 1);
+	in->name_inc[n] = NONE;
+	return n;
+}
+
+static u32 new_inc(struct interp *in, u32 lineno, u32 name)
+{
+	if (in->ninc == MAX_INC)
+		syntax(in, lineno, "too many processes", 0);
+	in->inc_name[in->ninc] = name;
+	in->name_inc[name] = in->ninc;
+	return in->ninc++;
+}
+
+static struct op *new_op(struct interp *in, u32 lineno)
+{
+	struct op *op;
+
+	if (in->nops == MAX_OPS)
+		syntax(in, lineno, "too many lines", 0);
+	op = &in->ops[in->nops++];
+	memset(op, 0, sizeof(*op));
+	op->lineno = lineno;
+	return op;
+}
+
+static int op_code(const char *s)
+{
+	int i;
+
+	for (i = 0; i < NR_OPS; i++)
+		if (str_eq(op_names[i], s))
+			return i;
+	return -1;
+}
+
+static void parse_args(struct interp *in, struct op *op, u32 lineno,
+		       char **tok, int ntok)
+{
+	int want_min, want_max, i, v;
+
+	switch (op->code) {
+	case OP_MMAP:	want_min = 2; want_max = 3; break;
+	case OP_MUNMAP:	want_min = 2; want_max = 2; break;
+	case OP_MPROTECT:
+	case OP_MADVISE: want_min = 3; want_max = 3; break;
+	case OP_MREMAP:	want_min = 3; want_max = 6; break;
+	case OP_READ:
+	case OP_WRITE:	want_min = 1; want_max = 1; break;
+	case OP_FORK:	want_min = 1; want_max = 1; break;
+	default:	want_min = 0; want_max = 0; break;
+	}
+	if (ntok < want_min || ntok > want_max)
+		syntax(in, lineno, "wrong number of arguments for", op_names[op->code]);
+
+	switch (op->code) {
+	case OP_MMAP:
+	case OP_MPROTECT:
+		op->arg = PROT_READ | PROT_WRITE;
+		if (ntok == 3) {
+			v = lookup(prots, tok[2]);
+			if (v < 0)
+				syntax(in, lineno, "unknown protection", tok[2]);
+			op->arg = (u16)v;
+		}
+		ntok = 2;
+		break;
+	case OP_MADVISE:
+		v = lookup(advices, tok[2]);
+		if (v < 0)
+			syntax(in, lineno, "unknown advice", tok[2]);
+		op->arg = (u16)v;
+		ntok = 2;
+		break;
+	case OP_MREMAP:
+		if (ntok == 4 || (ntok >= 5 && !str_eq(tok[3], "to")))
+			syntax(in, lineno, "expected 'to DEST' after mremap NEWCOUNT", 0);
+		if (ntok == 6 && !str_eq(tok[5], "dontunmap"))
+			syntax(in, lineno, "expected 'dontunmap'", tok[5]);
+		if (ntok >= 5) {
+			op->arg = MREMAP_MAYMOVE | MREMAP_FIXED;
+			op->num[3] = parse_num(in, lineno, tok[4]);
+		}
+		if (ntok == 6)
+			op->arg |= MREMAP_DONTUNMAP;
+		ntok = 3;
+		break;
+	case OP_FORK:
+		return;
+	default:
+		break;
+	}
+	for (i = 0; i < ntok; i++)
+		op->num[i] = parse_num(in, lineno, tok[i]);
+}
+
+static void parse_line(struct interp *in, u32 lineno, char **tok, int ntok)
+{
+	struct op *op;
+	u32 name;
+	int code;
+
+	if (str_eq(tok[0], "set") || str_eq(tok[0], "together") || str_eq(tok[0], "end"))
+		syntax(in, lineno, "not supported by the live-kernel oracle (plain files only):",
+		       tok[0]);
+	if (ntok < 2)
+		syntax(in, lineno, "expected 'PROCESS OP ARGS...'", 0);
+	code = op_code(tok[1]);
+	if (code < 0)
+		syntax(in, lineno, "unknown op", tok[1]);
+	name = find_name(in, tok[0]);
+	if (name == NONE && !is_ident(tok[0]))
+		syntax(in, lineno, "bad process name", tok[0]);
+	if (name == NONE)
+		syntax(in, lineno, "unknown process", tok[0]);
+	if (in->name_inc[name] == NONE)
+		syntax(in, lineno, "process has exited:", tok[0]);
+
+	op = new_op(in, lineno);
+	op->code = (u8)code;
+	op->inc = in->name_inc[name];
+	parse_args(in, op, lineno, tok + 2, ntok - 2);
+
+	if (code == OP_FORK) {
+		u32 child = add_name(in, lineno, tok[2]);
+
+		if (in->name_inc[child] != NONE)
+			syntax(in, lineno, "fork onto a live process", tok[2]);
+		op->child = new_inc(in, lineno, child);
+	} else if (code == OP_EXIT) {
+		in->name_inc[name] = NONE;
+	}
+}
+
+/* Split buf into lines and tokens in place, and build in->ops. */
+static void parse(struct interp *in, char *buf, u64 len)
+{
+	char *tok[MAX_TOKENS];
+	u32 lineno = 0;
+	u64 pos = 0;
+	u32 inc;
+
+	in->nnames = 0;
+	in->ninc = 0;
+	in->nops = 0;
+	new_inc(in, 0, add_name(in, 0, "P0"));
+
+	while (pos < len) {
+		int ntok = 0;
+
+		lineno++;
+		for (;;) {
+			char c;
+
+			while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t' ||
+					     buf[pos] == '\r'))
+				buf[pos++] = 0;
+			if (pos >= len || buf[pos] == '\n' || buf[pos] == '#')
+				break;
+			if (ntok == MAX_TOKENS)
+				syntax(in, lineno, "too many tokens", 0);
+			tok[ntok++] = &buf[pos];
+			while (pos < len && (c = buf[pos]) != ' ' && c != '\t' &&
+			       c != '\r' && c != '\n' && c != '#')
+				pos++;
+		}
+		while (pos < len && buf[pos] != '\n')
+			buf[pos++] = 0;
+		if (pos < len)
+			buf[pos++] = 0;
+		if (ntok)
+			parse_line(in, lineno, tok, ntok);
+	}
+
+	/* Processes still alive at the end exit youngest first. */
+	for (inc = in->ninc; inc-- > 0;) {
+		if (in->name_inc[in->inc_name[inc]] == inc) {
+			struct op *op = new_op(in, lineno);
+
+			op->code = OP_EXIT;
+			op->implicit = 1;
+			op->inc = inc;
+		}
+	}
+}
+
+static u64 load(struct interp *in, char *buf)
+{
+	s64 fd = syscall2(__NR_open, in->file, O_RDONLY);
+	u64 len = 0;
+	s64 n;
+
+	if (fd < 0)
+		die("cannot open scenario file", fd);
+	while ((n = syscall3(__NR_read, fd, buf + len, MAX_FILE - len)) > 0) {
+		len += (u64)n;
+		if (len == MAX_FILE)
+			die("scenario file too large", 0);
+	}
+	if (n < 0)
+		die("cannot read scenario file", n);
+	syscall1(__NR_close, fd);
+	return len;
+}
+
+/* ---- passing the turn ------------------------------------------------- */
+
+static int is_dead(struct interp *in, u32 inc)
+{
+	return in->tok.dead[inc / 8] & (1u << (inc % 8));
+}
+
+static void mark_dead(struct interp *in, u32 inc)
+{
+	in->tok.dead[inc / 8] |= (u8)(1u << (inc % 8));
+}
+
+/* Skip (and report) the lines of processes that are dead or never born. */
+static u32 next_line(struct interp *in, u32 i)
+{
+	while (i < in->nops && is_dead(in, in->ops[i].inc)) {
+		if (!in->ops[i].implicit)
+			report(in, i, "ESRCH", 0);
+		i++;
+	}
+	return i;
+}
+
+/* Give line i to its process; pidfd (or -1) is the sender's, if it exits. */
+static void hand_on(struct interp *in, u32 i, int pidfd)
+{
+	struct iovec iov = { &in->tok, sizeof(in->tok) };
+	struct cmsg_fd cm = { { sizeof(struct cmsghdr) + sizeof(int), SOL_SOCKET, SCM_RIGHTS },
+			      pidfd, 0 };
+	struct msghdr msg = { 0 };
+	s64 ret;
+
+	in->tok.line = i;
+	msg.iov = &iov;
+	msg.iovlen = 1;
+	if (pidfd >= 0) {
+		msg.control = &cm;
+		msg.controllen = sizeof(cm);
+	}
+	ret = syscall3(__NR_sendmsg, in->sock[in->ops[i].inc][0], &msg, 0);
+	if (ret < 0)
+		die("sendmsg", ret);
+}
+
+/* Wait until the previous process's exit (if any) is torn down. */
+static void wait_exited(int pidfd)
+{
+	struct pollfd pfd = { pidfd, POLLIN, 0 };
+	s64 ret;
+
+	do
+		ret = syscall3(__NR_poll, &pfd, 1, -1);
+	while (ret == -EINTR || (ret >= 0 && !(pfd.revents & POLLIN)));
+	if (ret < 0)
+		die("poll pidfd", ret);
+	syscall1(__NR_close, pidfd);
+}
+
+static u32 wait_turn(struct interp *in)
+{
+	struct iovec iov = { &in->tok, sizeof(in->tok) };
+	struct cmsg_fd cm = { { 0, 0, 0 }, -1, 0 };
+	struct msghdr msg = { 0 };
+	s64 ret;
+
+	msg.iov = &iov;
+	msg.iovlen = 1;
+	msg.control = &cm;
+	msg.controllen = sizeof(cm);
+	do
+		ret = syscall3(__NR_recvmsg, in->sock[in->self][1], &msg, 0);
+	while (ret == -EINTR);
+	if (ret != sizeof(in->tok))
+		die("recvmsg", ret < 0 ? ret : 0);
+	if (msg.controllen >= sizeof(struct cmsghdr) + sizeof(int) &&
+	    cm.hdr.level == SOL_SOCKET && cm.hdr.type == SCM_RIGHTS)
+		wait_exited(cm.fd);
+	return in->tok.line;
+}
+
+/* This process is done: pass the turn on with a pidfd of ourselves. */
+static __attribute__((noreturn)) void leave(struct interp *in, u32 next)
+{
+	s64 pidfd;
+
+	mark_dead(in, in->self);
+	next = next_line(in, next);
+	if (next < in->nops) {
+		pidfd = syscall2(__NR_pidfd_open, syscall0(__NR_getpid), 0);
+		if (pidfd < 0)
+			die("pidfd_open", pidfd);
+		hand_on(in, next, (int)pidfd);
+	}
+	sys_exit_group(0);
+}
+
+/* ---- the operations --------------------------------------------------- */
+
+static void *page_addr(u64 page)
+{
+	return (void *)(SCN_BASE + page * PAGE_SIZE);
+}
+
+static int hex_prefix(const char *s, u64 *v, char end)
+{
+	int n = 0, d;
+
+	*v = 0;
+	for (; *s != end; s++, n++) {
+		d = hex_digit(*s);
+		if (d < 0)
+			return -1;
+		*v = *v * 16 + (u32)d;
+	}
+	return n;
+}
+
+/* One /proc/self/maps line: print it if it starts in the scenario range. */
+static void maps_line(struct interp *in, char *s, u64 len)
+{
+	struct line l = { 0 };
+	u64 start, end, i;
+	int n, m;
+
+	n = hex_prefix(s, &start, '-');
+	if (n <= 0 || start < SCN_BASE || start >= SCN_LIMIT)
+		return;
+	m = hex_prefix(s + n + 1, &end, ' ');
+	if (m <= 0 || (u64)(n + 1 + m + 5) > len)
+		return;
+	put_str(&l, proc_name(in, in->self));
+	put_str(&l, " maps ");
+	for (i = 0; i < (u64)(n + 1 + m + 5); i++)
+		l.buf[l.len++] = s[i];
+	emit(1, &l);
+}
+
+/*
+ * Read /proc/self/maps from inside the process: reading another process's
+ * maps could make the reader run that process's exit_mmap() (pitfall 5).
+ */
+static void do_maps(struct interp *in, u32 i)
+{
+	char buf[8192];
+	u64 have = 0, start, pos;
+	s64 fd, n;
+
+	fd = syscall2(__NR_open, "/proc/self/maps", O_RDONLY);
+	if (fd < 0) {
+		report(in, i, 0, fd);
+		return;
+	}
+	while ((n = syscall3(__NR_read, fd, buf + have, sizeof(buf) - have)) > 0) {
+		have += (u64)n;
+		for (start = pos = 0; pos < have; pos++) {
+			if (buf[pos] != '\n')
+				continue;
+			maps_line(in, buf + start, pos - start);
+			start = pos + 1;
+		}
+		/* A line longer than the buffer has a path: not ours. */
+		if (start == 0 && have == sizeof(buf))
+			start = have;
+		memcpy(buf, buf + start, have - start);
+		have -= start;
+	}
+	syscall1(__NR_close, fd);
+}
+
+static void announce(struct interp *in, s64 pid, u32 inc)
+{
+	struct line l = { 0 };
+
+	if (!in->traced)
+		return;
+	put_str(&l, "@pid ");
+	put_num(&l, (u64)pid, 10);
+	put_str(&l, " ");
+	put_str(&l, proc_name(in, inc));
+	/* No newline: one write() is one trace record. */
+	syscall3(__NR_write, MARKER_FD, l.buf, l.len);
+}
+
+static s64 do_syscall(struct op *op)
+{
+	u64 len = op->num[1] * PAGE_SIZE;
+	void *addr = page_addr(op->num[0]);
+	s64 ret;
+
+	switch (op->code) {
+	case OP_MMAP:
+		ret = syscall6(__NR_mmap, (s64)addr, (s64)len, op->arg,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		return ret < 0 && ret > -4096 ? ret : 0;
+	case OP_MUNMAP:
+		return syscall2(__NR_munmap, addr, len);
+	case OP_MPROTECT:
+		return syscall3(__NR_mprotect, addr, len, op->arg);
+	case OP_MADVISE:
+		return syscall3(__NR_madvise, addr, len, op->arg);
+	case OP_MREMAP:
+		ret = syscall5(__NR_mremap, addr, len, op->num[2] * PAGE_SIZE, op->arg,
+			       page_addr(op->num[3]));
+		return ret < 0 && ret > -4096 ? ret : 0;
+	}
+	return 0;
+}
+
+/* Execute line i; returns the next line this process should look at. */
+static u32 step(struct interp *in, u32 i)
+{
+	struct op *op = &in->ops[i];
+	volatile u8 *p = page_addr(op->num[0]);
+	s64 ret;
+
+	in->cur = i;
+	__asm__ volatile("" ::: "memory");	/* cur is set before a fault */
+	switch (op->code) {
+	case OP_READ:
+		(void)*p;
+		break;
+	case OP_WRITE:
+		*p = 1;
+		break;
+	case OP_MAPS:
+		do_maps(in, i);
+		break;
+	case OP_EXIT:
+		leave(in, i + 1);
+	case OP_FORK:
+		ret = syscall0(__NR_fork);
+		if (ret == 0) {
+			in->self = op->child;
+			return wait_turn(in);
+		}
+		if (ret < 0) {
+			report(in, i, 0, ret);
+			mark_dead(in, op->child);
+		} else {
+			announce(in, ret, op->child);
+		}
+		break;
+	default:
+		ret = do_syscall(op);
+		if (ret < 0)
+			report(in, i, 0, ret);
+		break;
+	}
+	return i + 1;
+}
+
+static __attribute__((noreturn)) void run(struct interp *in, u32 i)
+{
+	for (;;) {
+		/* We hold the turn and are alive, so our exit lies ahead. */
+		i = next_line(in, i);
+		if (in->ops[i].inc != in->self) {
+			hand_on(in, i, -1);
+			i = wait_turn(in);
+			continue;
+		}
+		i = step(in, i);
+	}
+}
+
+/* ---- signals and setup ------------------------------------------------ */
+
+static struct interp *state(void)
+{
+	struct interp *in;
+
+	syscall2(__NR_arch_prctl, ARCH_GET_FS, &in);
+	return in;
+}
+
+static void on_fatal_signal(int sig, void *info, void *uctx)
+{
+	struct interp *in = state();
+
+	(void)info;
+	(void)uctx;
+	report(in, in->cur, sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", 0);
+	leave(in, in->cur + 1);
+}
+
+void anonvma_restorer(void);
+__asm__(".text\n"
+	".global anonvma_restorer\n"
+	"anonvma_restorer:\n"
+	"	mov $15, %eax\n"	/* rt_sigreturn; x86-64 requires a restorer */
+	"	syscall\n"
+	"	hlt\n");
+
+static void setup(struct interp *in)
+{
+	struct k_sigaction sa = { (void *)on_fatal_signal, SA_SIGINFO | SA_RESTORER,
+				  (void *)anonvma_restorer, 0 };
+	s64 ret;
+	u32 inc;
+
+	for (inc = 0; inc < in->ninc; inc++) {
+		ret = syscall4(__NR_socketpair, AF_UNIX, SOCK_DGRAM, 0, in->sock[inc]);
+		if (ret < 0)
+			die("socketpair (too many processes for RLIMIT_NOFILE?)", ret);
+	}
+	if (syscall4(__NR_rt_sigaction, SIGSEGV, &sa, 0, 8) < 0 ||
+	    syscall4(__NR_rt_sigaction, 7 /* SIGBUS */, &sa, 0, 8) < 0)
+		die("rt_sigaction", 0);
+	ret = syscall2(__NR_arch_prctl, ARCH_SET_FS, in);
+	if (ret < 0)
+		die("arch_prctl", ret);
+	memset(in->tok.dead, 0, sizeof(in->tok.dead));
+	in->self = 0;
+}
+
+static __attribute__((noreturn)) void usage(void)
+{
+	struct line l = { 0 };
+
+	put_str(&l, "usage: interp [-c|-t] FILE");
+	emit(2, &l);
+	sys_exit_group(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct interp in;
+	char buf[MAX_FILE];
+	int check = 0;
+
+	in.traced = 0;
+	if (argc == 3 && str_eq(argv[1], "-c"))
+		check = 1;
+	else if (argc == 3 && str_eq(argv[1], "-t"))
+		in.traced = 1;
+	else if (argc != 2)
+		usage();
+	in.file = argv[argc - 1];
+	parse(&in, buf, load(&in, buf));
+	if (check)
+		return 0;
+	setup(&in);
+	if (in.traced) {
+		/* The harness arms tracing on our pid while we are stopped. */
+		syscall2(__NR_kill, syscall0(__NR_getpid), SIGSTOP);
+		announce(&in, syscall0(__NR_getpid), 0);
+	}
+	run(&in, 0);
+}
+
+__asm__(".text\n"
+	".global _start\n"
+	"_start:\n"
+	"	xor %rbp, %rbp\n"
+	"	mov (%rsp), %rdi\n"
+	"	lea 8(%rsp), %rsi\n"
+	"	and $-16, %rsp\n"
+	"	call main\n"
+	"	mov %eax, %edi\n"
+	"	mov $231, %eax\n"
+	"	syscall\n"
+	"	hlt\n");

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sys.h - the few x86-64 Linux system calls the scenario interpreter needs.
+ *
+ * The interpreter is built -nostdlib -static with no writable segment, so
+ * that when it starts the only anonymous memory of the process is its stack
+ * (whose anon_vma execve created).  Everything here is therefore inline,
+ * const or on the stack: no globals, no libc.
+ */
+#ifndef ANONVMA_SYS_H
+#define ANONVMA_SYS_H
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long u64;
+typedef long s64;
+
+#define __NR_read		0
+#define __NR_write		1
+#define __NR_open		2
+#define __NR_close		3
+#define __NR_poll		7
+#define __NR_mmap		9
+#define __NR_mprotect		10
+#define __NR_munmap		11
+#define __NR_rt_sigaction	13
+#define __NR_rt_sigreturn	15
+#define __NR_mremap		25
+#define __NR_madvise		28
+#define __NR_getpid		39
+#define __NR_sendmsg		46
+#define __NR_recvmsg		47
+#define __NR_socketpair		53
+#define __NR_fork		57
+#define __NR_kill		62
+#define __NR_arch_prctl		158
+#define __NR_exit_group		231
+#define __NR_pidfd_open		434
+
+#define PROT_NONE		0x0
+#define PROT_READ		0x1
+#define PROT_WRITE		0x2
+#define PROT_EXEC		0x4
+#define MAP_PRIVATE		0x02
+#define MAP_ANONYMOUS		0x20
+#define MAP_FIXED_NOREPLACE	0x100000
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#define MREMAP_DONTUNMAP	4
+
+#define SIGSEGV			11
+#define SIGSTOP			19
+#define SA_SIGINFO		0x00000004
+#define SA_RESTORER		0x04000000
+#define ARCH_SET_FS		0x1002
+#define ARCH_GET_FS		0x1003
+#define AF_UNIX			1
+#define SOCK_DGRAM		2
+#define SOL_SOCKET		1
+#define SCM_RIGHTS		1
+#define POLLIN			0x0001
+#define O_RDONLY		0
+#define EINTR			4
+
+static inline s64 syscall6(s64 nr, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
+{
+	register s64 r10 __asm__("r10") = d;
+	register s64 r8 __asm__("r8") = e;
+	register s64 r9 __asm__("r9") = f;
+	s64 ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define syscall0(n)		syscall6(n, 0, 0, 0, 0, 0, 0)
+#define syscall1(n, a)		syscall6(n, (s64)(a), 0, 0, 0, 0, 0)
+#define syscall2(n, a, b)	syscall6(n, (s64)(a), (s64)(b), 0, 0, 0, 0)
+#define syscall3(n, a, b, c)	syscall6(n, (s64)(a), (s64)(b), (s64)(c), 0, 0, 0)
+#define syscall4(n, a, b, c, d) \
+	syscall6(n, (s64)(a), (s64)(b), (s64)(c), (s64)(d), 0, 0)
+#define syscall5(n, a, b, c, d, e) \
+	syscall6(n, (s64)(a), (s64)(b), (s64)(c), (s64)(d), (s64)(e), 0)
+
+static inline __attribute__((noreturn)) void sys_exit_group(int code)
+{
+	for (;;)
+		syscall1(__NR_exit_group, code);
+}
+
+/* Kernel ABI structures (uapi layouts, x86-64). */
+struct k_sigaction {
+	void *handler;
+	u64 flags;
+	void *restorer;
+	u64 mask;
+};
+
+struct iovec {
+	void *base;
+	u64 len;
+};
+
+struct msghdr {
+	void *name;
+	u32 namelen;
+	struct iovec *iov;
+	u64 iovlen;
+	void *control;
+	u64 controllen;
+	u32 flags;
+};
+
+struct cmsghdr {
+	u64 len;
+	int level;
+	int type;
+};
+
+/* One SCM_RIGHTS control message carrying one fd. */
+struct cmsg_fd {
+	struct cmsghdr hdr;
+	int fd;
+	int pad;
+};
+
+struct pollfd {
+	int fd;
+	short events;
+	short revents;
+};
+
+/* gcc may emit calls to these even with -fno-builtin (struct copies). */
+void *memset(void *dst, int c, u64 n);
+void *memcpy(void *dst, const void *src, u64 n);
+
+#endif /* ANONVMA_SYS_H */
