@@ -1,0 +1,17 @@
+"""Exceptions of the live-kernel oracle."""
+
+
+class OracleUnavailable(Exception):
+    """The oracle cannot run on this machine (not root, no tracefs, no kmem
+    events, no C compiler).  The message says what is missing and what to do;
+    print it without a traceback."""
+
+
+class OracleError(Exception):
+    """A run on the live kernel failed (lost events, timeout, interpreter
+    crash, unknown call site ...)."""
+
+
+class ScenarioRejected(OracleError):
+    """The interpreter refused the scenario file; the message is its
+    ``FILE:LINE: error: ...`` line."""
