@@ -11,6 +11,7 @@ is waited for, so other children of the caller are left alone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from . import build, events
 from .errors import OracleError, ScenarioRejected
-from .tracefs import TraceSession
+from .tracefs import BUFFER_KB, TraceSession, signals_deferred
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
@@ -83,10 +84,10 @@ class KernelOracle:
         run = oracle.run("tests/scenarios/shared/a_fork_once.scn")
     """
 
-    def __init__(self, timeout: float = TIMEOUT):
+    def __init__(self, timeout: float = TIMEOUT, buffer_kb: int = BUFFER_KB):
         self.timeout = timeout
         self.release = os.uname().release
-        self.session = TraceSession()
+        self.session = TraceSession(buffer_kb)
         self.loops: dict[str, str] = {}
         self._old_subreaper: int | None = None
 
@@ -150,6 +151,32 @@ class KernelOracle:
 
     def _trace(self, path: str) -> tuple[str, str]:
         """Run the interpreter traced; (raw trace text, its stdout)."""
+        pid, out_r, err_r = None, -1, -1
+        try:
+            # A signal must not leave the pid unknown or an fd of the
+            # instance open (rmdir would then fail with EBUSY).
+            with signals_deferred():
+                pid, out_r, err_r = self._spawn(path)
+            out, err, statuses = self._supervise(pid, out_r, err_r)
+        except BaseException:
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):    # all gone already
+                    os.killpg(pid, signal.SIGKILL)
+                self._reap(pid)
+            raise
+        finally:
+            for fd in (out_r, err_r):
+                if fd >= 0:
+                    os.close(fd)
+        text = self.session.read_trace()
+        bad = {p: s for p, s in statuses.items() if s != 0}
+        if bad:
+            raise OracleError(f"interpreter failed (wait statuses {bad}): {err.strip()}")
+        return text, out
+
+    def _spawn(self, path: str) -> tuple[int, int, int]:
+        """Start the interpreter in its own process group; it stops itself
+        once the file is validated.  Returns (pid, stdout fd, stderr fd)."""
         marker = _high_fd(os.open(self.session.marker_path(), os.O_WRONLY | os.O_CLOEXEC))
         out_r, out_w = (_high_fd(fd) for fd in os.pipe())
         err_r, err_w = (_high_fd(fd) for fd in os.pipe())
@@ -159,42 +186,26 @@ class KernelOracle:
                 file_actions=[(os.POSIX_SPAWN_DUP2, out_w, 1),
                               (os.POSIX_SPAWN_DUP2, err_w, 2),
                               (os.POSIX_SPAWN_DUP2, marker, MARKER_FD)],
-                setpgroup=0)
+                setpgroup=0, setsigmask=())
         finally:
             for fd in (marker, out_w, err_w):
                 os.close(fd)
-        try:
-            out, err, statuses = self._supervise(pid, out_r, err_r)
-        finally:
-            os.close(out_r)
-            os.close(err_r)
-        text = self.session.read_trace()
-        bad = {p: s for p, s in statuses.items() if s != 0}
-        if bad:
-            raise OracleError(f"interpreter failed (wait statuses {bad}): {err.strip()}")
-        return text, out
+        return pid, out_r, err_r
 
     def _supervise(self, pid: int, out_r: int, err_r: int) -> tuple[str, str, dict]:
-        armed = False
+        """Arm tracing on the stopped interpreter, let it run to the end."""
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            err = os.read(err_r, 65536).decode(errors="replace")
+            raise OracleError(f"interpreter did not start (status {status:#x}): {err}")
         try:
-            _, status = os.waitpid(pid, os.WUNTRACED)
-            if not os.WIFSTOPPED(status):
-                err = os.read(err_r, 65536).decode(errors="replace")
-                raise OracleError(f"interpreter did not start (status {status:#x}): {err}")
             self.session.arm(pid)
-            armed = True
             os.kill(pid, signal.SIGCONT)
             out, err = self._collect(out_r, err_r)
             # EOF: every process closed its files, so their exit_mmap is done.
-            statuses = self._reap(pid)
-        except BaseException:
-            os.killpg(pid, signal.SIGKILL)
-            self._reap(pid)
-            raise
+            return out, err, self._reap(pid)
         finally:
-            if armed:
-                self.session.disarm()
-        return out, err, statuses
+            self.session.disarm()
 
     def _collect(self, out_r: int, err_r: int) -> tuple[str, str]:
         """Read stdout and stderr of all scenario processes until EOF."""

@@ -1,6 +1,6 @@
 """A private tracefs instance recording the anon_vma slab events.
 
-Everything happens in ``instances/anonvma_<pid>``: its own ring buffer,
+Everything happens in ``instances/anonvma_<pid>_<n>``: its own ring buffer,
 event enables, filters, triggers, ``set_event_pid``, options and clock, so the
 top-level tracefs state is never written.  Leaving the session (normally, by
 an exception, or by SIGINT/SIGTERM/SIGHUP, which are turned into exceptions
@@ -11,7 +11,9 @@ session removes instances whose owner pid is dead.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import itertools
 import os
 import re
 import signal
@@ -26,15 +28,34 @@ CACHE_FILTER = 'name == "anon_vma_chain" || name == "anon_vma"'
 BUFFER_KB = 4096
 LOSS_COUNTERS = ("overrun", "commit overrun", "dropped events")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_SESSION_IDS = itertools.count()     # sessions of one process may nest
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT/SIGTERM/SIGHUP back: their handlers raise, and an
+    exception between open() and close() of an instance file would leak an
+    fd that keeps the instance from being removed."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _write(path: Path, text: str) -> None:
-    # O_TRUNC matters: it is what clears "trace" and "set_event_pid".
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
+    with signals_deferred():
+        # O_TRUNC matters: it is what clears "trace" and "set_event_pid".
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+
+def _read(path: Path) -> str:
+    with signals_deferred():
+        return path.read_text()
 
 
 def _libc():
@@ -81,7 +102,7 @@ def cleanup_stale_instances(root: Path) -> list[str]:
     """Remove the instances of oracle sessions whose process is gone."""
     removed = []
     for inst in (root / "instances").glob(INSTANCE_PREFIX + "*"):
-        owner = inst.name[len(INSTANCE_PREFIX):]
+        owner = inst.name[len(INSTANCE_PREFIX):].split("_")[0]
         if not owner.isdigit() or _pid_alive(int(owner)):
             continue
         try:
@@ -113,7 +134,8 @@ class TraceSession:
         try:
             self._check_and_mount()
             cleanup_stale_instances(self.root)
-            self.dir = self.root / "instances" / f"{INSTANCE_PREFIX}{os.getpid()}"
+            self.dir = self.root / "instances" / \
+                f"{INSTANCE_PREFIX}{os.getpid()}_{next(_SESSION_IDS)}"
             os.mkdir(self.dir)
             self._configure()
         except BaseException:
@@ -129,19 +151,18 @@ class TraceSession:
 
     def close(self) -> None:
         """Remove the instance and undo the mount; idempotent."""
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-        try:
-            if self.dir is not None:
-                self._remove_instance()
-                self.dir = None
-            if self.mounted:
-                _libc().umount2(MOUNTPOINT.encode(), 0)
-                self.mounted = False
-        finally:
-            # Handlers first, so a signal that came meanwhile gets the
-            # caller's handler once unblocked.
-            self._restore_signals()
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        with signals_deferred():
+            try:
+                if self.dir is not None:
+                    self._remove_instance()
+                    self.dir = None
+                if self.mounted:
+                    _libc().umount2(MOUNTPOINT.encode(), 0)
+                    self.mounted = False
+            finally:
+                # Handlers first, so a signal that came meanwhile gets the
+                # caller's handler once unblocked.
+                self._restore_signals()
 
     def _catch_signals(self) -> None:
         for sig in SIGNALS:
@@ -223,7 +244,7 @@ class TraceSession:
 
     def read_trace(self) -> str:
         """The trace of the last run; raises OracleError if events were lost."""
-        text = (self.dir / "trace").read_text()
+        text = _read(self.dir / "trace")
         lost = {k: v - self._stats.get(k, 0) for k, v in self.loss_counters().items()
                 if v != self._stats.get(k, 0)}
         m = re.search(r"entries-in-buffer/entries-written: (\d+)/(\d+)", text)
@@ -237,7 +258,7 @@ class TraceSession:
     def loss_counters(self) -> dict[str, int]:
         counters = {}
         for stats in (self.dir / "per_cpu").glob("cpu*/stats"):
-            for line in stats.read_text().splitlines():
+            for line in _read(stats).splitlines():
                 key, _, value = line.partition(":")
                 if key.strip() in LOSS_COUNTERS:
                     counters[f"{stats.parent.name}.{key.strip()}"] = int(value)
