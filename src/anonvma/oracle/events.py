@@ -179,10 +179,11 @@ def render(records: list[Record], loops: dict[str, str]) -> list[str]:
         if rec.event == "marker":
             names[int(rec.fields["pid"])] = rec.fields["name"]
             continue
-        if not is_rmap(rec):
+        # The traced tree includes the harness; only announced pids are ours.
+        who = names.get(rec.pid)
+        if who is None or not is_rmap(rec):
             continue
         kind = KIND[rec.fields["name"]]
-        who = names.get(rec.pid, f"?pid{rec.pid}")
         ptr = rec.fields.get("ptr", "")
         if rec.event == "kmem_cache_alloc" and _failed(rec):
             lines.append(f"{who} !{kind}:{tag(rec, loops)}")

@@ -1,8 +1,7 @@
 """Run scenario files on the live kernel and collect their trace lines.
 
 One run: the interpreter validates the file and stops itself (SIGSTOP); we
-arm the tracefs instance on its pid (children follow through event-fork) and
-continue it.  Its fd 3 is the instance's trace_marker, where it announces
+turn tracing on (the instance follows our process tree) and continue it.  Its fd 3 is the instance's trace_marker, where it announces
 each process as ``@pid PID NAME``; its stdout carries the maps and failure
 lines.  We are a child subreaper, so processes orphaned by the scenario are
 reparented to us and reaped here; only the interpreter's own process group
@@ -199,7 +198,7 @@ class KernelOracle:
             err = os.read(err_r, 65536).decode(errors="replace")
             raise OracleError(f"interpreter did not start (status {status:#x}): {err}")
         try:
-            self.session.arm(pid)
+            self.session.arm()
             os.kill(pid, signal.SIGCONT)
             out, err = self._collect(out_r, err_r)
             # EOF: every process closed its files, so their exit_mmap is done.

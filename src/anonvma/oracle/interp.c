@@ -731,8 +731,12 @@ static void announce(struct interp *in, s64 pid, u32 inc)
 	put_num(&l, (u64)pid, 10);
 	put_str(&l, " ");
 	put_str(&l, proc_name(in, inc));
-	/* No newline: one write() is one trace record. */
-	syscall3(__NR_write, MARKER_FD, l.buf, l.len);
+	/*
+	 * No newline: one write() is one trace record.  The harness keeps only
+	 * the events of announced pids, so a lost announcement is fatal.
+	 */
+	if (syscall3(__NR_write, MARKER_FD, l.buf, l.len) != (s64)l.len)
+		die("cannot write to the trace marker (fd 3)", 0);
 }
 
 static s64 do_syscall(struct op *op)
