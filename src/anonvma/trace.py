@@ -107,3 +107,118 @@ def kernel_stack(skip: int = 1, limit: int = 32) -> list[str]:
         names.append(frame.f_code.co_name)
         frame = frame.f_back
     return names
+
+
+# -- the trace lines of docs/scenario-format.md ---------------------------------------------
+
+# The functions of mm/rmap.c that allocate or free rmap objects, and the
+# token each gives its events.  Functions the kernel inlines into their
+# callers are skipped, as the kernel's own stack traces skip them.
+_INLINE = frozenset({
+    "anon_vma_alloc", "anon_vma_free", "anon_vma_chain_alloc", "anon_vma_chain_free",
+    "put_anon_vma", "anon_vma_merge", "dontunmap_complete",
+})
+_SITE = {"_anon_vma_prepare": "prep", "anon_vma_clone": "clone", "anon_vma_fork": "fork",
+         "unlink_anon_vmas": "u", "_put_anon_vma": "put"}
+_CLONE_CALLER = {"anon_vma_fork": "fork", "_split_vma": "split", "copy_vma": "copy_vma",
+                 "dup_anon_vma": "dup"}
+_UNLINK_CALLER = {"free_pgtables": "pgt", "vma_complete": "merge", "move_vma": "move_vma",
+                  "anon_vma_clone": "err", "anon_vma_fork": "err"}
+_RMAP_CACHES = {"anon_vma": "AV", "anon_vma_chain": "AVC"}
+
+
+def _free_sites(code) -> list[int]:
+    """The source lines of ``code`` that free an anon_vma_chain, in order: the
+    model's version of telling unlink_anon_vmas()'s two loops apart by the
+    order of their call-site offsets."""
+    import dis
+    lines, line = [], None
+    for ins in dis.get_instructions(code):
+        if ins.starts_line is not None:
+            line = ins.starts_line
+        if ins.argval == "anon_vma_chain_free" and line not in lines:
+            lines.append(line)
+    return sorted(lines)
+
+
+class TraceLines:
+    """The sink that writes the fixed trace lines: object events (allocations
+    and frees in the anon_vma and anon_vma_chain caches) in order, and what
+    user space saw (maps lines, failures) in order.
+
+    Objects get numbers per kind in order of first allocation; objects freed
+    that were allocated before the sink attached are ``AVpreN``/``AVCpreN``.
+    """
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.events: list[str] = []
+        self.others: list[str] = []
+        self._names: dict = {}
+        self._count = {"AV": 0, "AVC": 0, "AVpre": 0, "AVCpre": 0}
+        self._sites: dict = {}
+        trace = kernel.trace
+        trace.kmem_cache_alloc.register(self._alloc)
+        trace.kmem_cache_free.register(self._free)
+        trace.user_maps.register(self._maps)
+        trace.user_error.register(self._error)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.events + self.others
+
+    def _process(self) -> str:
+        return self.kernel.current.comm
+
+    def _token(self, call_site) -> str:
+        frame = call_site
+        while frame is not None and frame.f_code.co_name in _INLINE:
+            frame = frame.f_back
+        if frame is None:
+            return "?"
+        fn = frame.f_code.co_name
+        site = _SITE.get(fn)
+        if site is None:
+            return f"?{fn}"
+        if site == "u":
+            sites = self._sites.get(frame.f_code)
+            if sites is None:
+                sites = self._sites[frame.f_code] = _free_sites(frame.f_code)
+            site = f"u{sites.index(frame.f_lineno) + 1}" if frame.f_lineno in sites else "u?"
+        if site in ("clone", "u1", "u2", "u?"):
+            caller = frame.f_back
+            while caller is not None and caller.f_code.co_name in _INLINE:
+                caller = caller.f_back
+            name = caller.f_code.co_name if caller is not None else "?"
+            table = _CLONE_CALLER if site == "clone" else _UNLINK_CALLER
+            site += "/" + table.get(name, "err" if site != "clone" else name)
+        return site
+
+    def _alloc(self, call_site, obj, cache, gfp) -> None:
+        kind = _RMAP_CACHES.get(cache.name)
+        if kind is None:
+            return
+        token = self._token(call_site)
+        if obj is None:
+            self.events.append(f"{self._process()} !{kind}:{token}")
+            return
+        self._count[kind] += 1
+        name = f"{kind}{self._count[kind]}"
+        self._names[obj] = name
+        self.events.append(f"{self._process()} +{name}:{token}")
+
+    def _free(self, call_site, obj, cache) -> None:
+        kind = _RMAP_CACHES.get(cache.name)
+        if kind is None:
+            return
+        name = self._names.pop(obj, None)
+        if name is None:
+            self._count[kind + "pre"] += 1
+            name = f"{kind}pre{self._count[kind + 'pre']}"
+        self.events.append(f"{self._process()} -{name}:{self._token(call_site)}")
+
+    def _maps(self, proc, lines) -> None:
+        self.others.extend(f"{proc} maps {line}" for line in lines)
+
+    def _error(self, proc, op, err) -> None:
+        self.others.append(f"{proc} !{op} {err}")

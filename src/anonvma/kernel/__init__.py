@@ -1,0 +1,85 @@
+"""The model of Linux 6.18, laid out like the kernel tree.
+
+Each kernel source file is a module holding one mixin class whose methods are
+that file's functions, under their kernel names; ``Linux`` puts them
+together.  Kernel globals (the slab caches, the LRU, the current task) are
+attributes of the ``Linux`` instance, so several kernels can live side by
+side, and a historical era or a user's patch is a subclass that overrides
+exactly the functions it changes (see ``anonvma.variants``).
+"""
+
+from __future__ import annotations
+
+from ..trace import Tracer
+from .arch.x86.mm.fault import Fault
+from .fs.exec import Exec
+from .fs.proc.task_mmu import TaskMmu
+from .include.bug import Bug
+from .include.mm import DEFAULT_MAX_MAP_COUNT
+from .kernel.exit import Exit
+from .kernel.fork import Fork
+from .kernel.locking.lock import lock_class_key
+from .kernel.sched.core import SequentialScheduler, task_struct
+from .mm.filemap import Filemap
+from .mm.madvise import Madvise
+from .mm.memory import Memory
+from .mm.mm_types import folio
+from .mm.mmap import Mmap
+from .mm.mmap_lock import MmapLock
+from .mm.mprotect import Mprotect
+from .mm.mremap import Mremap
+from .mm.page_alloc import PageAlloc
+from .mm.rmap import Rmap
+from .mm.slub import Slub
+from .mm.swap import Swap
+from .mm.vma import Vma
+from .mm.vma_init import VmaInit
+from .mm.vmscan import Vmscan
+
+
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
+            Vmscan, Swap, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, Bug):
+    """Linux 6.18, as far as anonymous memory and its reverse map go."""
+
+    name = "v6.18"
+    release = "6.18"
+    description = "today's kernel: rwsem, interval tree, anon_vma reuse with num_children/num_active_vmas"
+
+    def __init__(self, tracer: Tracer | None = None):
+        self.trace = tracer or Tracer()
+        self.sched = SequentialScheduler(self)
+        self.lockdep = None             # set by the lockdep checker when it attaches
+        self.failslab = None            # set when fault injection is configured
+        self.sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT
+        self.warned_once: set[str] = set()
+        self.slab_caches = []
+        self.lru: dict = {}
+        self.tasks: list[task_struct] = []
+        self.last_pid = 0
+        self.next_pfn = 0
+        self.nr_folios = 0
+        self.mmap_lock_key = lock_class_key("&mm->mmap_lock")
+        self.page_table_lock_key = lock_class_key("&mm->page_table_lock")
+        self.anon_vma_init()
+        self.vma_state_init()
+        # The shared zero page: never anonymous, never freed.
+        self.zero_folio = folio(0)
+        self.current = None
+
+    # -- the scheduler's hooks (include/linux/kernel.h, sched.h) ---------------------
+
+    def might_sleep(self) -> None:
+        self.sched.might_sleep()
+
+    def cond_resched(self) -> None:
+        self.sched.cond_resched()
+
+    # -- processes ----------------------------------------------------------------------
+
+    def spawn_init(self, comm: str) -> task_struct:
+        """The first process: a program just exec'ed, with its stack."""
+        tsk = task_struct(self.alloc_pid(), comm)
+        self.tasks.append(tsk)
+        self.current = tsk
+        self.bprm_mm_init(tsk)
+        return tsk

@@ -1,0 +1,1 @@
+"""Constants and inline helpers that the kernel keeps in its headers."""

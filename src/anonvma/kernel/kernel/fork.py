@@ -1,0 +1,57 @@
+"""kernel/fork.c: creating a process, and with it a copy of the mm."""
+
+from __future__ import annotations
+
+from ..include.errno import ENOMEM
+from ..kernel.locking.rwsem import rw_semaphore
+from ..kernel.locking.spinlock import spinlock_t
+from ..mm.mm_types import mm_struct
+from .sched.core import task_struct
+
+
+class Fork:
+
+    def mm_alloc(self) -> mm_struct:
+        mm = mm_struct()
+        mm.mmap_lock = rw_semaphore(self, self.mmap_lock_key)
+        mm.page_table_lock = spinlock_t(self, self.page_table_lock_key)
+        return mm
+
+    def mmput(self, mm) -> None:
+        """Drop a user of ``mm``; the last one tears the address space down."""
+        mm.mm_users -= 1
+        if mm.mm_users == 0:
+            self.exit_mmap(mm)
+
+    def dup_mm(self, tsk, oldmm):
+        mm = self.mm_alloc()
+        mm.owner = tsk
+        err = self.dup_mmap(mm, oldmm)
+        if err:
+            # The half-built mm is torn down in the parent's context.
+            self.mmput(mm)
+            return None
+        return mm
+
+    def copy_process(self, comm: str):
+        p = task_struct(self.alloc_pid(), comm)
+        mm = self.dup_mm(p, self.current.mm)
+        if mm is None:
+            return -ENOMEM
+        p.mm = mm
+        return p
+
+    def kernel_clone(self, comm: str):
+        """fork(): a new process named ``comm``, or -errno."""
+        p = self.copy_process(comm)
+        if isinstance(p, int):
+            return p
+        self.tasks.append(p)
+        tp = self.trace.sched_process_fork
+        if tp.probes:
+            tp(self.current, p)
+        return p
+
+    def alloc_pid(self) -> int:
+        self.last_pid += 1
+        return self.last_pid

@@ -1,0 +1,1 @@
+"""lib/: the kernel's data structure libraries."""

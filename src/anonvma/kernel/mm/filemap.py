@@ -1,0 +1,20 @@
+"""The folio lock (mm/filemap.c, include/linux/pagemap.h): PG_locked."""
+
+from __future__ import annotations
+
+
+class Filemap:
+
+    def folio_trylock(self, folio) -> bool:
+        if folio.locked:
+            return False
+        folio.locked = True
+        return True
+
+    def folio_lock(self, folio) -> None:
+        if folio.locked:
+            self.sched.wait_for(folio, lambda: not folio.locked)
+        folio.locked = True
+
+    def folio_unlock(self, folio) -> None:
+        folio.locked = False

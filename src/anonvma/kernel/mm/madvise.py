@@ -1,0 +1,132 @@
+"""mm/madvise.c (Linux 6.18): the advice a scenario can give.
+
+DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change vm_flags (and so split and
+merge VMAs, cloning and unlinking anon_vma chains); DONTNEED zaps pages and
+keeps the anon_vma; PAGEOUT reclaims the range's pages through the reclaim
+path.  Holes in the range are skipped and reported as -ENOMEM at the end.
+"""
+
+from __future__ import annotations
+
+from ..include.errno import EAGAIN, EINVAL, ENOMEM
+from ..include.mm import (
+    MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
+    PAGE_ALIGN, PAGE_MASK, VM_DONTCOPY, VM_LOCKED, VM_SHARED, VM_WIPEONFORK,
+)
+from .memory import pte_range
+
+_FLAG_BEHAVIORS = (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK)
+_BEHAVIORS = _FLAG_BEHAVIORS + (MADV_DONTNEED, MADV_PAGEOUT)
+
+
+class Madvise:
+
+    def sys_madvise(self, start: int, len_in: int, behavior: int) -> int:
+        return self.do_madvise(start, len_in, behavior)
+
+    def do_madvise(self, start: int, len_in: int, behavior: int) -> int:
+        if behavior not in _BEHAVIORS or start & ~PAGE_MASK:
+            return -EINVAL
+        length = PAGE_ALIGN(len_in)
+        if len_in and not length:
+            return -EINVAL
+        end = start + length
+        if end < start:
+            return -EINVAL
+        if end == start:
+            return 0
+        mm = self.current.mm
+        # Changing vm_flags needs the mmap lock for write; the rest read it.
+        write = behavior in _FLAG_BEHAVIORS
+        if write:
+            self.mmap_write_lock(mm)
+        else:
+            self.mmap_read_lock(mm)
+        try:
+            return self.madvise_walk_vmas(mm, start, end, behavior)
+        finally:
+            if write:
+                self.mmap_write_unlock(mm)
+            else:
+                self.mmap_read_unlock(mm)
+
+    def madvise_walk_vmas(self, mm, start: int, last_end: int, behavior: int) -> int:
+        unmapped_error = 0
+        vma = mm.mm_mt.find(start)
+        prev = mm.mm_mt.prev(vma) if vma is not None else None
+        if vma is not None and start > vma.vm_start:
+            prev = vma
+        while True:
+            if vma is None:
+                return -ENOMEM
+            if start < vma.vm_start:
+                # A gap does not stop the walk; it is reported at the end.
+                unmapped_error = -ENOMEM
+                start = vma.vm_start
+                if start >= last_end:
+                    break
+            end = min(vma.vm_end, last_end)
+            error, vma = self.madvise_vma_behavior(vma, prev, start, end, behavior)
+            if error:
+                return error
+            prev = vma
+            if end < vma.vm_end:
+                end = vma.vm_end
+            if end >= last_end:
+                break
+            vma = mm.mm_mt.find(vma.vm_end)
+            start = end
+        return unmapped_error
+
+    def madvise_vma_behavior(self, vma, prev, start: int, end: int, behavior: int):
+        """Returns (error, the VMA now covering the range)."""
+        if behavior == MADV_DONTNEED:
+            if vma.vm_flags & VM_LOCKED:
+                return -EINVAL, vma
+            self.zap_pte_range(vma, start, end)
+            return 0, vma
+        if behavior == MADV_PAGEOUT:
+            if vma.vm_flags & VM_LOCKED:
+                return -EINVAL, vma
+            self.madvise_pageout(vma, start, end)
+            return 0, vma
+        new_flags = vma.vm_flags
+        if behavior == MADV_DONTFORK:
+            new_flags |= VM_DONTCOPY
+        elif behavior == MADV_DOFORK:
+            new_flags &= ~VM_DONTCOPY
+        elif behavior == MADV_WIPEONFORK:
+            # only anonymous private memory can be wiped
+            if new_flags & VM_SHARED:
+                return -EINVAL, vma
+            new_flags |= VM_WIPEONFORK
+        else:
+            new_flags &= ~VM_WIPEONFORK
+        error, vma = self.madvise_update_vma(vma, prev, start, end, new_flags)
+        # Running out of memory or of map_count while splitting is worth a
+        # retry to the caller.
+        if error == -ENOMEM:
+            error = -EAGAIN
+        return error, vma
+
+    def madvise_update_vma(self, vma, prev, start: int, end: int, new_flags: int):
+        if new_flags == vma.vm_flags:
+            return 0, vma
+        new = self.vma_modify_flags(prev, vma, start, end, new_flags)
+        if isinstance(new, int):
+            return new, vma
+        self.vma_start_write(new)
+        new.vm_flags = new_flags
+        return 0, new
+
+    def madvise_pageout(self, vma, start: int, end: int) -> None:
+        """Hand the range's folios to reclaim.  Folios mapped more than once
+        (shared with a fork relative) and the zero page are left alone."""
+        folios = []
+        for _vpn, pte in pte_range(vma.vm_mm, start, end):
+            folio = pte.folio
+            if folio is self.zero_folio or folio not in self.lru or folio._mapcount != 0:
+                continue
+            folios.append(folio)
+        if folios:
+            self.reclaim_pages(folios)

@@ -1,0 +1,181 @@
+"""mm/memory.c (Linux 6.18): page faults, fork's page table copy, zapping,
+and ``free_pgtables``, where unmapped VMAs leave the reverse map.
+
+Page tables are one dict per mm (``mm.pgd``: virtual page number -> pte);
+a present PTE is a ``pte_t``, the shared zero page is ``self.zero_folio``.
+Every mapping of a folio holds one reference on it, as in the kernel, so
+``_refcount == _mapcount + 1`` for a mapped folio that nothing else pins.
+"""
+
+from __future__ import annotations
+
+from ..include.gfp import GFP_HIGHUSER_MOVABLE
+from ..include.mm import PAGE_SHIFT, VM_WRITE
+from .mm_types import pte_t
+
+# vm_fault_t (include/linux/mm_types.h)
+VM_FAULT_OOM = 0x000001
+VM_FAULT_SIGSEGV = 0x000040
+
+
+def pte_range(mm, start: int, end: int):
+    """The (vpn, pte) pairs of [start, end), walking whichever is smaller:
+    the range or the populated page table."""
+    first, last = start >> PAGE_SHIFT, end >> PAGE_SHIFT
+    pgd = mm.pgd
+    if last - first <= len(pgd):
+        return [(vpn, pgd[vpn]) for vpn in range(first, last) if vpn in pgd]
+    return sorted((vpn, pte) for vpn, pte in pgd.items() if first <= vpn < last)
+
+
+class vm_fault:
+    """struct vm_fault: what one fault is about."""
+
+    __slots__ = ("vma", "address", "write", "orig_pte")
+
+    def __init__(self, vma, address: int, write: bool, orig_pte):
+        self.vma = vma
+        self.address = address
+        self.write = write
+        self.orig_pte = orig_pte
+
+
+class Memory:
+
+    # -- faults ---------------------------------------------------------------------
+
+    def handle_mm_fault(self, vma, address: int, write: bool) -> int:
+        vmf = vm_fault(vma, address & ~((1 << PAGE_SHIFT) - 1), write,
+                       vma.vm_mm.pgd.get(address >> PAGE_SHIFT))
+        return self.handle_pte_fault(vmf)
+
+    def handle_pte_fault(self, vmf: vm_fault) -> int:
+        pte = vmf.orig_pte
+        if pte is None:
+            return self.do_anonymous_page(vmf)
+        if vmf.write and not pte.write:
+            return self.do_wp_page(vmf)
+        return 0
+
+    def vmf_anon_prepare(self, vmf: vm_fault) -> int:
+        """__vmf_anon_prepare(): the VMA needs an anon_vma before it can map
+        a page of its own."""
+        if vmf.vma.anon_vma is not None:
+            return 0
+        if self._anon_vma_prepare(vmf.vma):
+            return VM_FAULT_OOM
+        return 0
+
+    def do_anonymous_page(self, vmf: vm_fault) -> int:
+        vma = vmf.vma
+        mm = vma.vm_mm
+        vpn = vmf.address >> PAGE_SHIFT
+        # Reads map the shared zero page: no anon_vma, no folio.
+        if not vmf.write:
+            mm.pgd[vpn] = pte_t(self.zero_folio, False)
+            return 0
+        ret = self.vmf_anon_prepare(vmf)
+        if ret:
+            return ret
+        folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
+        if folio is None:
+            return VM_FAULT_OOM
+        self.folio_add_new_anon_rmap(folio, vma, vmf.address, True)
+        self.folio_add_lru(folio)
+        mm.pgd[vpn] = pte_t(folio, bool(vma.vm_flags & VM_WRITE))
+        return 0
+
+    def do_wp_page(self, vmf: vm_fault) -> int:
+        """A write to a present, write-protected PTE: reuse the page if this
+        mapping is its only user, copy it otherwise."""
+        folio = vmf.orig_pte.folio
+        if folio is self.zero_folio:
+            return self.wp_page_copy(vmf, None)
+        if folio.anon_exclusive or self.wp_can_reuse_anon_folio(folio, vmf.vma):
+            folio.anon_exclusive = True
+            self.wp_page_reuse(vmf)
+            return 0
+        self.folio_get(folio)
+        return self.wp_page_copy(vmf, folio)
+
+    def wp_can_reuse_anon_folio(self, folio, vma) -> bool:
+        """Small folios: reuse iff ours is the only reference (refcount-based
+        since 6.0, not mapcount-based as in 3.0)."""
+        if folio._refcount > 1:
+            return False
+        if not self.folio_trylock(folio):
+            return False
+        # We hold the only reference and the folio lock: the folio is ours.
+        self.folio_move_anon_rmap(folio, vma)
+        self.folio_unlock(folio)
+        return True
+
+    def wp_page_reuse(self, vmf: vm_fault) -> None:
+        vmf.orig_pte.write = True
+
+    def wp_page_copy(self, vmf: vm_fault, old_folio) -> int:
+        vma = vmf.vma
+        ret = self.vmf_anon_prepare(vmf)
+        if ret:
+            if old_folio is not None:
+                self.folio_put(old_folio)
+            return ret
+        new_folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
+        if new_folio is None:
+            if old_folio is not None:
+                self.folio_put(old_folio)
+            return VM_FAULT_OOM
+        vpn = vmf.address >> PAGE_SHIFT
+        self.folio_add_new_anon_rmap(new_folio, vma, vmf.address, True)
+        self.folio_add_lru(new_folio)
+        vma.vm_mm.pgd[vpn] = pte_t(new_folio, bool(vma.vm_flags & VM_WRITE))
+        if old_folio is not None:
+            # The old page loses this mapping only after the PTE switch.
+            self.folio_remove_rmap_pte(old_folio, vma)
+            self.folio_put(old_folio)      # the mapping's reference
+            self.folio_put(old_folio)      # do_wp_page()'s folio_get()
+        return 0
+
+    # -- fork ---------------------------------------------------------------------------
+
+    def vma_needs_copy(self, dst_vma, src_vma) -> bool:
+        # Without an anon_vma there is nothing a fault could not bring back.
+        return src_vma.anon_vma is not None
+
+    def copy_page_range(self, dst_vma, src_vma) -> int:
+        """Share every mapped page of ``src_vma`` with the child, write
+        protecting both sides so the first write copies (COW)."""
+        if not self.vma_needs_copy(dst_vma, src_vma):
+            return 0
+        dst_pgd = dst_vma.vm_mm.pgd
+        for vpn, pte in pte_range(src_vma.vm_mm, src_vma.vm_start, src_vma.vm_end):
+            folio = pte.folio
+            if folio is not self.zero_folio:
+                self.folio_get(folio)
+                self.folio_try_dup_anon_rmap_pte(folio, src_vma)
+            pte.write = False               # ptep_set_wrprotect() in the parent
+            dst_pgd[vpn] = pte_t(folio, False)
+        return 0
+
+    # -- unmapping ------------------------------------------------------------------------
+
+    def zap_pte_range(self, vma, start: int, end: int) -> None:
+        pgd = vma.vm_mm.pgd
+        for vpn, pte in pte_range(vma.vm_mm, start, end):
+            del pgd[vpn]
+            folio = pte.folio
+            if folio is self.zero_folio:
+                continue
+            self.folio_remove_rmap_pte(folio, vma)
+            self.folio_put(folio)
+
+    def unmap_vmas(self, vmas) -> None:
+        """Zap every page of ``vmas``; their anon_vmas stay linked."""
+        for vma in vmas:
+            self.zap_pte_range(vma, vma.vm_start, vma.vm_end)
+
+    def free_pgtables(self, vmas) -> None:
+        """Hide each VMA from rmap before its page tables go, in address order."""
+        for vma in vmas:
+            self.vma_start_write(vma)
+            self.unlink_anon_vmas(vma)

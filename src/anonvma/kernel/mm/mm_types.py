@@ -1,0 +1,124 @@
+"""The structures of anonymous memory (include/linux/mm_types.h, rmap.h).
+
+Field names are the kernel's.  Where the model keeps less (no vm_ops, no
+vm_file: every VMA here is private anonymous) or keeps something the kernel
+derives elsewhere, the comment says so.  ``freed`` marks slab objects that
+were returned to their cache: the model never reuses the Python object while
+anything can still reach it, so a reference to a freed object is the model's
+use-after-free, which the checks report.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..lib.maple_tree import maple_tree
+from .interval_tree import rb_root_cached
+
+
+class anon_vma:
+    """include/linux/rmap.h.  Only the root's ``rwsem`` is ever taken."""
+
+    __slots__ = ("root", "rwsem", "refcount", "num_children", "num_active_vmas",
+                 "parent", "rb_root", "freed")
+
+    def __init__(self):
+        self.root = None
+        self.rwsem = None
+        self.refcount = 0
+        self.num_children = 0
+        self.num_active_vmas = 0
+        self.parent = None
+        self.rb_root = rb_root_cached()
+        self.freed = False
+
+
+class anon_vma_chain:
+    """include/linux/rmap.h.  ``same_vma`` is the VMA's ``anon_vma_chain``
+    deque (the model's list_head); ``rb`` and ``rb_subtree_last`` belong to the
+    anon_vma's interval tree."""
+
+    __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last", "freed")
+
+    def __init__(self):
+        self.vma = None
+        self.anon_vma = None
+        self.rb = None
+        self.rb_subtree_last = 0
+        self.freed = False
+
+
+class vm_area_struct:
+    """A VMA.  ``anon_vma_chain`` is a deque whose left end is the list head:
+    ``list_add`` is ``appendleft``, forward iteration goes newest first."""
+
+    __slots__ = ("vm_start", "vm_end", "vm_mm", "vm_flags", "vm_pgoff",
+                 "anon_vma", "anon_vma_chain", "detached", "freed")
+
+    def __init__(self, mm=None):
+        self.vm_start = 0
+        self.vm_end = 0
+        self.vm_mm = mm
+        self.vm_flags = 0
+        self.vm_pgoff = 0
+        self.anon_vma = None
+        self.anon_vma_chain = deque()
+        self.detached = True
+        self.freed = False
+
+    def __repr__(self) -> str:
+        return (f"<vma {self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x} "
+                f"pgoff={self.vm_pgoff:#x}>")
+
+
+class pte_t:
+    """A present PTE mapping one page of ``folio``.  (The model maps only
+    order-0 folios, as this kernel does for anonymous memory with THP set to
+    ``madvise`` and no mTHP sizes enabled.)"""
+
+    __slots__ = ("folio", "write")
+
+    def __init__(self, folio, write: bool):
+        self.folio = folio
+        self.write = write
+
+
+class folio:
+    """struct folio, order 0.  ``mapping`` holds the anon_vma itself (the
+    kernel stores its address with FOLIO_MAPPING_ANON set); ``None`` means not
+    anonymous (the shared zero page).  ``_mapcount`` starts at -1 as in C."""
+
+    __slots__ = ("pfn", "mapping", "index", "_mapcount", "_refcount",
+                 "anon_exclusive", "locked", "freed")
+
+    def __init__(self, pfn: int):
+        self.pfn = pfn
+        self.mapping = None
+        self.index = 0
+        self._mapcount = -1
+        self._refcount = 1
+        self.anon_exclusive = False
+        self.locked = False
+        self.freed = False
+
+    def __repr__(self) -> str:
+        return f"<folio pfn={self.pfn:#x}>"
+
+
+class mm_struct:
+    """The address space.  ``pgd`` maps a virtual page number to its pte_t:
+    the model's page tables, one level deep."""
+
+    __slots__ = ("mm_mt", "map_count", "mmap_lock", "page_table_lock", "pgd",
+                 "mm_users", "mm_count", "owner", "flags")
+
+    def __init__(self):
+        self.mm_mt = maple_tree()
+        self.map_count = 0
+        self.mmap_lock = None
+        self.page_table_lock = None
+        self.pgd = {}
+        self.mm_users = 1
+        self.mm_count = 1
+        self.owner = None
+        self.flags = 0

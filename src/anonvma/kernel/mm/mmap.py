@@ -1,0 +1,125 @@
+"""mm/mmap.c (Linux 6.18): mmap, munmap, fork's dup_mmap and exit_mmap.
+
+``dup_mmap`` moved here from kernel/fork.c in 6.15; it sits beside
+``exit_mmap`` as in the live kernel's symbol table.
+"""
+
+from __future__ import annotations
+
+from ..include.errno import EEXIST, EINVAL, ENOMEM
+from ..include.mm import (
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PAGE_ALIGN, PAGE_SHIFT,
+    TASK_SIZE, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_WIPEONFORK,
+    calc_vm_prot_bits, offset_in_page,
+)
+
+
+class Mmap:
+
+    def sys_mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
+        """ksys_mmap_pgoff() -> vm_mmap_pgoff(): private anonymous mappings."""
+        mm = self.current.mm
+        self.mmap_write_lock(mm)
+        try:
+            return self.do_mmap(addr, length, prot, flags)
+        finally:
+            self.mmap_write_unlock(mm)
+
+    def do_mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
+        mm = self.current.mm
+        if not length:
+            return -EINVAL
+        if flags & MAP_FIXED_NOREPLACE:
+            flags |= MAP_FIXED
+        length = PAGE_ALIGN(length)
+        if not length:
+            return -ENOMEM
+        if mm.map_count > self.sysctl_max_map_count:
+            return -ENOMEM
+        if flags & MAP_FIXED == 0 or flags & MAP_ANONYMOUS == 0 or flags & MAP_PRIVATE == 0:
+            return -EINVAL              # the model maps private anonymous memory only
+        vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+        # __get_unmapped_area() for MAP_FIXED: the address must fit and be aligned.
+        if length > TASK_SIZE or addr > TASK_SIZE - length:
+            return -ENOMEM
+        if offset_in_page(addr):
+            return -EINVAL
+        if flags & MAP_FIXED_NOREPLACE:
+            vma = mm.mm_mt.find(addr)
+            if vma is not None and vma.vm_start < addr + length:
+                return -EEXIST
+        # An anonymous private mapping's pgoff is its own page number.
+        pgoff = addr >> PAGE_SHIFT
+        return self.mmap_region(mm, addr, length, vm_flags, pgoff)
+
+    def sys_munmap(self, addr: int, length: int) -> int:
+        """__vm_munmap()."""
+        mm = self.current.mm
+        self.mmap_write_lock(mm)
+        try:
+            return self.do_vmi_munmap(mm, addr, length)
+        finally:
+            self.mmap_write_unlock(mm)
+
+    def dup_mmap(self, mm, oldmm) -> int:
+        """Copy ``oldmm``'s VMAs into the child's ``mm``: anon_vma_fork() and
+        then the page tables, VMA by VMA in address order."""
+        self.mmap_write_lock(oldmm)
+        # Not linked in yet: no deadlock potential.
+        self.mmap_write_lock_nested(mm, 1)
+        retval = 0
+        try:
+            for mpnt in oldmm.mm_mt:
+                self.vma_start_write(mpnt)
+                if mpnt.vm_flags & VM_DONTCOPY:
+                    continue
+                tmp = self.vm_area_dup(mpnt)
+                if tmp is None:
+                    retval = -ENOMEM
+                    break
+                tmp.vm_mm = mm
+                if tmp.vm_flags & VM_WIPEONFORK:
+                    # A clean slate in the child: no anon_vma until it faults.
+                    tmp.anon_vma = None
+                elif self.anon_vma_fork(tmp, mpnt):
+                    self.vm_area_free(tmp)
+                    retval = -ENOMEM
+                    break
+                tmp.vm_flags &= ~VM_LOCKED_MASK
+                mm.mm_mt.store(tmp)
+                tmp.detached = False
+                mm.map_count += 1
+                if not tmp.vm_flags & VM_WIPEONFORK:
+                    retval = self.copy_page_range(tmp, mpnt)
+                    if retval:
+                        break
+                self.cond_resched()
+        finally:
+            self.mmap_write_unlock(mm)
+            self.mmap_write_unlock(oldmm)
+        return retval
+
+    def exit_mmap(self, mm) -> None:
+        """The mm's last user is gone: unmap everything, unlink every VMA from
+        rmap (free_pgtables), then free the VMAs."""
+        self.mmap_read_lock(mm)
+        vmas = list(mm.mm_mt)
+        if vmas:
+            self.unmap_vmas(vmas)
+        self.mmap_read_unlock(mm)
+        self.mmap_write_lock(mm)
+        if vmas:
+            self.free_pgtables(vmas)
+            for vma in vmas:
+                vma.detached = True
+                self.remove_vma(vma)
+                self.cond_resched()
+            self.VM_BUG_ON(len(vmas) != mm.map_count, "exit_mmap: map_count does not match the VMA tree")
+        # A dup_mmap() that failed stored only the VMAs it finished (the
+        # kernel's XA_ZERO_ENTRY marks where it stopped), so all are walked.
+        mm.mm_mt = type(mm.mm_mt)()
+        mm.map_count = 0
+        tp = self.trace.exit_mmap
+        if tp.probes:
+            tp(mm)
+        self.mmap_write_unlock(mm)

@@ -1,0 +1,81 @@
+"""Slab caches (mm/slub.c): the only way the model creates rmap objects.
+
+Every allocation and free fires ``kmem_cache_alloc`` / ``kmem_cache_free``
+with the caller's frame as ``call_site`` (the kernel's ``_RET_IP_``), the
+object, the cache and the GFP flags, exactly what the live kernel's kmem
+events carry.  Freed objects go on a LIFO free list and are handed out again,
+as SLUB's per-CPU freelist does: with SLAB_TYPESAFE_BY_RCU (the anon_vma
+cache) this reuse is what makes a stale anon_vma pointer dangerous, and the
+constructor runs once per object, not once per allocation.
+"""
+
+from __future__ import annotations
+
+import sys
+
+SLAB_TYPESAFE_BY_RCU = 0x00080000
+SLAB_PANIC = 0x00040000
+SLAB_ACCOUNT = 0x04000000
+
+
+class kmem_cache:
+    __slots__ = ("name", "object_type", "flags", "ctor", "freelist", "nr_allocated",
+                 "nr_freed", "live")
+
+    def __init__(self, name: str, object_type, flags: int, ctor):
+        self.name = name
+        self.object_type = object_type
+        self.flags = flags
+        self.ctor = ctor
+        self.freelist: list = []
+        self.nr_allocated = 0
+        self.nr_freed = 0
+        # Objects handed out and not freed: what /sys/kernel/slab/*/objects
+        # counts, and what leak and invariant checks walk.
+        self.live: set = set()
+
+    def __repr__(self) -> str:
+        return f"<kmem_cache {self.name}>"
+
+
+class Slub:
+    """The slab allocator's entry points, mixed into the kernel."""
+
+    def kmem_cache_create(self, name: str, object_type, flags: int = 0, ctor=None) -> kmem_cache:
+        s = kmem_cache(name, object_type, flags, ctor)
+        self.slab_caches.append(s)
+        return s
+
+    def kmem_cache_alloc(self, s: kmem_cache, gfpflags: int):
+        # slab_pre_alloc_hook(): might_alloc() first, then failslab.
+        self.might_alloc(gfpflags)
+        if self.should_failslab(s, gfpflags):
+            obj = None
+        elif s.freelist:
+            obj = s.freelist.pop()
+            obj.freed = False
+        else:
+            obj = s.object_type()
+            if s.ctor is not None:
+                s.ctor(obj)
+        if obj is not None:
+            s.nr_allocated += 1
+            s.live.add(obj)
+        tp = self.trace.kmem_cache_alloc
+        if tp.probes:
+            tp(sys._getframe(1), obj, s, gfpflags)
+        return obj
+
+    def kmem_cache_free(self, s: kmem_cache, obj) -> None:
+        tp = self.trace.kmem_cache_free
+        if tp.probes:
+            tp(sys._getframe(1), obj, s)
+        s.live.remove(obj)
+        s.nr_freed += 1
+        obj.freed = True
+        s.freelist.append(obj)
+
+    def should_failslab(self, s: kmem_cache, gfpflags: int) -> bool:
+        """mm/failslab.c: fault injection decides; off unless configured."""
+        fail = self.failslab
+        return fail is not None and fail.should_fail(self, s, gfpflags)

@@ -1,0 +1,16 @@
+"""The LRU lists (mm/swap.c): where reclaim finds anonymous folios.
+
+One list, in insertion order, is enough for the model's reclaim: the kernel's
+active/inactive split decides *which* folio goes first, not how rmap is used.
+"""
+
+from __future__ import annotations
+
+
+class Swap:
+
+    def folio_add_lru(self, folio) -> None:
+        self.lru[folio] = None
+
+    def folio_del_lru(self, folio) -> None:
+        self.lru.pop(folio, None)

@@ -1,0 +1,353 @@
+"""The scenario language of docs/scenario-format.md: parse, validate, run.
+
+A scenario is user space: each line is one process doing one thing (a
+syscall, a memory access, fork, exit, reading its maps).  ``parse`` turns a
+file into ``Scenario`` or raises ``ScenarioError`` naming the file, the line
+and the fix, before anything runs.  ``run`` executes a parsed scenario on a
+kernel model, line after line, in the context of the named process, and
+feeds what user space sees (maps lines, failures) to the tracepoint bus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .kernel.include.errno import errorname
+from .kernel.include.mm import (
+    MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
+    MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
+    MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
+)
+
+BASE = 0x200000000000           # page 0 of every scenario (x86-64)
+MAX_PAGES = 1 << 32             # so the scenario range is [BASE, BASE + 16 TiB)
+SCENARIO_END = BASE + (MAX_PAGES << PAGE_SHIFT)
+
+PROTS = {
+    "none": PROT_NONE, "r": PROT_READ, "rw": PROT_READ | PROT_WRITE,
+    "rx": PROT_READ | PROT_EXEC, "rwx": PROT_READ | PROT_WRITE | PROT_EXEC,
+}
+ADVICE = {
+    "dontfork": MADV_DONTFORK, "dofork": MADV_DOFORK, "wipeonfork": MADV_WIPEONFORK,
+    "keeponfork": MADV_KEEPONFORK, "dontneed": MADV_DONTNEED, "pageout": MADV_PAGEOUT,
+}
+SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# set KEY -> how its value is checked; the variant key is checked by name.
+SETTINGS = ("variant",)
+
+
+class ScenarioError(Exception):
+    """A malformed scenario: ``FILE:LINE: error: MESSAGE``."""
+
+    def __init__(self, path: str, lineno: int, message: str):
+        super().__init__(f"{path}:{lineno}: error: {message}")
+        self.path = path
+        self.lineno = lineno
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Line:
+    """One operation: ``proc op args`` as written on line ``lineno``."""
+
+    lineno: int
+    proc: str
+    op: str
+    args: tuple
+
+    def __str__(self) -> str:
+        return " ".join([self.proc, self.op, *map(str, self.args)])
+
+
+@dataclass
+class Together:
+    """A ``together`` ... ``end`` block: its lines start at the same moment."""
+
+    lineno: int
+    lines: list[Line]
+
+
+@dataclass
+class Scenario:
+    path: str
+    settings: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)      # Line or Together
+
+    @property
+    def concurrent(self) -> bool:
+        return any(isinstance(s, Together) for s in self.steps)
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+def _number(path, lineno, text, what, limit=MAX_PAGES):
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+    except ValueError:
+        raise ScenarioError(path, lineno, f"bad {what} {text!r}: write a decimal or 0x-hex "
+                            "number of pages") from None
+    if not 0 <= value <= limit:
+        raise ScenarioError(path, lineno, f"{what} {text} is out of range: pages are numbered "
+                            f"0 to {MAX_PAGES - 1:#x} from the scenario base")
+    return value
+
+
+def _args(path, lineno, op, words):
+    """Check one op's arguments; return them converted."""
+    def need(n_min, n_max, usage):
+        if not n_min <= len(words) <= n_max:
+            raise ScenarioError(path, lineno, f"{op} takes {usage}")
+
+    def page(i, what="page"):
+        return _number(path, lineno, words[i], what, MAX_PAGES - 1)
+
+    def count(i):
+        return _number(path, lineno, words[i], "page count")
+
+    if op == "mmap":
+        need(2, 3, "FIRST COUNT [PROT], e.g. 'mmap 0 4 rw'")
+        prot = words[2] if len(words) == 3 else "rw"
+        if prot not in PROTS:
+            raise ScenarioError(path, lineno, f"unknown protection {prot!r}: use one of "
+                                + ", ".join(PROTS))
+        return (page(0), count(1), prot)
+    if op == "munmap":
+        need(2, 2, "FIRST COUNT")
+        return (page(0), count(1))
+    if op == "mprotect":
+        need(3, 3, "FIRST COUNT PROT")
+        if words[2] not in PROTS:
+            raise ScenarioError(path, lineno, f"unknown protection {words[2]!r}: use one of "
+                                + ", ".join(PROTS))
+        return (page(0), count(1), words[2])
+    if op == "madvise":
+        need(3, 3, "FIRST COUNT ADVICE")
+        if words[2] not in ADVICE:
+            raise ScenarioError(path, lineno, f"unknown advice {words[2]!r}: use one of "
+                                + ", ".join(ADVICE))
+        return (page(0), count(1), words[2])
+    if op == "mremap":
+        if len(words) == 3:
+            return (page(0), count(1), count(2))
+        if len(words) in (5, 6) and words[3] == "to" and (len(words) == 5 or words[5] == "dontunmap"):
+            return (page(0), count(1), count(2), "to", page(4, "destination page")) \
+                + (("dontunmap",) if len(words) == 6 else ())
+        raise ScenarioError(path, lineno, "mremap takes FIRST COUNT NEWCOUNT, or "
+                            "FIRST COUNT NEWCOUNT to DEST [dontunmap]")
+    if op in ("read", "write"):
+        need(1, 1, "one PAGE")
+        return (page(0),)
+    if op == "fork":
+        need(1, 1, "the CHILD's name")
+        if not _NAME.match(words[0]):
+            raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: use letters, "
+                                "digits and _, not starting with a digit")
+        return (words[0],)
+    if op in ("exit", "maps"):
+        need(0, 0, "no arguments")
+        return ()
+    raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
+                        "mremap, read, write, fork, exit or maps")
+
+
+def parse(text: str, path: str = "<scenario>") -> Scenario:
+    """Parse and validate a whole scenario; raise ScenarioError at the first problem."""
+    sc = Scenario(path)
+    live = {"P0"}                       # who may run a line, statically
+    block: Together | None = None
+    block_forks, block_exits = [], []
+    seen_op = False
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] == "set":
+            if seen_op:
+                raise ScenarioError(path, lineno, "set lines must come before the first operation")
+            if len(words) != 3:
+                raise ScenarioError(path, lineno, "set takes KEY VALUE, e.g. 'set variant v6.18'")
+            key, value = words[1], words[2]
+            if key not in SETTINGS:
+                raise ScenarioError(path, lineno, f"unknown setting {key!r}: known settings are "
+                                    + ", ".join(SETTINGS))
+            if key == "variant":
+                from .variants import VARIANTS
+                if value not in VARIANTS:
+                    raise ScenarioError(path, lineno, f"unknown variant {value!r}: "
+                                        "'anonvma variants' lists them")
+            sc.settings[key] = value
+            continue
+        seen_op = True
+        if words == ["together"]:
+            if block is not None:
+                raise ScenarioError(path, lineno, "together blocks do not nest: close the "
+                                    f"block of line {block.lineno} with 'end' first")
+            block = Together(lineno, [])
+            continue
+        if words == ["end"]:
+            if block is None:
+                raise ScenarioError(path, lineno, "'end' without 'together'")
+            if not block.lines:
+                raise ScenarioError(path, lineno, "empty together block")
+            sc.steps.append(block)
+            live.update(block_forks)
+            live.difference_update(block_exits)
+            block, block_forks, block_exits = None, [], []
+            continue
+        proc, op = words[0], (words[1] if len(words) > 1 else "")
+        if not _NAME.match(proc):
+            raise ScenarioError(path, lineno, f"bad process name {proc!r}: a line starts with "
+                                "the process name, then the op")
+        if not op:
+            raise ScenarioError(path, lineno, f"missing op after {proc!r}")
+        args = _args(path, lineno, op, words[2:])
+        if proc not in live:
+            raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
+                                "other than P0 come into being by 'fork'")
+        line = Line(lineno, proc, op, args)
+        if op == "fork":
+            child = args[0]
+            if child in live or child in block_forks:
+                raise ScenarioError(path, lineno, f"fork onto the name of a live process {child!r}: "
+                                    "choose a new name, or let that process exit first")
+        if block is None:
+            sc.steps.append(line)
+            if op == "fork":
+                live.add(args[0])
+            elif op == "exit":
+                live.discard(proc)
+        else:
+            block.lines.append(line)
+            if op == "fork":
+                block_forks.append(args[0])
+            elif op == "exit":
+                block_exits.append(proc)
+    if block is not None:
+        raise ScenarioError(path, block.lineno, "together block without 'end'")
+    return sc
+
+
+def parse_file(path: str) -> Scenario:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(path, 0, f"cannot read the scenario: {e}") from None
+    return parse(text, path)
+
+
+# -- running -----------------------------------------------------------------------------
+
+class Process:
+    """A scenario process: its name, its task while it lives, and why it is gone."""
+
+    __slots__ = ("name", "task", "dead")
+
+    def __init__(self, name: str, task):
+        self.name = name
+        self.task = task
+        self.dead = False
+
+
+class Runner:
+    """Runs a scenario's lines on one kernel model, as user space would."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.procs: dict[str, Process] = {}
+        self.order: list[Process] = []          # creation order, for the final exits
+        init = kernel.spawn_init("P0")
+        self._add("P0", init)
+
+    def _add(self, name: str, task) -> None:
+        proc = Process(name, task)
+        self.procs[name] = proc
+        self.order.append(proc)
+
+    def run(self, sc: Scenario, after_line=None) -> None:
+        for step in sc.steps:
+            if isinstance(step, Together):
+                raise ScenarioError(sc.path, step.lineno, "a together block needs a schedule: "
+                                    "run this file with 'anonvma explore'")
+            self.run_line(step)
+            if after_line is not None:
+                after_line(step)
+        self.exit_all(after_line)
+
+    def exit_all(self, after_line=None) -> None:
+        """At the end, processes still alive exit youngest first."""
+        for proc in reversed(self.order):
+            if not proc.dead:
+                self.do_exit(proc)
+                if after_line is not None:
+                    after_line(None)
+
+    def do_exit(self, proc: Process) -> None:
+        k = self.kernel
+        k.current = proc.task
+        k.do_group_exit()
+        proc.dead = True
+
+    def fail(self, proc_name: str, op: str, err: str) -> None:
+        tp = self.kernel.trace.user_error
+        if tp.probes:
+            tp(proc_name, op, err)
+
+    def run_line(self, line: Line) -> None:
+        k = self.kernel
+        proc = self.procs.get(line.proc)
+        if proc is None or proc.dead:
+            self.fail(line.proc, line.op, "ESRCH")
+            return
+        k.current = proc.task
+        op, a = line.op, line.args
+        if op in ("read", "write"):
+            sig = k.handle_user_access(BASE + (a[0] << PAGE_SHIFT), op == "write")
+            if sig:
+                self.fail(line.proc, op, SIGNAME[sig])
+                self.do_exit(proc)
+            return
+        if op == "fork":
+            child = k.kernel_clone(a[0])
+            if isinstance(child, int):
+                self.fail(line.proc, op, errorname[-child])
+                # the child never came into being: its lines answer ESRCH
+                self.procs.pop(a[0], None)
+            else:
+                self._add(a[0], child)
+            return
+        if op == "exit":
+            self.do_exit(proc)
+            return
+        if op == "maps":
+            lines = [f"{start:x}-{end:x} {perms}"
+                     for start, end, perms in k.proc_pid_maps(proc.task.mm)
+                     if BASE <= start < SCENARIO_END]
+            tp = k.trace.user_maps
+            if tp.probes:
+                tp(line.proc, lines)
+            return
+        ret = self.syscall(op, a)
+        if ret < 0:
+            self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
+
+    def syscall(self, op: str, a: tuple) -> int:
+        k = self.kernel
+        addr = BASE + (a[0] << PAGE_SHIFT)
+        length = a[1] << PAGE_SHIFT
+        if op == "mmap":
+            return k.sys_mmap(addr, length, PROTS[a[2]], MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+        if op == "munmap":
+            return k.sys_munmap(addr, length)
+        if op == "mprotect":
+            return k.sys_mprotect(addr, length, PROTS[a[2]])
+        if op == "madvise":
+            return k.sys_madvise(addr, length, ADVICE[a[2]])
+        # mremap
+        new_len = a[2] << PAGE_SHIFT
+        if len(a) == 3:
+            return k.sys_mremap(addr, length, new_len, 0, 0)
+        flags = MREMAP_MAYMOVE | MREMAP_FIXED | (MREMAP_DONTUNMAP if len(a) == 6 else 0)
+        return k.sys_mremap(addr, length, new_len, flags, BASE + (a[4] << PAGE_SHIFT))
