@@ -181,14 +181,24 @@ TOP_FILES = ("tracing_on", "current_tracer", "set_event_pid", "set_event",
              "options/event-fork", "options/overwrite")
 
 
-def tracefs_state() -> dict[str, str]:
-    """The top-level tracefs files an oracle run could plausibly disturb."""
+def _foreign(instance: str, ours: set[int]) -> bool:
+    """An oracle instance of another process (someone may be using the
+    oracle concurrently): not part of the state we must keep."""
+    owner = instance.removeprefix("anonvma_").split("_")[0]
+    return instance.startswith("anonvma_") and owner.isdigit() and int(owner) not in ours
+
+
+def tracefs_state(*pids: int) -> dict[str, str]:
+    """The top-level tracefs files an oracle run could plausibly disturb,
+    and the instances (those of other oracle users aside)."""
     state = {f: (TRACEFS / f).read_text() for f in TOP_FILES}
     for ev in sorted((TRACEFS / "events/kmem").iterdir()):
         for f in ("enable", "filter", "trigger"):
             if (ev / f).exists():
                 state[f"events/kmem/{ev.name}/{f}"] = (ev / f).read_text()
-    state["instances"] = " ".join(sorted(os.listdir(TRACEFS / "instances")))
+    ours = {os.getpid(), *pids}
+    state["instances"] = " ".join(sorted(i for i in os.listdir(TRACEFS / "instances")
+                                         if not _foreign(i, ours)))
     return state
 
 
@@ -211,23 +221,26 @@ with KernelOracle() as oracle:
 """
 
 
-def interpreters_running() -> list[str]:
+def interpreters_running(scn: Path) -> list[str]:
+    """Interpreters still running scn."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if len(cmd) > 1 and cmd[1] == b"-t" and b"anonvma/interp-" in cmd[0]:
+        if cmd[-2:] == [str(scn).encode(), b""] and b"anonvma/interp-" in cmd[0]:
             found.append(pid)
     return found
 
 
 @live
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_run_restores_tracefs(sig):
+def test_interrupted_run_restores_tracefs(sig, tmp_path):
+    scn = tmp_path / "leapfrog.scn"
+    scn.write_text((SHARED / "d_leapfrog50.scn").read_text())
     before = tracefs_state()
-    proc = subprocess.Popen([sys.executable, "-c", HARNESS, str(SHARED / "d_leapfrog50.scn")],
+    proc = subprocess.Popen([sys.executable, "-c", HARNESS, str(scn)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline() == "ready\n", proc.stderr.read()
@@ -239,6 +252,6 @@ def test_interrupted_run_restores_tracefs(sig):
             proc.kill()
             proc.wait()
     assert proc.returncode == -sig
-    assert tracefs_state() == before
-    assert interpreters_running() == []
+    assert tracefs_state(proc.pid) == before
+    assert interpreters_running(scn) == []
 

@@ -216,8 +216,16 @@ static void emit(int fd, struct line *l)
 	syscall3(__NR_write, fd, l->buf, l->len);
 }
 
+static struct interp *state(void);
+
+/*
+ * An internal error.  The other processes of the scenario would wait for
+ * their turn forever, so under the harness (which gave us a process group
+ * of our own) the whole group goes.
+ */
 static __attribute__((noreturn)) void die(const char *what, s64 err)
 {
+	struct interp *in = state();
 	struct line l = { 0 };
 
 	put_str(&l, "interp: ");
@@ -227,6 +235,8 @@ static __attribute__((noreturn)) void die(const char *what, s64 err)
 		put_errno(&l, -err);
 	}
 	emit(2, &l);
+	if (in && in->traced)
+		syscall2(__NR_kill, 0, SIGKILL);
 	sys_exit_group(3);
 }
 
@@ -823,9 +833,10 @@ static __attribute__((noreturn)) void run(struct interp *in, u32 i)
 
 /* ---- signals and setup ------------------------------------------------ */
 
+/* Our state, or NULL before setup(): the FS base starts out as 0. */
 static struct interp *state(void)
 {
-	struct interp *in;
+	struct interp *in = 0;
 
 	syscall2(__NR_arch_prctl, ARCH_GET_FS, &in);
 	return in;
@@ -862,7 +873,7 @@ static void setup(struct interp *in)
 			die("socketpair (too many processes for RLIMIT_NOFILE?)", ret);
 	}
 	if (syscall4(__NR_rt_sigaction, SIGSEGV, &sa, 0, 8) < 0 ||
-	    syscall4(__NR_rt_sigaction, 7 /* SIGBUS */, &sa, 0, 8) < 0)
+	    syscall4(__NR_rt_sigaction, SIGBUS, &sa, 0, 8) < 0)
 		die("rt_sigaction", 0);
 	ret = syscall2(__NR_arch_prctl, ARCH_SET_FS, in);
 	if (ret < 0)

@@ -49,6 +49,8 @@ typedef long s64;
 #define MREMAP_FIXED		2
 #define MREMAP_DONTUNMAP	4
 
+#define SIGKILL			9
+#define SIGBUS			7
 #define SIGSEGV			11
 #define SIGSTOP			19
 #define SA_SIGINFO		0x00000004
