@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from anonvma.oracle import (KernelOracle, OracleError, ScenarioRejected, check,
-                            run_on_kernel)
+from anonvma.oracle import (KernelOracle, OracleError, OracleUnavailable, ScenarioRejected,
+                            check, run_on_kernel)
 from anonvma.oracle import build
 
 SHARED = Path(__file__).resolve().parent.parent / "scenarios" / "shared"
@@ -255,3 +255,10 @@ def test_interrupted_run_restores_tracefs(sig, tmp_path):
     assert tracefs_state(proc.pid) == before
     assert interpreters_running(scn) == []
 
+
+
+def test_not_root_is_refused_clearly(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(OracleUnavailable, match="needs root"):
+        with KernelOracle():
+            pass
