@@ -257,6 +257,7 @@ def test_interrupted_run_restores_tracefs(sig, tmp_path):
 
 
 
+@needs_cc
 def test_not_root_is_refused_clearly(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(OracleUnavailable, match="needs root"):

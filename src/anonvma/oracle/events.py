@@ -36,13 +36,19 @@ RMAP_FUNCS = frozenset({
     "anon_vma_chain_alloc", "anon_vma_chain_free",
 })
 
-# Caller frame -> the name used in tokens.  Helpers that the compiler may
-# inline into their caller are listed under the name of the operation.
+# Caller frame -> the name used in tokens.  Stacks show no inlined frames,
+# so where a helper is inlined its caller stands for it: on 6.18
+# dup_anon_vma() is inlined (through vma_merge_existing_range) into
+# vma_modify(), and might be into vma_expand(); neither reaches
+# anon_vma_clone() any other way.
 CALLERS = {
     "anon_vma_fork": "fork",
     "__split_vma": "split",
     "copy_vma": "copy_vma",
     "dup_anon_vma": "dup",
+    "vma_merge_existing_range": "dup",
+    "vma_modify": "dup",
+    "vma_expand": "dup",
     "free_pgtables": "pgt",
     "vma_complete": "merge",
     "move_vma": "move_vma",
