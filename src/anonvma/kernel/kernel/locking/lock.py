@@ -1,4 +1,5 @@
-"""What every lock of the model shares: an owner, a lockdep map, tracepoints.
+"""What every lock of the model shares: an owner, a wait queue, a lockdep
+class key, tracepoints.
 
 A lock belongs to one simulated kernel (``lock.kernel``), which knows the
 current task, the scheduler and the tracer.  Acquire and release fire the
@@ -6,9 +7,17 @@ current task, the scheduler and the tracer.  Acquire and release fire the
 CONFIG_LOCKDEP and CONFIG_LOCK_STAT fire in the kernel; lockdep and lock
 statistics subscribe to them and are not part of the lock.
 
-A lock that is not free makes the task wait: ``kernel.sched.wait_for(lock,
-test)`` runs other tasks until ``test()`` holds, or reports a hung task when
-nobody can run, which in a sequential run is the only possible outcome.
+A task that finds a lock taken queues a ``lock_waiter`` on ``wait_list`` and
+waits in ``kernel.sched.wait_for(lock, test)`` until the lock is handed to
+it.  The queue is what the hung-task report reads to say who waits for whom.
+
+Where Python departs from C: the kernel lets a running task steal a mutex
+or rwsem from a woken waiter (optimistic spinning) until the waiter has
+waited long enough to set the HANDOFF flag.  The model hands the lock to the
+first waiter at release, as if HANDOFF were always set: there is no time to
+wait for, and stealing would let a strategy starve a waiter forever.  The
+set of reachable deadlocks is the same; queued spinlocks (qspinlock) are
+FIFO in the kernel too.
 """
 
 from __future__ import annotations
@@ -28,10 +37,26 @@ class lock_class_key:
         return f"<lock_class_key {self.name}>"
 
 
+class lock_waiter:
+    """``struct mutex_waiter`` / ``struct rwsem_waiter``: one queued task.
+    ``granted`` is set by the releasing task when it hands the lock over."""
+
+    __slots__ = ("task", "read", "granted")
+
+    def __init__(self, task, read: int):
+        self.task = task
+        self.read = read
+        self.granted = False
+
+    def __call__(self) -> bool:
+        # The wait condition the scheduler polls: cheaper than a lambda.
+        return self.granted
+
+
 class Lock:
     """Base of spinlock_t, struct mutex and struct rw_semaphore."""
 
-    __slots__ = ("kernel", "key", "name", "owner")
+    __slots__ = ("kernel", "key", "name", "owner", "wait_list")
     # lockdep's wait type, printed as {inner:outer} in reports: 2 spin, 3 sleep
     wait_type = 3
 
@@ -40,9 +65,24 @@ class Lock:
         self.key = key
         self.name = name or key.name
         self.owner = None
+        self.wait_list: list[lock_waiter] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+    def holders(self) -> list:
+        """The tasks holding this lock (readers included, for an rwsem)."""
+        return [] if self.owner is None else [self.owner]
+
+    def _slowpath(self, read: int) -> None:
+        """The slow path: queue, fire lock_contended, sleep until handed the
+        lock, fire lock_acquired."""
+        kernel = self.kernel
+        waiter = lock_waiter(kernel.current, read)
+        self.wait_list.append(waiter)
+        self._contended()
+        kernel.sched.wait_for(self, waiter, spin=self.wait_type == 2)
+        self._acquired()
 
     # The helpers below keep the tracepoint protocol in one place.
     def _acquire(self, read: int, trylock: int, subclass: int = 0) -> None:

@@ -1,4 +1,5 @@
-"""struct mutex (include/linux/mutex.h).  Waiters sleep."""
+"""struct mutex (include/linux/mutex.h, kernel/locking/mutex.c).  Waiters
+sleep, in FIFO order, and are handed the mutex at unlock (see lock.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ class mutex(Lock):
 
 
 def mutex_lock(lock: mutex, subclass: int = 0) -> None:
-    lock.kernel.might_sleep()
+    kernel = lock.kernel
+    kernel.might_sleep()
     lock._acquire(0, 0, subclass)
-    if lock.owner is not None:
-        lock._contended()
-        lock.kernel.sched.wait_for(lock, lambda: lock.owner is None)
-        lock._acquired()
-    lock.owner = lock.kernel.current
+    if lock.owner is None:
+        lock.owner = kernel.current
+    else:
+        lock._slowpath(0)           # __mutex_lock_slowpath; owner set by the unlocker
+
+
+def mutex_lock_nested(lock: mutex, subclass: int) -> None:
+    mutex_lock(lock, subclass)
 
 
 def mutex_trylock(lock: mutex) -> bool:
@@ -29,7 +34,12 @@ def mutex_trylock(lock: mutex) -> bool:
 
 def mutex_unlock(lock: mutex) -> None:
     lock._release()
-    lock.owner = None
+    if lock.wait_list:
+        waiter = lock.wait_list.pop(0)      # __mutex_unlock_slowpath: handoff
+        lock.owner = waiter.task
+        waiter.granted = True
+    else:
+        lock.owner = None
 
 
 def mutex_is_locked(lock: mutex) -> bool:

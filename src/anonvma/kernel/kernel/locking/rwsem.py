@@ -1,64 +1,81 @@
 """struct rw_semaphore (include/linux/rwsem.h, kernel/locking/rwsem.c).
 
-``owner`` is the writer; ``readers`` counts read holders.  As in the kernel,
-a waiting writer makes later readers wait too (no reader may overtake a
-queued writer), which is why a task that holds a read lock and takes it again
-can deadlock.
+``owner`` is the writer; ``readers`` counts read holders and ``read_owners``
+names them (the kernel remembers only the last reader, in ``sem->owner``
+with RWSEM_READER_OWNED; the model keeps them all so that a hung-task report
+can say which readers a writer waits for).
+
+The rules that matter for deadlocks are the kernel's:
+- a reader gets the lock at once only if no writer holds it and nobody is
+  queued (``rwsem_read_trylock`` fails on RWSEM_FLAG_WAITERS, and the
+  slowpath's reader stealing is refused while readers own the lock and
+  waiters exist).  So a queued writer blocks new readers, and a task taking
+  a read lock it already holds can deadlock against a writer in between;
+- a writer gets it only when nobody holds it;
+- ``up_read`` by the last reader or ``up_write`` wakes the queue
+  (``rwsem_mark_wake``): a writer at the head is handed the lock; readers at
+  the head are granted it together with every other reader in the queue
+  (6.x wakes readers past queued writers, up to MAX_READERS_WAKEUP).
 """
 
 from __future__ import annotations
 
 from .lock import Lock
 
+MAX_READERS_WAKEUP = 0x100
+
 
 class rw_semaphore(Lock):
-    __slots__ = ("readers", "writers_waiting")
+    __slots__ = ("readers", "read_owners")
 
     def __init__(self, kernel, key, name=None):
         super().__init__(kernel, key, name)
         self.readers = 0
-        self.writers_waiting = 0
+        self.read_owners: list = []
+
+    def holders(self) -> list:
+        return [self.owner] if self.owner is not None else list(self.read_owners)
 
 
-def _read_free(sem: rw_semaphore) -> bool:
-    return sem.owner is None and not sem.writers_waiting
+def _read_lock(sem: rw_semaphore, task) -> None:
+    sem.readers += 1
+    sem.read_owners.append(task)
 
 
 def down_read(sem: rw_semaphore) -> None:
-    sem.kernel.might_sleep()
+    kernel = sem.kernel
+    kernel.might_sleep()
     sem._acquire(1, 0)
-    if not _read_free(sem):
-        sem._contended()
-        sem.kernel.sched.wait_for(sem, lambda: sem.owner is None)
-        sem._acquired()
-    sem.readers += 1
+    if sem.owner is None and not sem.wait_list:
+        _read_lock(sem, kernel.current)
+    else:
+        sem._slowpath(1)            # rwsem_down_read_slowpath; granted by the waker
 
 
 def down_read_trylock(sem: rw_semaphore) -> bool:
-    if not _read_free(sem):
+    if sem.owner is not None or sem.wait_list:
         return False
     sem._acquire(1, 1)
-    sem.readers += 1
+    _read_lock(sem, sem.kernel.current)
     return True
 
 
 def up_read(sem: rw_semaphore) -> None:
     sem._release()
     sem.readers -= 1
+    sem.read_owners.remove(sem.kernel.current)
+    if not sem.readers and sem.wait_list:
+        rwsem_mark_wake(sem)
 
 
 def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
-    sem.kernel.might_sleep()
+    kernel = sem.kernel
+    kernel.might_sleep()
     sem._acquire(0, 0, subclass)
-    if sem.owner is not None or sem.readers:
-        sem._contended()
-        sem.writers_waiting += 1
-        try:
-            sem.kernel.sched.wait_for(sem, lambda: sem.owner is None and not sem.readers)
-        finally:
-            sem.writers_waiting -= 1
-        sem._acquired()
-    sem.owner = sem.kernel.current
+    if sem.owner is None and not sem.readers:
+        sem.owner = kernel.current
+    else:
+        sem._slowpath(0)            # rwsem_down_write_slowpath
 
 
 def down_write_nested(sem: rw_semaphore, subclass: int) -> None:
@@ -76,6 +93,45 @@ def down_write_trylock(sem: rw_semaphore) -> bool:
 def up_write(sem: rw_semaphore) -> None:
     sem._release()
     sem.owner = None
+    if sem.wait_list:
+        rwsem_mark_wake(sem)
+
+
+def downgrade_write(sem: rw_semaphore) -> None:
+    """Turn the write lock into a read lock without letting a writer in
+    between; queued readers come along (rwsem_mark_wake with READ_OWNED).
+    lockdep sees it as lock_downgrade(), which the model reports as a
+    release and a read acquire of the same lock."""
+    sem._release()
+    task = sem.owner
+    sem.owner = None
+    _read_lock(sem, task)
+    sem._acquire(1, 1)
+    if sem.wait_list and sem.wait_list[0].read:
+        _wake_readers(sem)
+
+
+def rwsem_mark_wake(sem: rw_semaphore) -> None:
+    waiter = sem.wait_list[0]
+    if not waiter.read:
+        del sem.wait_list[0]
+        sem.owner = waiter.task
+        waiter.granted = True
+    else:
+        _wake_readers(sem)
+
+
+def _wake_readers(sem: rw_semaphore) -> None:
+    woken = 0
+    keep = []
+    for waiter in sem.wait_list:
+        if waiter.read and woken < MAX_READERS_WAKEUP:
+            _read_lock(sem, waiter.task)
+            waiter.granted = True
+            woken += 1
+        else:
+            keep.append(waiter)
+    sem.wait_list[:] = keep
 
 
 def rwsem_is_locked(sem: rw_semaphore) -> bool:

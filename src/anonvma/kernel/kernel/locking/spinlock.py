@@ -1,4 +1,5 @@
-"""spinlock_t (include/linux/spinlock.h).  Waiters spin: they stay runnable."""
+"""spinlock_t (include/linux/spinlock.h).  Waiters spin; a queued spinlock
+serves them in FIFO order, which the model's handoff at unlock reproduces."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ class spinlock_t(Lock):
     wait_type = 2
 
 
-def spin_lock(lock: spinlock_t) -> None:
-    current = lock.kernel.current
-    lock._acquire(0, 0)
-    if lock.owner is not None:
-        lock._contended()
-        lock.kernel.sched.wait_for(lock, lambda: lock.owner is None, spin=True)
-        lock._acquired()
-    lock.owner = current
+def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
+    lock._acquire(0, 0, subclass)
+    if lock.owner is None:
+        lock.owner = lock.kernel.current
+    else:
+        lock._slowpath(0)           # queued_spin_lock_slowpath
+
+
+def spin_lock_nested(lock: spinlock_t, subclass: int) -> None:
+    spin_lock(lock, subclass)
 
 
 def spin_trylock(lock: spinlock_t) -> bool:
@@ -30,4 +33,13 @@ def spin_trylock(lock: spinlock_t) -> bool:
 
 def spin_unlock(lock: spinlock_t) -> None:
     lock._release()
-    lock.owner = None
+    if lock.wait_list:
+        waiter = lock.wait_list.pop(0)      # the MCS queue head gets it next
+        lock.owner = waiter.task
+        waiter.granted = True
+    else:
+        lock.owner = None
+
+
+def spin_is_locked(lock: spinlock_t) -> bool:
+    return lock.owner is not None

@@ -1,0 +1,177 @@
+"""A toy kernel and small concurrent programs over it.
+
+The scheduler, the strategies and lockdep need only what any kernel gives
+them: ``current``, ``sched``, ``trace``, ``might_sleep()``,
+``cond_resched()`` and ``lockdep``.  ``ToyKernel`` is exactly that, so that
+their self-tests and benchmarks do not depend on the anon_vma model, and a
+program here is the smallest reproducer of each classic locking bug.
+"""
+
+from __future__ import annotations
+
+from ..kernel.kernel.locking.lock import lock_class_key
+from ..kernel.kernel.locking.lockdep import Lockdep
+from ..kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
+from ..kernel.kernel.locking.rwsem import (
+    down_read, down_write, rw_semaphore, up_read, up_write,
+)
+from ..kernel.kernel.sched.core import SequentialScheduler, task_struct
+from ..trace import Tracer
+
+
+class ToyKernel:
+    def __init__(self, lockdep: bool = True, lockdep_mode: str = "fs_reclaim"):
+        self.trace = Tracer()
+        self.sched = SequentialScheduler(self)
+        self.current = task_struct(1, "init")
+        self.lockdep = Lockdep(self, lockdep_mode) if lockdep else None
+        self.next_pid = 2
+
+    def might_sleep(self) -> None:
+        self.sched.might_sleep()
+
+    def cond_resched(self) -> None:
+        self.sched.cond_resched()
+
+    def new_task(self, comm: str) -> task_struct:
+        t = task_struct(self.next_pid, comm)
+        self.next_pid += 1
+        return t
+
+
+class ToyProgram:
+    """A program for the explorer: ``boot()`` makes a fresh kernel,
+    ``run(kernel)`` starts the tasks and runs them to the end."""
+
+    name = "toy"
+
+    def __init__(self, lockdep: bool = True):
+        self.lockdep = lockdep
+
+    def boot(self) -> ToyKernel:
+        return ToyKernel(lockdep=self.lockdep)
+
+    def source(self) -> str:
+        return f"# {self.name}: {type(self).__doc__.strip().splitlines()[0]}\n"
+
+
+class ABBA(ToyProgram):
+    """Two tasks take mutexes A and B in opposite orders."""
+
+    name = "abba"
+
+    def run(self, k: ToyKernel) -> None:
+        a = mutex(k, lock_class_key("A"))
+        b = mutex(k, lock_class_key("B"))
+
+        def t(first, second):
+            mutex_lock(first)
+            k.cond_resched()
+            mutex_lock(second)
+            mutex_unlock(second)
+            mutex_unlock(first)
+
+        k.sched.spawn(k.new_task("t1"), t, a, b)
+        k.sched.spawn(k.new_task("t2"), t, b, a)
+        k.sched.run()
+
+
+class Ordered(ToyProgram):
+    """``nr_tasks`` tasks each take ``nr_locks`` mutexes in one global order,
+    ``iterations`` times: no bug, many interleavings (the benchmark load)."""
+
+    name = "ordered"
+
+    def __init__(self, nr_tasks: int = 3, nr_locks: int = 2, iterations: int = 5,
+                 lockdep: bool = True):
+        super().__init__(lockdep)
+        self.nr_tasks, self.nr_locks, self.iterations = nr_tasks, nr_locks, iterations
+
+    def run(self, k: ToyKernel) -> None:
+        locks = [mutex(k, lock_class_key(f"L{i}")) for i in range(self.nr_locks)]
+
+        def t():
+            for _ in range(self.iterations):
+                for lock in locks:
+                    mutex_lock(lock)
+                for lock in reversed(locks):
+                    mutex_unlock(lock)
+                k.cond_resched()
+
+        for i in range(self.nr_tasks):
+            k.sched.spawn(k.new_task(f"t{i}"), t)
+        k.sched.run()
+
+
+class ReadWriteInversion(ToyProgram):
+    """Reader takes rwsem R for read then mutex M; writer holds M and takes R
+    for write: an rwsem read lock deadlocks like a mutex would."""
+
+    name = "rw-inversion"
+
+    def run(self, k: ToyKernel) -> None:
+        r = rw_semaphore(k, lock_class_key("R"))
+        m = mutex(k, lock_class_key("M"))
+
+        def reader():
+            down_read(r)
+            k.cond_resched()
+            mutex_lock(m)
+            mutex_unlock(m)
+            up_read(r)
+
+        def writer():
+            mutex_lock(m)
+            k.cond_resched()
+            down_write(r)
+            up_write(r)
+            mutex_unlock(m)
+
+        k.sched.spawn(k.new_task("reader"), reader)
+        k.sched.spawn(k.new_task("writer"), writer)
+        k.sched.run()
+
+
+class Deep(ToyProgram):
+    """A depth-3 ordering bug (the PCT paper's shape): t2 must take A after
+    t1's first step, t1 must take B in between, among noise tasks.  Deadlock
+    needs t1: lock(A) ... lock(B) to interleave with t2: lock(B) ... lock(A)
+    at exactly the right steps, with ``noise`` other tasks competing."""
+
+    name = "deep"
+
+    def __init__(self, noise: int = 2, steps: int = 6, lockdep: bool = False):
+        super().__init__(lockdep)
+        self.noise, self.steps = noise, steps
+
+    def run(self, k: ToyKernel) -> None:
+        a = mutex(k, lock_class_key("A"))
+        b = mutex(k, lock_class_key("B"))
+
+        def busy():
+            for _ in range(self.steps):
+                k.cond_resched()
+
+        def t1():
+            busy()
+            mutex_lock(a)
+            k.cond_resched()
+            mutex_lock(b)
+            mutex_unlock(b)
+            mutex_unlock(a)
+
+        def t2():
+            mutex_lock(b)
+            busy()
+            mutex_lock(a)
+            mutex_unlock(a)
+            mutex_unlock(b)
+
+        k.sched.spawn(k.new_task("t1"), t1)
+        k.sched.spawn(k.new_task("t2"), t2)
+        for i in range(self.noise):
+            k.sched.spawn(k.new_task(f"noise{i}"), busy)
+        k.sched.run()
+
+
+PROGRAMS = {p.name: p for p in (ABBA, Ordered, ReadWriteInversion, Deep)}
