@@ -853,10 +853,14 @@ static void on_fatal_signal(int sig, void *info, void *uctx)
 }
 
 void anonvma_restorer(void);
+#define __str(x) #x
+#define str(x) __str(x)
+
+/* x86-64 signal frames need a restorer, even though our handler never returns. */
 __asm__(".text\n"
 	".global anonvma_restorer\n"
 	"anonvma_restorer:\n"
-	"	mov $15, %eax\n"	/* rt_sigreturn; x86-64 requires a restorer */
+	"	mov $" str(__NR_rt_sigreturn) ", %eax\n"
 	"	syscall\n"
 	"	hlt\n");
 
@@ -926,6 +930,6 @@ __asm__(".text\n"
 	"	and $-16, %rsp\n"
 	"	call main\n"
 	"	mov %eax, %edi\n"
-	"	mov $231, %eax\n"
+	"	mov $" str(__NR_exit_group) ", %eax\n"
 	"	syscall\n"
 	"	hlt\n");
