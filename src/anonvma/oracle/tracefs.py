@@ -193,14 +193,17 @@ class TraceSession:
             raise OracleUnavailable(f"{MOUNTPOINT}/instances is missing (kernel too old)")
 
     def _remove_instance(self) -> None:
-        for rel, value in [("tracing_on", "0"), ("set_event_pid", "")] + \
-                [(f"events/{e}/enable", "0") for e in EVENTS]:
+        # rmdir tears down events, triggers and the pid filter by itself;
+        # clearing set_event_pid first would only cost a grace period.
+        for rel, value in [("tracing_on", "0")] + [(f"events/{e}/enable", "0") for e in EVENTS]:
             try:
                 _write(self.dir / rel, value)
             except OSError:
                 pass
         try:
             self.dir.rmdir()
+        except FileNotFoundError:
+            pass            # interrupted before mkdir
         except OSError as ex:
             raise OracleError(f"cannot remove tracefs instance {self.dir}: {ex}") from ex
 
