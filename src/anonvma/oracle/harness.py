@@ -1,9 +1,9 @@
 """Run scenario files on the live kernel and collect their trace lines.
 
 One run: the interpreter validates the file and stops itself (SIGSTOP); we
-turn tracing on (the instance follows our process tree) and continue it.  Its fd 3 is the instance's trace_marker, where it announces
-each process as ``@pid PID NAME``; its stdout carries the maps and failure
-lines.  We are a child subreaper, so processes orphaned by the scenario are
+turn tracing on (the instance follows our process tree) and continue it.
+Its fd 3 is the instance's trace_marker, where it announces each process as
+``@pid PID NAME``; its stdout carries the maps and failure lines.  We are a child subreaper, so processes orphaned by the scenario are
 reparented to us and reaped here; only the interpreter's own process group
 is waited for, so other children of the caller are left alone.
 """
@@ -57,11 +57,10 @@ def check(path: str) -> None:
         raise ScenarioRejected(res.stderr.strip() or f"interpreter exit {res.returncode}")
 
 
-def _prctl(option: int, arg) -> int:
+def _prctl(option: int, arg) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(option, arg, 0, 0, 0) != 0:
         raise OracleError(f"prctl({option}): {os.strerror(ctypes.get_errno())}")
-    return 0
 
 
 def _high_fd(fd: int) -> int:
