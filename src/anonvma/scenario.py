@@ -152,10 +152,12 @@ def _args(path, lineno, op, words):
                         "mremap, read, write, fork, exit or maps")
 
 
-def parse(text: str, path: str = "<scenario>") -> Scenario:
-    """Parse and validate a whole scenario; raise ScenarioError at the first problem."""
+def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> Scenario:
+    """Parse and validate a whole scenario; raise ScenarioError at the first
+    problem.  ``live`` names the processes alive before the first line (a
+    scenario starts with P0 alone)."""
     sc = Scenario(path)
-    live = {"P0"}                       # who may run a line, statically
+    live = set(live) if live is not None else {"P0"}    # who may run a line, statically
     block: Together | None = None
     block_forks, block_exits = [], []
     seen_op = False
@@ -268,13 +270,22 @@ class Runner:
 
     def run(self, sc: Scenario, after_line=None) -> None:
         for step in sc.steps:
-            if isinstance(step, Together):
-                raise ScenarioError(sc.path, step.lineno, "a together block needs a schedule: "
-                                    "run this file with 'anonvma explore'")
-            self.run_line(step)
+            self.run_step(sc, step)
             if after_line is not None:
                 after_line(step)
         self.exit_all(after_line)
+
+    def run_step(self, sc: Scenario, step) -> None:
+        if isinstance(step, Together):
+            raise ScenarioError(sc.path, step.lineno, "a together block needs a schedule: "
+                                "run this file with 'anonvma explore'")
+        self.run_line(step)
+
+    def maps(self, proc: Process) -> list[str]:
+        """What the process's ``maps`` op prints: its VMAs in the scenario range."""
+        return [f"{start:x}-{end:x} {perms}"
+                for start, end, perms in self.kernel.proc_pid_maps(proc.task.mm)
+                if BASE <= start < SCENARIO_END]
 
     def exit_all(self, after_line=None) -> None:
         """At the end, processes still alive exit youngest first."""
@@ -322,12 +333,9 @@ class Runner:
             self.do_exit(proc)
             return
         if op == "maps":
-            lines = [f"{start:x}-{end:x} {perms}"
-                     for start, end, perms in k.proc_pid_maps(proc.task.mm)
-                     if BASE <= start < SCENARIO_END]
             tp = k.trace.user_maps
             if tp.probes:
-                tp(line.proc, lines)
+                tp(line.proc, self.maps(proc))
             return
         ret = self.syscall(op, a)
         if ret < 0:

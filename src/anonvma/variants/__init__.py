@@ -11,5 +11,13 @@ VARIANTS: dict[str, type] = {
 NEWEST = Linux.name
 
 
+class UnknownVariant(LookupError):
+    def __init__(self, name: str):
+        super().__init__(f"unknown variant {name!r}: known are " + ", ".join(VARIANTS))
+
+
 def get_variant(name: str | None) -> type:
-    return VARIANTS[name or NEWEST]
+    try:
+        return VARIANTS[name or NEWEST]
+    except KeyError:
+        raise UnknownVariant(name) from None

@@ -1,0 +1,1 @@
+"""Checkers: they observe the kernel model and never steer it."""

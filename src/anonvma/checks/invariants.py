@@ -1,0 +1,164 @@
+"""The model's VM_BUG_ONs: every invariant of kernel-semantics.md §4.
+
+``check_invariants(kernel)`` walks the whole state of a quiescent kernel
+(no operation in progress) and returns one line per violation, naming the
+invariant.  It reads the structures only; running it changes nothing.
+
+    I-1   every AVC is on its VMA's chain and in its anon_vma's tree, once
+    I-2   vma->anon_vma is NULL iff the chain is empty, and is on the chain
+    I-3   one root per chain, the root last
+    I-4   every AVC is keyed by its VMA's current range
+    I-6   rmap completeness: rmap_walk_anon() from each folio finds exactly
+          the PTEs that map it, and folio mapcounts match the page tables
+    I-8   nothing reachable is freed; refcounts decompose as §4 says
+    I-9   VMAs sharing an anon_vma have the same chain
+    I-10  num_active_vmas counts the VMAs pointing at the anon_vma
+    I-11  num_children counts the live children (and a root itself)
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..kernel.include.mm import PAGE_SHIFT
+from ..kernel.mm.memory import pte_range
+from ..kernel.mm.interval_tree import anon_vma_interval_tree_empty, anon_vma_interval_tree_verify
+
+
+def _vmas(kernel):
+    """(task, vma) for every VMA of every live mm, each mm once (threads
+    share theirs)."""
+    seen = set()
+    out = []
+    for tsk in kernel.tasks:
+        mm = tsk.mm
+        if mm is None or id(mm) in seen:
+            continue
+        seen.add(id(mm))
+        out.extend((tsk, vma) for vma in mm.mm_mt)
+    return out
+
+
+def check_invariants(kernel) -> list[str]:
+    bad: list[str] = []
+    anon_vmas = kernel.anon_vma_cachep.live
+    avcs = kernel.anon_vma_chain_cachep.live
+    vmas = _vmas(kernel)
+
+    on_chain = Counter()
+    for tsk, vma in vmas:
+        where = f"{tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}"
+        if vma.freed:
+            bad.append(f"I-8: {where} is a freed vm_area_struct still in the VMA tree")
+        chain = vma.anon_vma_chain
+        pairs = Counter(id(avc.anon_vma) for avc in chain)
+        if any(n > 1 for n in pairs.values()):
+            bad.append(f"I-1: {where} has two AVCs for one anon_vma")
+        for avc in chain:
+            on_chain[avc] += 1
+            if avc.freed:
+                bad.append(f"I-8: {where} has a freed AVC on its chain")
+            if avc.vma is not vma:
+                bad.append(f"I-1: {where} has an AVC of another VMA on its chain")
+            if avc.anon_vma is None or avc.anon_vma.freed:
+                bad.append(f"I-8: {where} has an AVC whose anon_vma is freed")
+            elif avc.rb is None:
+                bad.append(f"I-1: {where} has an AVC missing from its anon_vma's tree")
+            elif not anon_vma_interval_tree_verify(avc):
+                bad.append(f"I-4: {where} has an AVC keyed by a stale range")
+        av = vma.anon_vma
+        if (av is None) != (not chain):
+            bad.append(f"I-2: {where} anon_vma is {'NULL' if av is None else 'set'} "
+                       f"but its chain has {len(chain)} AVCs")
+        if av is not None:
+            if av.freed:
+                bad.append(f"I-8: {where} points at a freed anon_vma")
+            if not any(avc.anon_vma is av for avc in chain):
+                bad.append(f"I-2: {where} anon_vma is not on its own chain")
+            roots = {id(avc.anon_vma.root) for avc in chain if avc.anon_vma is not None}
+            if len(roots) != 1 or chain[-1].anon_vma is not av.root:
+                bad.append(f"I-3: {where} chain does not end at its single root")
+
+    for avc in avcs:
+        if on_chain[avc] != 1:
+            bad.append(f"I-1: a live AVC is on {on_chain[avc]} VMA chains (leaked or shared)")
+
+    # I-9: same anon_vma => same set of anon_vmas on the chain
+    chains_of = defaultdict(set)
+    for tsk, vma in vmas:
+        if vma.anon_vma is not None:
+            chains_of[id(vma.anon_vma)].add(frozenset(id(avc.anon_vma) for avc in vma.anon_vma_chain))
+    for key, sets in chains_of.items():
+        if len(sets) > 1:
+            bad.append("I-9: VMAs sharing one anon_vma have different chains")
+
+    # I-10, I-11, I-8a over every live anon_vma
+    active = Counter(id(vma.anon_vma) for _t, vma in vmas if vma.anon_vma is not None)
+    live_children = Counter()
+    pinned_root = Counter()
+    for av in anon_vmas:
+        if not anon_vma_interval_tree_empty(av.rb_root):
+            live_children[id(av.parent)] += 1
+        if av.root is not av:
+            pinned_root[id(av.root)] += 1
+    for av in anon_vmas:
+        name = f"anon_vma@{id(av):#x}"
+        if av.root.freed or av.parent.freed:
+            bad.append(f"I-8: {name} has a freed {'root' if av.root.freed else 'parent'}")
+        if av.num_active_vmas != active[id(av)]:
+            bad.append(f"I-10: {name} num_active_vmas={av.num_active_vmas}, "
+                       f"but {active[id(av)]} VMAs point at it")
+        if av.num_children != live_children[id(av)]:
+            bad.append(f"I-11: {name} num_children={av.num_children}, "
+                       f"but {live_children[id(av)]} live children (itself included if a root)")
+        initial = 0 if anon_vma_interval_tree_empty(av.rb_root) else 1
+        expect = initial + pinned_root[id(av)]
+        if av.refcount != expect:
+            bad.append(f"I-8a: {name} refcount={av.refcount}, expected {expect} "
+                       f"(tree {'non-' if initial else ''}empty, {pinned_root[id(av)]} pinning it as root)")
+        for avc in av.rb_root:
+            if avc.freed or avc.anon_vma is not av:
+                bad.append(f"I-1: {name} has a foreign or freed AVC in its tree")
+
+    bad.extend(_check_rmap(kernel, vmas))
+    return bad
+
+
+def _check_rmap(kernel, vmas) -> list[str]:
+    """I-6: the page tables and rmap agree, folio by folio."""
+    bad = []
+    mapped = defaultdict(set)          # folio -> {(mm id, vma id, address)}
+    for _tsk, vma in vmas:
+        mm = vma.vm_mm
+        for vpn, pte in pte_range(mm, vma.vm_start, vma.vm_end):
+            if pte.folio is not kernel.zero_folio:
+                mapped[pte.folio].add((id(mm), id(vma), vpn << PAGE_SHIFT))
+    for folio, maps in mapped.items():
+        where = f"folio pfn {folio.pfn:#x}"
+        if folio.freed:
+            bad.append(f"I-8: {where} is mapped but freed")
+            continue
+        if folio._mapcount + 1 != len(maps):
+            bad.append(f"I-6: {where} mapcount {folio._mapcount + 1} but {len(maps)} PTEs map it")
+        av = folio.mapping
+        if av is None or av.freed:
+            bad.append(f"I-8: {where} is mapped but its anon_vma is {'NULL' if av is None else 'freed'}")
+            continue
+        found = {(id(mm), id(vma), addr) for mm, vma, addr in kernel.rmap_mappings(folio)}
+        if found != maps:
+            missing = len(maps - found)
+            extra = len(found - maps)
+            bad.append(f"I-6: rmap from {where} misses {missing} and invents {extra} mappings")
+    return bad
+
+
+def check_all_freed(kernel) -> list[str]:
+    """When the last process has exited, nothing of its memory may remain."""
+    bad = []
+    for cache in kernel.slab_caches:
+        if cache.live:
+            bad.append(f"leak: {len(cache.live)} {cache.name} objects still allocated "
+                       "after every process exited")
+    if kernel.nr_folios:
+        bad.append(f"leak: {kernel.nr_folios} folios still allocated after every process exited")
+    return bad

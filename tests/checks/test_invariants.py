@@ -1,0 +1,42 @@
+"""The invariant checker holds on correct states and catches each kind of
+corruption a buggy kernel change could leave behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonvma.checks.invariants import check_all_freed, check_invariants
+
+SETUP = "P0 mmap 0 8\nP0 write 0\nP0 write 5\nP0 fork P1\nP1 write 0\nP1 mprotect 2 2 r"
+
+
+def corrupted(machine, mutate):
+    machine.do(SETUP)
+    assert check_invariants(machine.kernel) == []
+    mutate(machine)
+    return check_invariants(machine.kernel)
+
+
+@pytest.mark.parametrize("label, mutate", [
+    ("I-10", lambda m: setattr(m.vma("P0", 0).anon_vma, "num_active_vmas", 7)),
+    ("I-11", lambda m: setattr(m.vma("P0", 0).anon_vma.root, "num_children", 1)),
+    ("I-8a", lambda m: setattr(m.vma("P1", 0).anon_vma.root, "refcount", 1)),
+    ("I-2", lambda m: setattr(m.vma("P1", 0), "anon_vma", None)),
+    # pointing the parent's page at the child's anon_vma hides the parent from rmap
+    ("I-6", lambda m: setattr(m.folio("P0", 0), "mapping", m.vma("P1", 0).anon_vma)),
+    ("I-6", lambda m: setattr(m.folio("P0", 5), "_mapcount", 3)),
+    ("I-3", lambda m: m.vma("P1", 0).anon_vma_chain.rotate(1)),
+    ("I-4", lambda m: setattr(m.vma("P0", 0), "vm_pgoff", m.vma("P0", 0).vm_pgoff + 1)),
+    ("I-8", lambda m: setattr(m.vma("P0", 0).anon_vma, "freed", True)),
+])
+def test_checker_catches(machine, label, mutate):
+    problems = corrupted(machine, mutate)
+    assert any(p.startswith(label) for p in problems), problems
+
+
+def test_leak_check(machine):
+    machine.do(SETUP + "\nP1 exit\nP0 exit")
+    assert check_all_freed(machine.kernel) == []
+    machine.kernel.anon_vma_alloc()
+    assert check_all_freed(machine.kernel) == [
+        "leak: 1 anon_vma objects still allocated after every process exited"]
