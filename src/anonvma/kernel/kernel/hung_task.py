@@ -19,7 +19,7 @@ HUNG_TASK_TIMEOUT_SECS = 120
 def _kind(lock) -> str:
     name = type(lock).__name__
     return {"mutex": "a mutex", "rw_semaphore": "an rw-semaphore",
-            "spinlock_t": "a spinlock"}.get(name, name)
+            "spinlock_t": "a spinlock"}.get(name, "a wait queue")
 
 
 def _who(task) -> str:
@@ -32,16 +32,18 @@ def waits_for(task) -> list:
     lock = task.blocked_on
     if lock is None:
         return []
-    out = []
     holders = lock.holders() if hasattr(lock, "holders") else []
-    for t in holders:
-        if t not in out:
-            out.append(t)
+    ahead = []
     for waiter in getattr(lock, "wait_list", ()):
         if waiter.task is task:
             break
-        if waiter.task not in out:
-            out.append(waiter.task)
+        ahead.append(waiter.task)
+    out = []
+    # The task itself last: a reader blocked behind a queued writer "waits
+    # for itself" too, but the writer is the more telling edge.
+    for t in [h for h in holders if h is not task] + ahead + [h for h in holders if h is task]:
+        if t not in out:
+            out.append(t)
     return out
 
 
@@ -87,7 +89,12 @@ def task_stack(task) -> list[str]:
 def check_hung_tasks(kernel, tasks) -> str:
     from .locking.lockdep import format_held_lock    # only reports need it
 
-    blocked = [t for t in tasks if t.blocked_on is not None]
+    from .sched.core import is_lock
+
+    # Like khungtaskd, only D-state waits count: an idle kernel thread
+    # sleeping on its wait queue is not hung.
+    blocked = [t for t in tasks if t.blocked_on is not None
+               and (not t.daemon or is_lock(t.blocked_on))]
     out = []
     for t in blocked:
         lock = t.blocked_on
@@ -99,7 +106,8 @@ def check_hung_tasks(kernel, tasks) -> str:
         out.append(" <TASK>")
         out.extend(f" {name}" for name in task_stack(t))
         out.append(" </TASK>")
-        holders = lock.holders() if hasattr(lock, "holders") else []
+        holders = lock.holders() if is_lock(lock) else []
+        name = getattr(lock, "name", lock)
         if holders:
             how = "reader" if getattr(lock, "readers", 0) else "writer"
             mode = ""
@@ -109,10 +117,9 @@ def check_hung_tasks(kernel, tasks) -> str:
             for h in holders:
                 tail = f" <{how}>" if mode else ""
                 out.append(f"INFO: task {_who(t)}{mode} is blocked on {_kind(lock)} "
-                           f"({lock.name}) likely owned by task {_who(h)}{tail}.")
+                           f"({name}) likely owned by task {_who(h)}{tail}.")
         else:
-            out.append(f"INFO: task {_who(t)} is blocked on {_kind(lock)} ({lock.name}) "
-                       "that nobody holds")
+            out.append(f"INFO: task {_who(t)} is waiting on {_kind(lock)} ({name})")
     cycle = find_cycle(blocked)
     out.append("")
     if cycle:

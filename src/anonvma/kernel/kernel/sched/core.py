@@ -194,8 +194,7 @@ class Scheduler:
             while True:
                 runnable = self._runnable()
                 if not runnable:
-                    if any(not t.daemon or t.blocked_on is not None and _is_lock(t.blocked_on)
-                           for t in self.tasks):
+                    if any(not t.daemon or is_lock(t.blocked_on) for t in self.tasks):
                         raise _hung(kernel, self.tasks)
                     return
                 task = self._pick(runnable, None, False)
@@ -203,11 +202,11 @@ class Scheduler:
                 self.nr_switches += 1
                 if task.greenlet is None:
                     task.greenlet = greenlet.greenlet(self._task_entry, self.hub)
-                    why = task.greenlet.switch(task)
+                    task.greenlet.switch(task)
                 else:
-                    why = task.greenlet.switch()
-                if why is _ALL_BLOCKED:
-                    raise _hung(kernel, self.tasks)
+                    # A daemon left idle by an earlier run() returns to us.
+                    task.greenlet.parent = self.hub
+                    task.greenlet.switch()
         except BaseException:
             self._kill_all()
             raise
@@ -263,8 +262,11 @@ class Scheduler:
         prev = self.kernel.current
         runnable = self._runnable()
         if not runnable:
-            self.hub.switch(_ALL_BLOCKED)
-            raise AssertionError("a hung run was resumed")
+            # Nobody can run: the hub decides whether this is the end of the
+            # run (only idle daemons left) or a hang.  If the run goes on
+            # later, the hub resumes us here.
+            self.hub.switch()
+            return
         if len(runnable) == 1 and runnable[0] is prev:
             return
         next = self._pick(runnable, prev, is_yielding)
@@ -328,10 +330,7 @@ class Scheduler:
         return c
 
 
-_ALL_BLOCKED = object()
-
-
-def _is_lock(obj) -> bool:
+def is_lock(obj) -> bool:
     """A wait on a lock can only end when its holder releases it; a daemon
     waiting on a wait queue (kswapd_wait) is idle, not hung."""
     return hasattr(obj, "wait_list")
