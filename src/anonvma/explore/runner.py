@@ -153,8 +153,11 @@ def check_determinism(program, schedule) -> Execution:
     """Replay ``schedule`` twice, strictly, and compare every decision, every
     lock and scheduling event and every report; raise ``Nondeterminism`` on
     the first difference.  Returns the execution."""
-    a = execute(program, Replay(schedule, strict=True), log=True, events=True)
-    b = execute(program, Replay(schedule, strict=True), log=True, events=True)
+    try:
+        a = execute(program, Replay(schedule, strict=True), log=True, events=True)
+        b = execute(program, Replay(schedule, strict=True), log=True, events=True)
+    except ScheduleMismatch as e:
+        raise Nondeterminism(f"the recorded schedule does not fit the run: {e}") from None
     for what, x, y in (("decisions", a.log, b.log), ("events", a.events, b.events),
                        ("reports", a.reports, b.reports)):
         if x != y:

@@ -132,28 +132,27 @@ class ReadWriteInversion(ToyProgram):
         k.sched.run()
 
 
-class Deep(ToyProgram):
-    """A depth-3 ordering bug (the PCT paper's shape): t2 must take A after
-    t1's first step, t1 must take B in between, among noise tasks.  Deadlock
-    needs t1: lock(A) ... lock(B) to interleave with t2: lock(B) ... lock(A)
-    at exactly the right steps, with ``noise`` other tasks competing."""
+class Late(ToyProgram):
+    """AB-BA that needs t1 to run ``steps`` scheduling points undisturbed
+    and then be preempted exactly between its two locks.
 
-    name = "deep"
+    The shape PCT was made for (Burckhardt et al., ASPLOS 2010, section 2):
+    a uniformly random scheduler lets t1 get that far with probability
+    about 2^-steps, PCT with depth 2 about 1/(2k) per run."""
 
-    def __init__(self, noise: int = 2, steps: int = 6, lockdep: bool = False):
+    name = "late"
+
+    def __init__(self, steps: int = 20, lockdep: bool = False):
         super().__init__(lockdep)
-        self.noise, self.steps = noise, steps
+        self.steps = steps
 
     def run(self, k: ToyKernel) -> None:
         a = mutex(k, lock_class_key("A"))
         b = mutex(k, lock_class_key("B"))
 
-        def busy():
+        def t1():
             for _ in range(self.steps):
                 k.cond_resched()
-
-        def t1():
-            busy()
             mutex_lock(a)
             k.cond_resched()
             mutex_lock(b)
@@ -162,16 +161,13 @@ class Deep(ToyProgram):
 
         def t2():
             mutex_lock(b)
-            busy()
             mutex_lock(a)
             mutex_unlock(a)
             mutex_unlock(b)
 
         k.sched.spawn(k.new_task("t1"), t1)
         k.sched.spawn(k.new_task("t2"), t2)
-        for i in range(self.noise):
-            k.sched.spawn(k.new_task(f"noise{i}"), busy)
         k.sched.run()
 
 
-PROGRAMS = {p.name: p for p in (ABBA, Ordered, ReadWriteInversion, Deep)}
+PROGRAMS = {p.name: p for p in (ABBA, Ordered, ReadWriteInversion, Late)}
