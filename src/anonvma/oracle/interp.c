@@ -574,10 +574,15 @@ static void mark_dead(struct interp *in, u32 inc)
 	in->tok.dead[inc / 8] |= (u8)(1u << (inc % 8));
 }
 
-/* Skip (and report) the lines of processes that are dead or never born. */
+/*
+ * Skip (and report) the lines of processes that are dead or never born.  A
+ * fork by a dead process never happens, so its child is never born either.
+ */
 static u32 next_line(struct interp *in, u32 i)
 {
 	while (i < in->nops && is_dead(in, in->ops[i].inc)) {
+		if (in->ops[i].code == OP_FORK)
+			mark_dead(in, in->ops[i].child);
 		if (!in->ops[i].implicit)
 			report(in, i, "ESRCH", 0);
 		i++;

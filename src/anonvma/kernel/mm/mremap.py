@@ -142,7 +142,8 @@ class Mremap:
                 res = res_vma
             seen_vma = True
             target_addr = res_vma + vrm.new_len
-            vma = mm.mm_mt.find(addr + length)
+            # go on after this VMA: with MREMAP_DONTUNMAP it is still there
+            vma = mm.mm_mt.find(last_end)
         return res
 
     def mremap_at(self, vrm: vma_remap_struct) -> int:
