@@ -227,14 +227,19 @@ class Scheduler:
         scheduler refuses (``GreenletExit``) while it is dying."""
         self._dying = True
         kernel = self.kernel
-        for task in self.tasks:
-            g = task.greenlet
-            if g is not None and not g.dead:
-                kernel.current = task
-                try:
-                    g.throw()
-                except greenlet.GreenletExit:
-                    pass
+        # The unwinding is not part of the run: nobody hears its tracepoints.
+        trace, kernel.trace = kernel.trace, type(kernel.trace)()
+        try:
+            for task in self.tasks:
+                g = task.greenlet
+                if g is not None and not g.dead:
+                    kernel.current = task
+                    try:
+                        g.throw()
+                    except greenlet.GreenletExit:
+                        pass
+        finally:
+            kernel.trace = trace
         self.tasks = []
 
     # -- scheduling points ---------------------------------------------------

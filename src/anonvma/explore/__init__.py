@@ -1,0 +1,108 @@
+"""Exploring the interleavings of a concurrent scenario.
+
+    result = explore("race.scn", strategy="pct", budget_runs=1000, seed=1,
+                     out_dir="failures")
+    run = replay("failures/race-hung_task-pct-1/race.scn",
+                 "failures/race-hung_task-pct-1/schedule.json")
+
+``explore`` runs the scenario under a strategy (``strategies``) until a run
+fails (any report on the bus: lockdep, hung task, invariant, leak; or an
+exception such as a VM_BUG_ON), the strategy runs out of schedules, or the
+budget is spent.  A failing schedule is shrunk, checked for determinism and
+saved beside a copy of the scenario; those two files alone replay it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from ..scenario import parse_file
+from .concurrent import ScenarioProgram
+from .runner import (
+    Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
+    shrink,
+)
+from .schedule import load_schedule, save_schedule
+from .strategies import Replay, make_strategy
+
+DEFAULT_RUNS = 1000
+
+
+def explore(path, strategy: str = "random", budget_runs: int | None = None,
+            budget_seconds: float | None = None, seed: int = 0, out_dir=None,
+            variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
+            minimise: bool = True, progress: bool | None = None) -> Result:
+    """Explore the scenario file ``path``; see the module docstring.
+    ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
+    a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
+    (default: when stderr is a terminal)."""
+    sc = parse_file(str(path))
+    program = ScenarioProgram(sc, variant)
+    params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
+    strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
+    if budget_runs is None and budget_seconds is None:
+        budget_runs = DEFAULT_RUNS
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if progress:
+        result = _with_progress(program, strat, budget_runs, budget_seconds, path)
+    else:
+        result = explore_program(program, strat, budget_runs, budget_seconds)
+    if result.failure is None:
+        return result
+    if minimise:
+        small = shrink(program, result.schedule, result.failure.kind)
+        if small != result.schedule:
+            ex = execute(program, Replay(small))
+            result.shrunk_from = len(result.schedule)
+            result.schedule, result.failure = small, ex.failure
+    try:
+        check_determinism(program, result.schedule + _tail(program, result.schedule))
+        result.saved["deterministic"] = True
+    except Nondeterminism as e:
+        result.saved["deterministic"] = False
+        result.saved["nondeterminism"] = str(e)
+    if out_dir is not None:
+        _save(result, Path(path), Path(out_dir), strategy, seed)
+    return result
+
+
+def _tail(program, schedule) -> list[int]:
+    """The choices that lenient replay adds past the end of ``schedule``:
+    the strict replay of the determinism check needs all of them."""
+    full = execute(program, Replay(schedule)).schedule
+    return full[len(schedule):]
+
+
+def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(f"exploring {Path(path).name}", total=budget_runs)
+        return explore_program(program, strat, budget_runs, budget_seconds,
+                               on_run=lambda n: bar.update(task, completed=n))
+
+
+def _save(result: Result, path: Path, out_dir: Path, strategy: str, seed: int) -> None:
+    d = out_dir / f"{path.stem}-{result.failure.kind}-{strategy}-{seed}"
+    d.mkdir(parents=True, exist_ok=True)
+    scn = d / path.name
+    shutil.copyfile(path, scn)
+    sched = d / "schedule.json"
+    save_schedule(sched, result.schedule, strategy=result.strategy, run=result.failing_run,
+                  failure=result.failure.headline())
+    (d / "report.txt").write_text(result.failure.text)
+    result.saved.update(dir=str(d), scenario=str(scn), schedule=str(sched),
+                        replay=f"anonvma replay {scn} {sched}")
+
+
+def replay(scenario_path, schedule_path, variant: str | None = None) -> Execution:
+    """Run a saved failure again from its scenario and schedule files."""
+    sc = parse_file(str(scenario_path))
+    return execute(ScenarioProgram(sc, variant), Replay(load_schedule(schedule_path)))
+
+
+__all__ = ["Execution", "Failure", "Result", "explore", "replay"]
