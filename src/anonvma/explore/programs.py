@@ -22,7 +22,10 @@ _OPS = (
     ("mmap", 6), ("write", 8), ("read", 2), ("fork", 3), ("exit", 2), ("mprotect", 5),
     ("munmap", 3), ("madvise", 4), ("mremap", 3), ("maps", 1),
 )
-_PROTS = tuple(PROTS)
+# rw and rwx differ only in access bits and both carry VM_ACCOUNT: the pair
+# that keeps neighbours apart yet lets them share an anon_vma.
+_PROTS = ("rw",) * 4 + ("rwx",) * 2 + ("r",) * 2 + ("none", "rx")
+assert set(_PROTS) == set(PROTS)
 _ADVICE = tuple(a for a in ADVICE if a != "pageout") + ("pageout",)
 
 
@@ -40,31 +43,66 @@ def _weighted(choose: Choose) -> str:
     raise AssertionError("unreachable")
 
 
-def generate(choose: Choose, max_ops: int = 30, window: int = 24, max_procs: int = 4) -> str:
+def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
+    """A first page so that [first, first + count) touches a mapped page's
+    edge: just after a mapped run, or just before one."""
+    page = _pick(choose, mapped)
+    if choose(0, 1):
+        while page + 1 in mapped:
+            page += 1
+        return page + 1
+    while page - 1 in mapped:
+        page -= 1
+    return max(0, page - count)
+
+
+def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4) -> str:
     """One scenario's text.  ``window`` is the number of pages ops touch.
 
-    Accesses mostly go to pages the process mapped writable (as far as a
-    rough record kept here knows), so that few processes die of SIGSEGV
-    before they have done anything interesting."""
+    A rough record of what each process mapped (ignoring failures) steers
+    most ranges into mapped memory and most accesses to writable pages, so
+    that operations meet each other's VMAs: splits, merges, anon_vma reuse
+    and COW happen often, and few processes die of SIGSEGV before they have
+    done anything interesting."""
     live = ["P0"]
+    mapped = {"P0": set()}
     writable = {"P0": set()}
     next_name = 1
     lines = []
+    if choose(0, 1):
+        # a region to work in, from the start, maybe in pieces of different
+        # protections that stay apart as VMAs
+        first = choose(0, 3)
+        for _ in range(choose(1, 3)):
+            count = choose(2, 8)
+            prot = _pick(choose, _PROTS)
+            lines.append(f"P0 mmap {first} {count} {prot}")
+            mapped["P0"].update(range(first, first + count))
+            if prot in ("rw", "rwx"):
+                writable["P0"].update(range(first, first + count))
+            first += count
     n_ops = choose(1, max_ops)
     for _ in range(n_ops):
         proc = _pick(choose, live)
         op = _weighted(choose)
-        first = choose(0, window - 1)
+        mine = sorted(mapped[proc])
+        first = _pick(choose, mine) if mine and choose(0, 3) else choose(0, window - 1)
         count = choose(1, max(1, min(8, window - first)))
         pages = range(first, first + count)
         if op == "mmap":
-            prot = _PROTS[2] if choose(0, 2) else _pick(choose, _PROTS)
+            if mine and choose(0, 1):
+                # right next to what is mapped: merge candidates
+                first = _edge(choose, mine, count, window)
+                pages = range(first, first + count)
+            prot = _pick(choose, _PROTS)
             lines.append(f"{proc} mmap {first} {count} {prot}")
-            if prot in ("rw", "rwx"):
-                writable[proc].update(pages)
+            if not mapped[proc].intersection(pages):
+                mapped[proc].update(pages)
+                if prot in ("rw", "rwx"):
+                    writable[proc].update(pages)
         elif op in ("read", "write"):
-            mine = sorted(writable[proc])
-            page = _pick(choose, mine) if mine and choose(0, 5) else first
+            ok = sorted(writable[proc])
+            page = _pick(choose, ok) if ok and choose(0, 5) else first
             lines.append(f"{proc} {op} {page}")
         elif op == "fork":
             if len(live) >= max_procs:
@@ -73,24 +111,26 @@ def generate(choose: Choose, max_ops: int = 30, window: int = 24, max_procs: int
             next_name += 1
             lines.append(f"{proc} fork {child}")
             live.append(child)
+            mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
         elif op == "exit":
             if proc == "P0" and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
             lines.append(f"{proc} exit")
             live.remove(proc)
-            del writable[proc]
+            del mapped[proc], writable[proc]
             if not live:
                 break
         elif op == "mprotect":
             prot = _pick(choose, _PROTS)
             lines.append(f"{proc} mprotect {first} {count} {prot}")
             if prot in ("rw", "rwx"):
-                writable[proc].update(pages)
+                writable[proc].update(mapped[proc].intersection(pages))
             else:
                 writable[proc].difference_update(pages)
         elif op == "munmap":
             lines.append(f"{proc} munmap {first} {count}")
+            mapped[proc].difference_update(pages)
             writable[proc].difference_update(pages)
         elif op == "madvise":
             lines.append(f"{proc} madvise {first} {count} {_pick(choose, _ADVICE)}")
@@ -99,10 +139,16 @@ def generate(choose: Choose, max_ops: int = 30, window: int = 24, max_procs: int
             if kind == 0:
                 lines.append(f"{proc} mremap {first} {count} {choose(1, 8)}")
             else:
-                dest = choose(0, window - 1)
+                dest = _edge(choose, mine, count, window) if mine and choose(0, 1) \
+                    else choose(0, window - 1)
                 tail = " dontunmap" if kind == 2 else ""
                 new = count if kind == 2 else choose(1, 8)
                 lines.append(f"{proc} mremap {first} {count} {new} to {dest}{tail}")
+                moved = mapped[proc].intersection(pages)
+                if moved and kind == 1:
+                    mapped[proc].difference_update(pages)
+                    writable[proc].difference_update(pages)
+                mapped[proc].update(range(dest, dest + new))
         else:
             lines.append(f"{proc} maps")
     # Show every survivor's final layout: maps lines are half the comparison.

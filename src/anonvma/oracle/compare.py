@@ -1,0 +1,158 @@
+"""Model against kernel: ``anonvma check-kernel``.
+
+Each scenario runs on the live kernel (through the oracle) and on the model;
+object events and the other lines (maps, failures) are compared separately,
+and the first difference of each is shown.  ``--random N`` generates N
+sequential scenarios, and every mismatch is shrunk, line by line, to the
+smallest scenario that still differs, then saved with the kernel's trace.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from ..explore.programs import random_scenario
+from ..model import run_model
+from ..scenario import ScenarioError, parse
+from .harness import KernelOracle
+
+
+@dataclass
+class Comparison:
+    name: str
+    events: tuple[str, str] | None         # (kernel line, model line) at the first difference
+    others: tuple[str, str] | None
+    problems: list[str]
+
+    @property
+    def match(self) -> bool:
+        return self.events is None and self.others is None and not self.problems
+
+
+def first_difference(kernel: list[str], model: list[str]) -> tuple[str, str] | None:
+    for i in range(max(len(kernel), len(model))):
+        k = kernel[i] if i < len(kernel) else "(nothing)"
+        m = model[i] if i < len(model) else "(nothing)"
+        if k != m:
+            return f"line {i + 1}: {k}", m
+    return None
+
+
+class Comparer:
+    """One oracle session, many comparisons."""
+
+    def __init__(self, oracle: KernelOracle, variant: str | None):
+        self.oracle = oracle
+        self.variant = variant
+        self._tmp = tempfile.mkdtemp(prefix="anonvma-cmp-")
+
+    def compare_text(self, text: str, name: str) -> tuple[Comparison, object]:
+        path = os.path.join(self._tmp, "scenario.scn")
+        with open(path, "w") as f:
+            f.write(text)
+        sc = parse(text, name)
+        kernel = self.oracle.run(path)
+        model = run_model(sc, variant=self.variant, checks=True)
+        return Comparison(name, first_difference(kernel.events, model.events),
+                          first_difference(kernel.others, model.others), model.problems), kernel
+
+    def shrink(self, text: str) -> str:
+        """Delete lines (halves, quarters, ... single lines) while the
+        scenario stays valid and still differs."""
+        lines = text.splitlines()
+        chunk = max(1, len(lines) // 2)
+        while chunk >= 1:
+            i = 0
+            while i < len(lines):
+                candidate = lines[:i] + lines[i + chunk:]
+                if candidate and self._still_differs(candidate):
+                    lines = candidate
+                else:
+                    i += chunk
+            chunk //= 2
+        return "\n".join(lines) + "\n"
+
+    def _still_differs(self, lines: list[str]) -> bool:
+        text = "\n".join(lines) + "\n"
+        try:
+            parse(text)
+        except ScenarioError:
+            return False
+        return not self.compare_text(text, "candidate")[0].match
+
+
+def _report(c: Comparison) -> None:
+    if c.match:
+        print(f"{c.name}: match")
+        return
+    print(f"{c.name}: MISMATCH")
+    if c.events:
+        print(f"  events differ at {c.events[0]}  (model: {c.events[1]})")
+    if c.others:
+        print(f"  maps/failures differ at {c.others[0]}  (model: {c.others[1]})")
+    for p in c.problems[:5]:
+        print(f"  model check: {p}")
+
+
+def _progress(total: int):
+    if not sys.stdout.isatty():
+        return None
+    from rich.progress import Progress
+    progress = Progress(transient=True)
+    progress.start()
+    progress.add_task("comparing random scenarios", total=total)
+    return progress
+
+
+def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "failures",
+                 variant: str | None = None) -> int:
+    all_match = True
+    with KernelOracle() as oracle:
+        print(f"comparing with the live kernel {oracle.release}")
+        cmp = Comparer(oracle, variant)
+        for path in files:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            sc = parse(text, path)
+            if sc.concurrent:
+                print(f"{path}: skipped (the live kernel runs only plain scenarios)")
+                continue
+            c, _kernel = cmp.compare_text(text, path)
+            _report(c)
+            all_match &= c.match
+        if random:
+            all_match &= _fuzz(cmp, random, seed, save)
+    return 0 if all_match else 1
+
+
+def _fuzz(cmp: Comparer, n: int, seed: int, save: str) -> bool:
+    progress = _progress(n)
+    mismatches = 0
+    try:
+        for s in range(seed, seed + n):
+            text = random_scenario(s)
+            c, _kernel = cmp.compare_text(text, f"random seed {s}")
+            if progress is not None:
+                progress.advance(progress.task_ids[0])
+            if c.match:
+                continue
+            mismatches += 1
+            small = cmp.shrink(text)
+            c, kernel = cmp.compare_text(small, f"random seed {s} (shrunk)")
+            os.makedirs(save, exist_ok=True)
+            base = os.path.join(save, f"mismatch-seed{s}")
+            with open(base + ".scn", "w") as f:
+                f.write(f"# anonvma check-kernel --random 1 --seed {s}, shrunk; "
+                        f"{base}.expected is the live kernel's trace\n" + small)
+            with open(base + ".expected", "w") as f:
+                f.write("".join(line + "\n" for line in kernel.lines))
+            _report(c)
+            print(f"  saved {base}.scn")
+    finally:
+        if progress is not None:
+            progress.stop()
+    print(f"{n - mismatches} of {n} random scenarios (seeds {seed}..{seed + n - 1}) match")
+    return mismatches == 0
