@@ -68,6 +68,43 @@ def cmd_check_kernel(args) -> int:
                         variant=args.variant)
 
 
+def cmd_explore(args) -> int:
+    import json
+    from .explore import explore
+    from .explore.strategies import STRATEGIES
+    if args.strategy not in STRATEGIES:
+        raise UserError(f"unknown strategy {args.strategy!r}; one of {', '.join(STRATEGIES)}")
+    r = explore(args.file, strategy=args.strategy, budget_runs=args.runs,
+                budget_seconds=args.seconds, seed=args.seed, out_dir=args.save,
+                variant=args.variant, depth=args.depth, max_preemptions=args.preemptions,
+                minimise=not args.no_shrink, progress=False if args.json else None)
+    if args.json:
+        print(json.dumps(r.to_json(), indent=1))
+    elif r.failure is None:
+        how = "every schedule within the bound" if r.exhausted else f"{r.runs} schedules"
+        print(f"{args.file}: no problem in {how} ({r.runs_per_second:.0f}/s, {args.strategy})")
+    else:
+        sys.stdout.write(r.failure.text)
+        print(f"\n{args.file}: {r.failure.headline()} (run {r.failing_run}, "
+              f"{len(r.schedule)} choices)")
+        if r.saved.get("replay"):
+            print(f"saved in {r.saved['dir']}; replay with:\n  {r.saved['replay']}")
+    return EXIT_FAILED if r.failure else 0
+
+
+def cmd_replay(args) -> int:
+    from .explore import replay
+    try:
+        ex = replay(args.file, args.schedule, variant=args.variant)
+    except ValueError as e:     # a malformed schedule file names itself
+        raise UserError(str(e)) from None
+    if ex.failure is None:
+        print(f"{args.file}: the schedule runs without a problem")
+        return 0
+    sys.stdout.write(ex.failure.text)
+    return EXIT_FAILED
+
+
 def cmd_demo(args) -> int:
     from .demo import demo
     return demo()
@@ -103,6 +140,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where minimised mismatches are saved (default: failures/)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_check_kernel)
+
+    p = sub.add_parser("explore", help="run a concurrent scenario under many schedules and "
+                       "stop at the first problem (lockdep, hung task, invariant, leak)")
+    p.add_argument("file")
+    p.add_argument("--strategy", default="random", metavar="NAME",
+                   help="sequential, random, pct or dfs (default: random)")
+    p.add_argument("--runs", type=int, metavar="N", help="budget of runs (default: 1000 "
+                   "unless --seconds is given)")
+    p.add_argument("--seconds", type=float, metavar="S", help="budget of time")
+    p.add_argument("--seed", type=int, default=0, help="seed of random and pct (default: 0)")
+    p.add_argument("--depth", type=int, default=3, help="pct: bug depth d (default: 3)")
+    p.add_argument("--preemptions", type=int, default=2,
+                   help="dfs: preemption bound (default: 2)")
+    p.add_argument("--save", metavar="DIR", default="failures",
+                   help="where a failing scenario and its schedule are saved (default: failures/)")
+    p.add_argument("--no-shrink", action="store_true", help="keep the failing schedule as found")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    _variant_arg(p)
+    p.set_defaults(fn=cmd_explore)
+
+    p = sub.add_parser("replay", help="replay a saved failure from its scenario and schedule")
+    p.add_argument("file")
+    p.add_argument("schedule")
+    _variant_arg(p)
+    p.set_defaults(fn=cmd_replay)
 
     p = sub.add_parser("variants", help="list the kernel eras the model knows")
     p.set_defaults(fn=cmd_variants)
