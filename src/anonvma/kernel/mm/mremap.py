@@ -142,7 +142,11 @@ class Mremap:
                 res = res_vma
             seen_vma = True
             target_addr = res_vma + vrm.new_len
-            # go on after this VMA: with MREMAP_DONTUNMAP it is still there
+            # The iterator goes on after the VMA as it was found: a VMA that
+            # is still there (MREMAP_DONTUNMAP) or grew (a merge) is not
+            # visited twice, and the walk ends once that end passes the range.
+            if last_end >= end:
+                break
             vma = mm.mm_mt.find(last_end)
         return res
 
