@@ -4,7 +4,7 @@ import pytest
 
 from anonvma.explore.runner import execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct, Random, Replay, Sequential, make_strategy
-from anonvma.explore.toy import ABBA, Late, Ordered, ReadWriteInversion
+from anonvma.explore.toy import ABBA, Late, Ordered, ReadWriteInversion, ToyProgram
 
 
 def test_sequential_runs_once_and_never_deadlocks_abba():
@@ -99,3 +99,30 @@ def test_make_strategy_by_name():
     assert isinstance(make_strategy("pct", seed=3, depth=2), Pct)
     with pytest.raises(ValueError, match="unknown strategy"):
         make_strategy("chess")
+
+
+class Choices(ToyProgram):
+    """One modelled random choice per task: which of three pages to touch."""
+
+    name = "choices"
+
+    def run(self, k):
+        picked = self.picked = []
+        for i in range(2):
+            k.sched.spawn(k.new_task(f"t{i}"), lambda: picked.append(k.sched.choose(3)))
+        k.sched.run()
+
+
+def test_dfs_enumerates_modelled_choices_and_replay_repeats_them():
+    dfs = Dfs(max_preemptions=0)
+    outcomes = set()
+    while dfs.new_execution():
+        p = Choices(lockdep=False)
+        ex = execute(p, dfs)
+        outcomes.add(tuple(p.picked))
+    assert outcomes == {(a, b) for a in range(3) for b in range(3)}
+    p = Choices(lockdep=False)
+    ex = execute(p, Random(seed=5))
+    q = Choices(lockdep=False)
+    execute(q, Replay(ex.schedule, strict=True))
+    assert q.picked == p.picked
