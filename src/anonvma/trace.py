@@ -167,6 +167,11 @@ class TraceLines:
     def lines(self) -> list[str]:
         return self.events + self.others
 
+    def name_of(self, obj) -> str:
+        """The trace's name for a live rmap object: ``AV3``, or ``AVpre`` for
+        one that existed before the trace began (the first stack's)."""
+        return self._names.get(obj, "AVpre")
+
     def _process(self) -> str:
         return self.kernel.current.comm
 

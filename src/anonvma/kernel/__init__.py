@@ -68,11 +68,18 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
 
     # -- the scheduler's hooks (include/linux/kernel.h, sched.h) ---------------------
 
-    def might_sleep(self) -> None:
-        self.sched.might_sleep()
+    @property
+    def sched(self):
+        return self._sched
 
-    def cond_resched(self) -> None:
-        self.sched.cond_resched()
+    @sched.setter
+    def sched(self, scheduler) -> None:
+        """Install a scheduler.  ``might_sleep`` and ``cond_resched`` become its
+        own methods: the kernel calls them at every allocation, lock and loop,
+        and a sequential run should pay one call for each, not two."""
+        self._sched = scheduler
+        self.might_sleep = scheduler.might_sleep
+        self.cond_resched = scheduler.cond_resched
 
     # -- processes ----------------------------------------------------------------------
 

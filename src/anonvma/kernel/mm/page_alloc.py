@@ -13,20 +13,17 @@ from .mm_types import folio
 class PageAlloc:
 
     def might_alloc(self, gfp_mask: int) -> None:
-        self.fs_reclaim_acquire(gfp_mask)
-        self.fs_reclaim_release(gfp_mask)
+        if self.lockdep is not None:
+            self.fs_reclaim_acquire(gfp_mask)
+            self.fs_reclaim_release(gfp_mask)
         if gfpflags_allow_blocking(gfp_mask):
             self.might_sleep()
 
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
-        lockdep = self.lockdep
-        if lockdep is not None:
-            lockdep.fs_reclaim_acquire(gfp_mask)
+        self.lockdep.fs_reclaim_acquire(gfp_mask)
 
     def fs_reclaim_release(self, gfp_mask: int) -> None:
-        lockdep = self.lockdep
-        if lockdep is not None:
-            lockdep.fs_reclaim_release(gfp_mask)
+        self.lockdep.fs_reclaim_release(gfp_mask)
 
     def folio_alloc(self, gfp: int):
         """An order-0 folio, or None.  Every user page comes from here."""

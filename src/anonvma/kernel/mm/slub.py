@@ -49,7 +49,7 @@ class Slub:
     def kmem_cache_alloc(self, s: kmem_cache, gfpflags: int):
         # slab_pre_alloc_hook(): might_alloc() first, then failslab.
         self.might_alloc(gfpflags)
-        if self.should_failslab(s, gfpflags):
+        if self.failslab is not None and self.should_failslab(s, gfpflags):
             obj = None
         elif s.freelist:
             obj = s.freelist.pop()
@@ -76,6 +76,5 @@ class Slub:
         s.freelist.append(obj)
 
     def should_failslab(self, s: kmem_cache, gfpflags: int) -> bool:
-        """mm/failslab.c: fault injection decides; off unless configured."""
-        fail = self.failslab
-        return fail is not None and fail.should_fail(self, s, gfpflags)
+        """mm/failslab.c: the configured fault injection decides."""
+        return self.failslab.should_fail(self, s, gfpflags)

@@ -1,0 +1,80 @@
+"""fork + exit of a process with N written anonymous VMAs: the model next to
+the live kernel doing the same (benchmarks/fork_exit.c, built with the system
+compiler), as a ratio per N, and the model's time per VMA as N grows (it must
+stay flat: the model's fork and exit are linear in the VMAs).
+
+    python -m benchmarks.bench_fork_exit [--sizes 10,100,1000,10000] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from anonvma.kernel import Linux
+from anonvma.scenario import Runner, parse
+
+HERE = Path(__file__).resolve().parent
+
+
+def model_ns(n: int, rounds: int) -> float:
+    """Mean nanoseconds of one fork + child exit in the model."""
+    text = "".join(f"P0 mmap {2 * i} 1\nP0 write {2 * i}\n" for i in range(n))
+    kernel = Linux()
+    runner = Runner(kernel)
+    sc = parse(text)
+    for step in sc.steps:
+        runner.run_step(sc, step)
+    parent = runner.procs["P0"].task
+    best = float("inf")
+    for _ in range(rounds):
+        kernel.current = parent
+        start = time.perf_counter_ns()
+        child = kernel.kernel_clone("child")
+        kernel.current = child
+        kernel.do_group_exit()
+        best = min(best, time.perf_counter_ns() - start)
+    return best
+
+
+def kernel_ns(binary: str, n: int, rounds: int) -> float | None:
+    out = subprocess.run([binary, str(n), str(rounds)], capture_output=True, text=True)
+    if out.returncode:
+        return None
+    return float(out.stdout)
+
+
+def build() -> str | None:
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        return None
+    binary = os.path.join(tempfile.mkdtemp(prefix="anonvma-bench-"), "fork_exit")
+    subprocess.run([cc, "-O2", "-o", binary, str(HERE / "fork_exit.c")], check=True)
+    return binary
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10,100,1000,10000")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args(argv)
+    binary = build()
+    if binary is None:
+        print("bench_fork_exit: no C compiler: showing the model alone")
+    print(f"{'N VMAs':>8} {'model ms':>10} {'kernel ms':>10} {'ratio':>7} {'model us/VMA':>13}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        m = model_ns(n, args.rounds)
+        k = kernel_ns(binary, n, max(args.rounds, 20)) if binary else None
+        ratio = f"{m / k:7.1f}" if k else "      -"
+        kms = f"{k / 1e6:10.3f}" if k else "         -"
+        print(f"{n:>8} {m / 1e6:10.3f} {kms} {ratio} {m / n / 1e3:13.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
