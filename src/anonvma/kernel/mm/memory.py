@@ -10,6 +10,7 @@ Every mapping of a folio holds one reference on it, as in the kernel, so
 from __future__ import annotations
 
 from ..include.gfp import GFP_HIGHUSER_MOVABLE
+from ..kernel.locking.spinlock import spin_lock, spin_unlock
 from ..include.mm import PAGE_SHIFT, VM_WRITE
 from .mm_types import pte_t
 
@@ -80,9 +81,16 @@ class Memory:
         folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
         if folio is None:
             return VM_FAULT_OOM
+        spin_lock(mm.page_table_lock)
+        # Another thread faulted this page in while we allocated: use its.
+        if vpn in mm.pgd:
+            spin_unlock(mm.page_table_lock)
+            self.folio_put(folio)
+            return 0
         self.folio_add_new_anon_rmap(folio, vma, vmf.address, True)
         self.folio_add_lru(folio)
         mm.pgd[vpn] = pte_t(folio, bool(vma.vm_flags & VM_WRITE))
+        spin_unlock(mm.page_table_lock)
         return 0
 
     def do_wp_page(self, vmf: vm_fault) -> int:
@@ -126,13 +134,25 @@ class Memory:
                 self.folio_put(old_folio)
             return VM_FAULT_OOM
         vpn = vmf.address >> PAGE_SHIFT
+        mm = vma.vm_mm
+        spin_lock(mm.page_table_lock)
+        # The PTE changed while we allocated (zapped, or copied by another
+        # thread): leave it, and let the access fault again if need be.
+        if mm.pgd.get(vpn) is not vmf.orig_pte:
+            spin_unlock(mm.page_table_lock)
+            self.folio_put(new_folio)
+            if old_folio is not None:
+                self.folio_put(old_folio)
+            return 0
         self.folio_add_new_anon_rmap(new_folio, vma, vmf.address, True)
         self.folio_add_lru(new_folio)
-        vma.vm_mm.pgd[vpn] = pte_t(new_folio, bool(vma.vm_flags & VM_WRITE))
+        mm.pgd[vpn] = pte_t(new_folio, bool(vma.vm_flags & VM_WRITE))
         if old_folio is not None:
             # The old page loses this mapping only after the PTE switch.
             self.folio_remove_rmap_pte(old_folio, vma)
             self.folio_put(old_folio)      # the mapping's reference
+        spin_unlock(mm.page_table_lock)
+        if old_folio is not None:
             self.folio_put(old_folio)      # do_wp_page()'s folio_get()
         return 0
 
@@ -160,14 +180,17 @@ class Memory:
     # -- unmapping ------------------------------------------------------------------------
 
     def zap_pte_range(self, vma, start: int, end: int) -> None:
-        pgd = vma.vm_mm.pgd
-        for vpn, pte in pte_range(vma.vm_mm, start, end):
+        mm = vma.vm_mm
+        pgd = mm.pgd
+        spin_lock(mm.page_table_lock)
+        for vpn, pte in pte_range(mm, start, end):
             del pgd[vpn]
             folio = pte.folio
             if folio is self.zero_folio:
                 continue
             self.folio_remove_rmap_pte(folio, vma)
             self.folio_put(folio)
+        spin_unlock(mm.page_table_lock)
 
     def unmap_vmas(self, vmas) -> None:
         """Zap every page of ``vmas``; their anon_vmas stay linked."""

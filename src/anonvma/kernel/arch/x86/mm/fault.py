@@ -24,18 +24,19 @@ class Fault:
             vma = mm.mm_mt.lookup(address)
             if vma is None or self.access_error(write, vma):
                 return SIGSEGV          # bad_area: the stack cannot grow this far
-            pte = mm.pgd.get(address >> PAGE_SHIFT)
-            if pte is not None and (pte.write or not write):
-                return 0
-            tp = self.trace.page_fault_user
-            if tp.probes:
-                tp(self.current, address, write)
-            fault = self.handle_mm_fault(vma, address, write)
+            # The access retries until the PTE allows it: a fault that lost a
+            # race with another thread changed nothing and is taken again.
+            while True:
+                pte = mm.pgd.get(address >> PAGE_SHIFT)
+                if pte is not None and (pte.write or not write):
+                    return 0
+                tp = self.trace.page_fault_user
+                if tp.probes:
+                    tp(self.current, address, write)
+                if self.handle_mm_fault(vma, address, write) & VM_FAULT_OOM:
+                    return SIGKILL      # pagefault_out_of_memory(): the OOM killer
         finally:
             self.mmap_read_unlock(mm)
-        if fault & VM_FAULT_OOM:
-            return SIGKILL              # pagefault_out_of_memory(): the OOM killer
-        return 0
 
     def access_error(self, write: bool, vma) -> bool:
         if write:
