@@ -1,12 +1,15 @@
 """The kernel eras, each a class that overrides only what its era did
-differently.  ``VARIANTS`` maps a name to its class, newest last."""
+differently.  ``VARIANTS`` maps a name to its class, oldest first, newest
+(the default) last."""
 
 from __future__ import annotations
 
 from ..kernel import Linux
+from .v2_6_39 import Linux_2_6_39
+from .v3_0 import Linux_3_0, Linux_3_0_rc2
 
 VARIANTS: dict[str, type] = {
-    Linux.name: Linux,
+    cls.name: cls for cls in (Linux_2_6_39, Linux_3_0_rc2, Linux_3_0, Linux)
 }
 NEWEST = Linux.name
 
