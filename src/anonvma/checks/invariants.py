@@ -40,6 +40,10 @@ def _vmas(kernel):
 
 
 def check_invariants(kernel) -> list[str]:
+    if "head" in kernel.anon_vma_cachep.object_type.__slots__:
+        # An era before the interval tree (3.7) and anon_vma reuse (3.19).
+        from .invariants_3_0 import check_invariants_3_0
+        return check_invariants_3_0(kernel)
     bad: list[str] = []
     anon_vmas = kernel.anon_vma_cachep.live
     avcs = kernel.anon_vma_chain_cachep.live
