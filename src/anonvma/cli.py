@@ -60,6 +60,13 @@ def cmd_variants(args) -> int:
     return 0
 
 
+def cmd_diff(args) -> int:
+    from .variants import get_variant
+    from .variants.diff import variant_diff
+    sys.stdout.write(variant_diff(get_variant(args.a), get_variant(args.b), context=args.context))
+    return 0
+
+
 def cmd_check_kernel(args) -> int:
     from .oracle.compare import check_kernel
     if not args.files and not args.random:
@@ -168,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("variants", help="list the kernel eras the model knows")
     p.set_defaults(fn=cmd_variants)
+
+    p = sub.add_parser("diff", help="the kernel functions two variants define differently, "
+                                    "as a unified diff of their source")
+    p.add_argument("a", metavar="A", help="the older variant, e.g. v3.0-rc2")
+    p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0")
+    p.add_argument("-U", "--context", type=int, default=3, metavar="N",
+                   help="lines of context (default 3)")
+    p.set_defaults(fn=cmd_diff)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
     p.set_defaults(fn=cmd_demo)
