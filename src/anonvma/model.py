@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from .checks.invariants import check_all_freed, check_invariants
 from .kernel.include.bug import KernelBug
+from .kernel.mm.failslab import failslab
+from .kernel.mm.slub import SLAB_FAILSLAB
 from .kernel.kernel.sched.core import HungTask
 from .scenario import Runner, Scenario
 from .trace import TraceLines
@@ -21,6 +23,11 @@ class ModelRun:
     problems: list[str] = field(default_factory=list)
     final_vmas: dict[str, list[str]] = field(default_factory=dict)
     caches: dict[str, tuple[int, int]] = field(default_factory=dict)   # name -> (allocated, freed)
+    # fault_injection reports (failslab verbose), apart from the problems
+    fault_reports: list[str] = field(default_factory=list)
+    # With 'set fail_nth LINE:N': what that line's process read back from
+    # /proc/self/fail-nth after the line, 0 iff the failure was injected.
+    fail_nth_left: int | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -32,10 +39,19 @@ def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) ->
     every line and a leak check at the end."""
     name = variant or sc.settings.get("variant")
     kernel = get_variant(name)()
-    runner = Runner(kernel)
+    setup_fault_injection(kernel, sc.settings)
+    runner = Runner(kernel, sc.settings.get("make_it_fail", ()))
     sink = TraceLines(kernel)
     problems: list[str] = []
-    kernel.trace.report.register(lambda kind, text: problems.append(text))
+    fault_reports: list[str] = []
+
+    def report(kind, text):
+        (fault_reports if kind == "fault_injection" else problems).append(text)
+    kernel.trace.report.register(report)
+    nth_line, nth = sc.settings.get("fail_nth", (None, 0))
+    if nth_line is None:
+        runner.procs["P0"].task.fail_nth = nth
+    fail_nth_left = None
 
     def after_line(line):
         if line is None:
@@ -46,7 +62,16 @@ def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) ->
     final_vmas: dict[str, list[str]] = {}
     try:
         for step in sc.steps:
-            runner.run_step(sc, step)
+            proc = runner.procs.get(step.proc) if step.lineno == nth_line else None
+            if proc is not None and not proc.dead:
+                # syzkaller's way: write N to /proc/self/fail-nth, make the
+                # call, read it back, write 0.
+                task = proc.task
+                task.fail_nth = nth
+                runner.run_step(sc, step)
+                fail_nth_left, task.fail_nth = task.fail_nth, 0
+            else:
+                runner.run_step(sc, step)
             if checks:
                 after_line(step)
         final_vmas = {proc.name: runner.maps(proc) for proc in runner.order if not proc.dead}
@@ -57,4 +82,30 @@ def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) ->
     except (KernelBug, HungTask) as e:
         problems.append(getattr(e, "report", None) or f"kernel BUG: {e}")
     caches = {c.name: (c.nr_allocated, c.nr_freed) for c in kernel.slab_caches}
-    return ModelRun(kernel.name, sink.events, sink.others, problems, final_vmas, caches)
+    return ModelRun(kernel.name, sink.events, sink.others, problems, final_vmas, caches,
+                    fault_reports, fail_nth_left)
+
+
+def setup_fault_injection(kernel, settings: dict) -> None:
+    """Install failslab as the scenario's fault-injection settings configure
+    it (docs/fault-injection.md); without any, the kernel has none and pays
+    nothing for it."""
+    if not any(key.startswith("failslab.") or key in ("fail_nth", "make_it_fail")
+               for key in settings):
+        return
+    fs = failslab(settings.get("failslab.seed", 0))
+    attr = fs.attr
+    attr.probability = settings.get("failslab.probability", attr.probability)
+    attr.interval = settings.get("failslab.interval", attr.interval)
+    attr.times = settings.get("failslab.times", attr.times)
+    attr.space = settings.get("failslab.space", attr.space)
+    attr.verbose = settings.get("failslab.verbose", attr.verbose)
+    attr.task_filter = settings.get("failslab.task_filter", attr.task_filter)
+    fs.ignore_gfp_reclaim = settings.get("failslab.ignore_gfp_wait", fs.ignore_gfp_reclaim)
+    caches = settings.get("failslab.cache")
+    if caches:
+        fs.cache_filter = True
+        for s in kernel.slab_caches:
+            if s.name in caches:
+                s.flags |= SLAB_FAILSLAB
+    kernel.failslab = fs

@@ -34,8 +34,14 @@ ADVICE = {
 }
 SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# set KEY -> how its value is checked; the variant key is checked by name.
-SETTINGS = ("variant",)
+# set KEY -> how its value is checked; the variant key is checked by name,
+# the fault-injection keys (docs/fault-injection.md) by _fault_setting.
+SETTINGS = ("variant", "failslab.probability", "failslab.interval", "failslab.times",
+            "failslab.space", "failslab.verbose", "failslab.ignore_gfp_wait",
+            "failslab.cache", "failslab.task_filter", "failslab.seed", "make_it_fail",
+            "fail_nth")
+SLAB_CACHES = ("anon_vma", "anon_vma_chain", "vm_area_struct")
+_BOOL = {"Y": True, "y": True, "1": True, "N": False, "n": False, "0": False}
 
 
 class ScenarioError(Exception):
@@ -152,6 +158,57 @@ def _args(path, lineno, op, words):
                         "mremap, read, write, fork, exit or maps")
 
 
+def _fault_setting(path, lineno, key, value):
+    """Check a fault-injection setting's value; return it converted."""
+    def integer(low, high=None, hint=""):
+        try:
+            n = int(value, 10)
+        except ValueError:
+            n = None
+        if n is None or n < low or (high is not None and n > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise ScenarioError(path, lineno, f"bad value {value!r} for {key}: write a whole "
+                                f"number {bounds}{hint}")
+        return n
+
+    def names(allowed=None, what="process"):
+        items = value.split(",")
+        for item in items:
+            if allowed is not None and item not in allowed:
+                raise ScenarioError(path, lineno, f"unknown slab cache {item!r} for {key}: "
+                                    "use " + ", ".join(allowed) + ", comma-separated")
+            if allowed is None and not _NAME.match(item):
+                raise ScenarioError(path, lineno, f"bad {what} name {item!r} for {key}: "
+                                    "write process names, comma-separated")
+        return tuple(items)
+
+    if key == "failslab.probability":
+        return integer(0, 100, " (percent)")
+    if key == "failslab.interval":
+        return integer(1)
+    if key == "failslab.times":
+        return integer(-1, hint=" (-1: no limit)")
+    if key in ("failslab.space", "failslab.seed"):
+        return integer(0)
+    if key == "failslab.verbose":
+        return integer(0, 2)
+    if key in ("failslab.ignore_gfp_wait", "failslab.task_filter"):
+        if value not in _BOOL:
+            raise ScenarioError(path, lineno, f"bad value {value!r} for {key}: write Y or N "
+                                "(or 1 or 0)")
+        return _BOOL[value]
+    if key == "failslab.cache":
+        return names(SLAB_CACHES)
+    if key == "make_it_fail":
+        return names()
+    # fail_nth: N for P0 from the start, or LINE:N for the process of that line
+    line, sep, nth = value.rpartition(":")
+    hint = ": write N, or LINE:N to arm it just for the operation on line LINE"
+    if not nth.isdigit() or int(nth) < 1 or (sep and not line.isdigit()):
+        raise ScenarioError(path, lineno, f"bad value {value!r} for fail_nth{hint}")
+    return (int(line) if sep else None, int(nth))
+
+
 def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> Scenario:
     """Parse and validate a whole scenario; raise ScenarioError at the first
     problem.  ``live`` names the processes alive before the first line (a
@@ -161,6 +218,9 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
     block: Together | None = None
     block_forks, block_exits = [], []
     seen_op = False
+    set_lines: dict[str, int] = {}                      # fault-injection key -> its line
+    plain_lines: dict[int, str] = {}                    # lineno -> process, outside blocks
+    born = set(live)                                    # every process the file has
     for lineno, raw in enumerate(text.splitlines(), 1):
         words = raw.split("#", 1)[0].split()
         if not words:
@@ -179,6 +239,9 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
                 if value not in VARIANTS:
                     raise ScenarioError(path, lineno, f"unknown variant {value!r}: "
                                         "'anonvma variants' lists them")
+            else:
+                value = _fault_setting(path, lineno, key, value)
+                set_lines[key] = lineno
             sc.settings[key] = value
             continue
         seen_op = True
@@ -214,7 +277,10 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
             if child in live or child in block_forks:
                 raise ScenarioError(path, lineno, f"fork onto the name of a live process {child!r}: "
                                     "choose a new name, or let that process exit first")
+        if op == "fork":
+            born.add(args[0])
         if block is None:
+            plain_lines[lineno] = proc
             sc.steps.append(line)
             if op == "fork":
                 live.add(args[0])
@@ -228,6 +294,14 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
                 block_exits.append(proc)
     if block is not None:
         raise ScenarioError(path, block.lineno, "together block without 'end'")
+    for name in sc.settings.get("make_it_fail", ()):
+        if name not in born:
+            raise ScenarioError(path, set_lines["make_it_fail"], f"make_it_fail names {name!r}, "
+                                "a process this scenario never has")
+    target = sc.settings.get("fail_nth", (None, 0))[0]
+    if target is not None and target not in plain_lines:
+        raise ScenarioError(path, set_lines["fail_nth"], f"fail_nth {target}:...: line {target} "
+                            "is not an operation outside a together block")
     return sc
 
 
@@ -256,14 +330,18 @@ class Process:
 class Runner:
     """Runs a scenario's lines on one kernel model, as user space would."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, make_it_fail=()):
         self.kernel = kernel
         self.procs: dict[str, Process] = {}
         self.order: list[Process] = []          # creation order, for the final exits
+        # processes that write 1 to /proc/self/make-it-fail as they start
+        self.make_it_fail = frozenset(make_it_fail)
         init = kernel.spawn_init("P0")
         self._add("P0", init)
 
     def _add(self, name: str, task) -> None:
+        if name in self.make_it_fail:
+            task.make_it_fail = True
         proc = Process(name, task)
         self.procs[name] = proc
         self.order.append(proc)

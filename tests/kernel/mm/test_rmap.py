@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from anonvma.kernel.kernel.locking.rwsem import down_write, up_write
+from anonvma.kernel.mm.failslab import failslab
 from anonvma.kernel.mm.rmap import rmap_walk_control
 
 
@@ -157,16 +158,18 @@ def test_folio_get_anon_vma_pins_only_mapped_folios(machine):
     assert k.folio_get_anon_vma(folio) is None
 
 
-class FailCalls:
-    """Fail the given slab allocations, counted from 1 (fault injection's fail-nth)."""
-
-    def __init__(self, *calls):
-        self.calls = set(calls)
-        self.n = 0
-
-    def should_fail(self, kernel, cache, gfp):
-        self.n += 1
-        return self.n in self.calls
+def fail_nth(k, task, nth, then=0):
+    """/proc/<pid>/fail-nth for ``task`` with ignore-gfp-wait off, so that
+    GFP_KERNEL allocations count; with ``then``, that many of the task's
+    following allocations fail too (probability 100 and the task filter)."""
+    fs = failslab()
+    fs.ignore_gfp_reclaim = False
+    fs.attr.verbose = 0
+    if then:
+        task.make_it_fail = fs.attr.task_filter = True
+        fs.attr.probability, fs.attr.times = 100, 1 + then
+    k.failslab = fs
+    task.fail_nth = nth
 
 
 def test_anon_vma_clone_failure_rolls_back(machine):
@@ -178,7 +181,7 @@ def test_anon_vma_clone_failure_rolls_back(machine):
     src = machine.vma("P1", 0)
     dst = k.vm_area_dup(src)
     # src has two AVCs: the first clones, both tries for the second fail
-    k.failslab = FailCalls(2, 3)
+    fail_nth(k, k.current, 2, then=1)
     assert k.anon_vma_clone(dst, src) == -12
     k.failslab = None
     assert dst.anon_vma is None and not dst.anon_vma_chain
@@ -191,7 +194,7 @@ def test_anon_vma_clone_failure_rolls_back(machine):
 def test_anon_vma_clone_falls_back_to_gfp_kernel(machine):
     """The seed's fix: a failed GFP_NOWAIT try is retried with GFP_KERNEL."""
     machine.do("P0 mmap 0 4\nP0 write 0")
-    machine.kernel.failslab = FailCalls(2)     # 1: vm_area_dup, 2: the NOWAIT avc
+    fail_nth(machine.kernel, machine.task("P0"), 2)     # 1: vm_area_dup, 2: the NOWAIT avc
     machine.do("P0 fork P1")
     assert machine.sink.events[2:4] == ["P0 !AVC:clone/fork", "P0 +AVC2:clone/fork"]
     assert machine.vma("P1", 0).anon_vma is not None
@@ -200,7 +203,7 @@ def test_anon_vma_clone_falls_back_to_gfp_kernel(machine):
 def test_anon_vma_fork_failure_leaves_nothing_behind(machine):
     machine.do("P0 mmap 0 4\nP0 write 0")
     k = machine.kernel
-    k.failslab = FailCalls(3)        # 1: vm_area_dup, 2: clone avc, 3: anon_vma_fork's anon_vma
+    fail_nth(k, machine.task("P0"), 3)       # 1: vm_area_dup, 2: clone avc, 3: anon_vma_fork's anon_vma
     machine.do("P0 fork P1")
     k.failslab = None
     assert machine.sink.others[-1] == "P0 !fork ENOMEM"

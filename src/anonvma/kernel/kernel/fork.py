@@ -35,6 +35,8 @@ class Fork:
 
     def copy_process(self, comm: str):
         p = task_struct(self.alloc_pid(), comm)
+        # dup_task_struct() copies make_it_fail; fail_nth starts at 0.
+        p.make_it_fail = self.current.make_it_fail
         mm = self.dup_mm(p, self.current.mm)
         if mm is None:
             return -ENOMEM

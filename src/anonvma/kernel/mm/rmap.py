@@ -104,10 +104,10 @@ class Rmap:
         # is initialised at the same place: one lockdep class for them all.
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")
         self.anon_vma_cachep = self.kmem_cache_create(
-            "anon_vma", anon_vma, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC | SLAB_ACCOUNT,
+            "anon_vma", anon_vma, 96, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC | SLAB_ACCOUNT,
             self.anon_vma_ctor)
         self.anon_vma_chain_cachep = self.kmem_cache_create(
-            "anon_vma_chain", anon_vma_chain, SLAB_PANIC | SLAB_ACCOUNT)
+            "anon_vma_chain", anon_vma_chain, 64, SLAB_PANIC | SLAB_ACCOUNT)
 
     def anon_vma_ctor(self, av: anon_vma) -> None:
         av.rwsem = rw_semaphore(self, self.anon_vma_rwsem_key)

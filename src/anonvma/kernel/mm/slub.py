@@ -16,15 +16,21 @@ import sys
 SLAB_TYPESAFE_BY_RCU = 0x00080000
 SLAB_PANIC = 0x00040000
 SLAB_ACCOUNT = 0x04000000
+# /sys/kernel/slab/<cache>/failslab: the cache may fail when failslab's
+# cache-filter is on (mm/failslab.c).
+SLAB_FAILSLAB = 0x02000000
 
 
 class kmem_cache:
-    __slots__ = ("name", "object_type", "flags", "ctor", "freelist", "nr_allocated",
-                 "nr_freed", "live")
+    __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "freelist",
+                 "nr_allocated", "nr_freed", "live")
 
-    def __init__(self, name: str, object_type, flags: int, ctor):
+    def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
         self.object_type = object_type
+        # sizeof() of the C struct on x86-64 (/sys/kernel/slab/*/object_size
+        # of a live 6.18): what failslab's "space" budget is counted in.
+        self.object_size = object_size
         self.flags = flags
         self.ctor = ctor
         self.freelist: list = []
@@ -41,8 +47,9 @@ class kmem_cache:
 class Slub:
     """The slab allocator's entry points, mixed into the kernel."""
 
-    def kmem_cache_create(self, name: str, object_type, flags: int = 0, ctor=None) -> kmem_cache:
-        s = kmem_cache(name, object_type, flags, ctor)
+    def kmem_cache_create(self, name: str, object_type, object_size: int, flags: int = 0,
+                          ctor=None) -> kmem_cache:
+        s = kmem_cache(name, object_type, object_size, flags, ctor)
         self.slab_caches.append(s)
         return s
 

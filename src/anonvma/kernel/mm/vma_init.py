@@ -9,7 +9,7 @@ from .mm_types import vm_area_struct
 class VmaInit:
 
     def vma_state_init(self) -> None:
-        self.vm_area_cachep = self.kmem_cache_create("vm_area_struct", vm_area_struct)
+        self.vm_area_cachep = self.kmem_cache_create("vm_area_struct", vm_area_struct, 192)
 
     def vm_area_alloc(self, mm):
         vma = self.kmem_cache_alloc(self.vm_area_cachep, GFP_KERNEL)

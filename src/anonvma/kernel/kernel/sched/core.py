@@ -55,6 +55,9 @@ class task_struct:
         "blocked_on", "sched_wait",
         # The model's scheduler: the task's greenlet and its entry point.
         "greenlet", "fn", "args", "daemon",
+        # Fault injection (CONFIG_FAULT_INJECTION): /proc/<pid>/make-it-fail
+        # for failslab's task filter, and /proc/<pid>/fail-nth.
+        "make_it_fail", "fail_nth",
     )
 
     def __init__(self, pid: int, comm: str, mm=None, flags: int = 0):
@@ -73,6 +76,8 @@ class task_struct:
         self.fn = None
         self.args = ()
         self.daemon = False
+        self.make_it_fail = False
+        self.fail_nth = 0
 
     def __repr__(self) -> str:
         return f"<task {self.comm}/{self.pid}>"
