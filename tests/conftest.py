@@ -11,8 +11,8 @@ from anonvma.trace import TraceLines
 class Machine:
     """A kernel plus a runner: ``m.do("P0 mmap 0 4")`` runs scenario lines."""
 
-    def __init__(self, variant=Linux):
-        self.kernel = variant()
+    def __init__(self, variant=Linux, **config):
+        self.kernel = variant(**config)
         self.runner = Runner(self.kernel)
         self.sink = TraceLines(self.kernel)
         self.reports = []

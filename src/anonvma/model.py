@@ -34,11 +34,18 @@ class ModelRun:
         return self.events + self.others
 
 
+def make_kernel(sc: Scenario, variant: str | None = None):
+    """A booted kernel of the era the scenario (or ``variant``) asks for,
+    with the memory and swap its ``set`` lines give."""
+    cls = get_variant(variant or sc.settings.get("variant"))
+    kwargs = {key: sc.settings[key] for key in ("memory", "swap") if key in sc.settings}
+    return cls(**kwargs)
+
+
 def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) -> ModelRun:
     """Run ``sc`` on the chosen era; with ``checks``, every invariant after
     every line and a leak check at the end."""
-    name = variant or sc.settings.get("variant")
-    kernel = get_variant(name)()
+    kernel = make_kernel(sc, variant)
     setup_fault_injection(kernel, sc.settings)
     runner = Runner(kernel, sc.settings.get("make_it_fail", ()))
     sink = TraceLines(kernel)

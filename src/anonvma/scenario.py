@@ -36,7 +36,8 @@ SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
-SETTINGS = ("variant", "failslab.probability", "failslab.interval", "failslab.times",
+SETTINGS = ("variant", "memory", "swap",
+            "failslab.probability", "failslab.interval", "failslab.times",
             "failslab.space", "failslab.verbose", "failslab.ignore_gfp_wait",
             "failslab.cache", "failslab.task_filter", "failslab.seed", "make_it_fail",
             "fail_nth")
@@ -87,6 +88,19 @@ class Scenario:
 
 
 # -- parsing ---------------------------------------------------------------------------
+
+def _pages_setting(path, lineno, key, text) -> int:
+    """``set memory N`` (pages in the zone) and ``set swap N`` (swap slots)."""
+    least = 64 if key == "memory" else 0
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = -1
+    if value < least:
+        raise ScenarioError(path, lineno, f"set {key} takes a number of pages"
+                            + (f", at least {least}" if least else "") + f", not {text!r}")
+    return value
+
 
 def _number(path, lineno, text, what, limit=MAX_PAGES):
     try:
@@ -239,6 +253,8 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
                 if value not in VARIANTS:
                     raise ScenarioError(path, lineno, f"unknown variant {value!r}: "
                                         "'anonvma variants' lists them")
+            elif key in ("memory", "swap"):
+                value = _pages_setting(path, lineno, key, value)
             else:
                 value = _fault_setting(path, lineno, key, value)
                 set_lines[key] = lineno
@@ -391,6 +407,15 @@ class Runner:
             self.fail(line.proc, line.op, "ESRCH")
             return
         k.current = proc.task
+        self.run_op(proc, line)
+        # Chosen by the OOM killer meanwhile: SIGKILL on the way back to
+        # user space.
+        if not proc.dead and proc.task.oom_victim:
+            self.fail(line.proc, line.op, "SIGKILL")
+            self.do_exit(proc)
+
+    def run_op(self, proc: Process, line: Line) -> None:
+        k = self.kernel
         op, a = line.op, line.args
         if op in ("read", "write"):
             sig = k.handle_user_access(BASE + (a[0] << PAGE_SHIFT), op == "write")

@@ -132,11 +132,24 @@ def _check_rmap(kernel, vmas) -> list[str]:
     """I-6: the page tables and rmap agree, folio by folio."""
     bad = []
     mapped = defaultdict(set)          # folio -> {(mm id, vma id, address)}
+    swap_refs = Counter()              # swap slot -> swap PTEs pointing at it
     for _tsk, vma in vmas:
         mm = vma.vm_mm
         for vpn, pte in pte_range(mm, vma.vm_start, vma.vm_end):
-            if pte.folio is not kernel.zero_folio:
+            if not pte.present:
+                swap_refs[pte.offset] += 1
+                if vma.anon_vma is None:
+                    bad.append(f"I-7: a swap PTE at {vpn << PAGE_SHIFT:#x} in a VMA without anon_vma")
+            elif pte.folio is not kernel.zero_folio:
                 mapped[pte.folio].add((id(mm), id(vma), vpn << PAGE_SHIFT))
+    si = kernel.swap_info
+    if si is not None:
+        for offset, count in enumerate(si.swap_map):
+            if count != swap_refs[offset]:
+                bad.append(f"I-7: swap slot {offset} counts {count} PTEs, {swap_refs[offset]} point at it")
+        for offset, folio in si.swap_cache.items():
+            if folio.freed or folio.swap != offset:
+                bad.append(f"I-7: the swap cache holds a freed or misfiled folio at slot {offset}")
     for folio, maps in mapped.items():
         where = f"folio pfn {folio.pfn:#x}"
         if folio.freed:

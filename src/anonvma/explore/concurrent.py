@@ -20,7 +20,7 @@ from ..checks.invariants import check_all_freed, check_invariants
 from ..kernel.kernel.locking.lockdep import FS_RECLAIM, Lockdep
 from ..kernel.kernel.sched.core import task_struct
 from ..scenario import Runner, Scenario, ScenarioError, Together
-from ..variants import get_variant
+from ..model import make_kernel
 
 
 class _Procs(dict):
@@ -125,7 +125,7 @@ class ScenarioProgram:
         self.name = sc.path
 
     def boot(self):
-        kernel = get_variant(self.variant)()
+        kernel = make_kernel(self.sc, self.variant)
         if self.lockdep:
             # An era's class may say which lockdep it had ("reclaim_fs" before 4.14).
             kernel.lockdep = Lockdep(kernel, getattr(kernel, "lockdep_mode", FS_RECLAIM))

@@ -28,25 +28,29 @@ from .mm.mmap import Mmap
 from .mm.mmap_lock import MmapLock
 from .mm.mprotect import Mprotect
 from .mm.mremap import Mremap
-from .mm.page_alloc import PageAlloc
+from .mm.page_alloc import DEFAULT_PAGES, PageAlloc, zone
 from .mm.rmap import Rmap
 from .mm.slub import Slub
 from .mm.swap import Swap
+from .mm.swapfile import Swapfile
 from .mm.vma import Vma
 from .mm.vma_init import VmaInit
 from .mm.vmscan import Vmscan
 
 
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
-            Vmscan, Swap, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, Bug):
+            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
     release = "6.18"
     description = "today's kernel: rwsem, interval tree, anon_vma reuse with num_children/num_active_vmas"
 
-    def __init__(self, tracer: Tracer | None = None):
+    def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
+        """A booted kernel with ``memory`` pages in its zone and ``swap``
+        slots of swap; the defaults are the machine the traces come from."""
         self.trace = tracer or Tracer()
+        self.booted = False
         self.sched = SequentialScheduler(self)
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured
@@ -58,6 +62,8 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.last_pid = 0
         self.next_pfn = 0
         self.nr_folios = 0
+        self.zone = zone(memory)
+        self.swap_init(swap)
         self.mmap_lock_key = lock_class_key("&mm->mmap_lock")
         self.page_table_lock_key = lock_class_key("&mm->page_table_lock")
         self.anon_vma_init()
@@ -65,6 +71,8 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         # The shared zero page: never anonymous, never freed.
         self.zero_folio = folio(0)
         self.current = None
+        self.booted = True
+        self.kswapd_run()
 
     # -- the scheduler's hooks (include/linux/kernel.h, sched.h) ---------------------
 
@@ -80,6 +88,9 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self._sched = scheduler
         self.might_sleep = scheduler.might_sleep
         self.cond_resched = scheduler.cond_resched
+        # kernel threads belong to the scheduler that runs them
+        if self.booted:
+            self.kswapd_run()
 
     # -- processes ----------------------------------------------------------------------
 

@@ -21,6 +21,20 @@ class maple_tree:
     def __len__(self) -> int:
         return len(self._by_start)
 
+    def dup(self) -> "maple_tree":
+        """__mt_dup(): a copy of the whole tree, every entry still the old
+        VMA; dup_mmap() replaces them one by one."""
+        new = maple_tree()
+        new._by_start = self._by_start.copy()
+        return new
+
+    def truncate(self, addr: int) -> None:
+        """Drop every entry from ``addr`` on: the model's XA_ZERO_ENTRY,
+        where a failed dup_mmap() stopped."""
+        starts = self._by_start
+        for key in list(starts.irange(addr)):
+            del starts[key]
+
     def store(self, vma) -> None:
         """vma_iter_store(): the range must be free (callers erase first)."""
         self._by_start[vma.vm_start] = vma

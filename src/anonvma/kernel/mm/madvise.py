@@ -125,7 +125,8 @@ class Madvise:
         folios = []
         for _vpn, pte in pte_range(vma.vm_mm, start, end):
             folio = pte.folio
-            if folio is self.zero_folio or folio not in self.lru or folio._mapcount != 0:
+            if folio is None or folio is self.zero_folio or folio not in self.lru \
+                    or folio._mapcount != 0:
                 continue
             folios.append(folio)
         if folios:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..include.gfp import GFP_HIGHUSER_MOVABLE
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
 from ..include.mm import PAGE_SHIFT, VM_WRITE
-from .mm_types import pte_t
+from .mm_types import pte_t, swp_pte_t
 
 # vm_fault_t (include/linux/mm_types.h)
 VM_FAULT_OOM = 0x000001
@@ -54,6 +54,8 @@ class Memory:
         pte = vmf.orig_pte
         if pte is None:
             return self.do_anonymous_page(vmf)
+        if not pte.present:
+            return self.do_swap_page(vmf)
         if vmf.write and not pte.write:
             return self.do_wp_page(vmf)
         return 0
@@ -156,6 +158,48 @@ class Memory:
             self.folio_put(old_folio)      # do_wp_page()'s folio_get()
         return 0
 
+    def do_swap_page(self, vmf: vm_fault) -> int:
+        """Bring a swapped-out page back: from the swap cache if another
+        process sharing the slot already did, else read into a new folio,
+        which goes to this VMA's own anon_vma if the page was exclusive and
+        to the root otherwise (``folio_add_new_anon_rmap``)."""
+        vma = vmf.vma
+        mm = vma.vm_mm
+        entry = vmf.orig_pte
+        vpn = vmf.address >> PAGE_SHIFT
+        folio = self.swap_cache_get_folio(entry)
+        if folio is not None:
+            self.folio_get(folio)
+        else:
+            folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
+            if folio is None:
+                return VM_FAULT_OOM
+            self.add_to_swap_cache(folio, entry)
+            self.folio_add_lru(folio)
+        spin_lock(mm.page_table_lock)
+        if mm.pgd.get(vpn) is not entry:
+            # someone else faulted it in, or zapped it, meanwhile
+            spin_unlock(mm.page_table_lock)
+            self.folio_put(folio)
+            if not self.folio_mapped(folio):
+                self.folio_free_swap(folio)
+            return 0
+        exclusive = entry.exclusive
+        self.swap_free(entry)
+        # The slot is of no more use once no swap PTE points at it; then the
+        # only reference left may be ours, which makes the page ours alone.
+        self.folio_free_swap(folio)
+        if folio._refcount == 1:
+            exclusive = True
+        if folio.mapping is not None:
+            self.folio_add_anon_rmap_pte(folio, vma, vmf.address)
+            folio.anon_exclusive = folio.anon_exclusive or exclusive
+        else:
+            self.folio_add_new_anon_rmap(folio, vma, vmf.address, exclusive)
+        mm.pgd[vpn] = pte_t(folio, exclusive and bool(vma.vm_flags & VM_WRITE))
+        spin_unlock(mm.page_table_lock)
+        return 0
+
     # -- fork ---------------------------------------------------------------------------
 
     def vma_needs_copy(self, dst_vma, src_vma) -> bool:
@@ -169,6 +213,13 @@ class Memory:
             return 0
         dst_pgd = dst_vma.vm_mm.pgd
         for vpn, pte in pte_range(src_vma.vm_mm, src_vma.vm_start, src_vma.vm_end):
+            if not pte.present:
+                # copy_nonpresent_pte(): both now share the slot, neither
+                # owns the page exclusively
+                self.swap_duplicate(pte)
+                pte.exclusive = False
+                dst_pgd[vpn] = swp_pte_t(pte.offset, False)
+                continue
             folio = pte.folio
             if folio is not self.zero_folio:
                 self.folio_get(folio)
@@ -185,10 +236,17 @@ class Memory:
         spin_lock(mm.page_table_lock)
         for vpn, pte in pte_range(mm, start, end):
             del pgd[vpn]
+            if not pte.present:
+                self.free_swap_and_cache(pte)
+                continue
             folio = pte.folio
             if folio is self.zero_folio:
                 continue
             self.folio_remove_rmap_pte(folio, vma)
+            # free_pages_and_swap_cache(): an unmapped folio that no swap
+            # PTE needs leaves the swap cache with its last mapping
+            if folio.swap is not None and not self.folio_mapped(folio):
+                self.folio_free_swap(folio)
             self.folio_put(folio)
         spin_unlock(mm.page_table_lock)
 

@@ -74,13 +74,30 @@ class vm_area_struct:
 class pte_t:
     """A present PTE mapping one page of ``folio``.  (The model maps only
     order-0 folios, as this kernel does for anonymous memory with THP set to
-    ``madvise`` and no mTHP sizes enabled.)"""
+    ``madvise`` and no mTHP sizes enabled.)  ``young`` is the accessed bit
+    that reclaim's ``folio_referenced`` tests and clears."""
 
-    __slots__ = ("folio", "write")
+    __slots__ = ("folio", "write", "young")
+    present = True
 
     def __init__(self, folio, write: bool):
         self.folio = folio
         self.write = write
+        self.young = True
+
+
+class swp_pte_t:
+    """A swap PTE: the page lives in swap slot ``offset``.  ``exclusive`` is
+    pte_swp_exclusive(): the page was PageAnonExclusive when it was unmapped,
+    so swap-in may give it back to this VMA's own anon_vma."""
+
+    __slots__ = ("offset", "exclusive")
+    present = False
+    folio = None
+
+    def __init__(self, offset: int, exclusive: bool):
+        self.offset = offset
+        self.exclusive = exclusive
 
 
 class folio:
@@ -89,7 +106,7 @@ class folio:
     anonymous (the shared zero page).  ``_mapcount`` starts at -1 as in C."""
 
     __slots__ = ("pfn", "mapping", "index", "_mapcount", "_refcount",
-                 "anon_exclusive", "locked", "freed")
+                 "anon_exclusive", "locked", "swap", "freed")
 
     def __init__(self, pfn: int):
         self.pfn = pfn
@@ -99,6 +116,7 @@ class folio:
         self._refcount = 1
         self.anon_exclusive = False
         self.locked = False
+        self.swap = None            # the swap slot while in the swap cache
         self.freed = False
 
     def __repr__(self) -> str:

@@ -67,11 +67,15 @@ class Mmap:
         self.mmap_write_lock(oldmm)
         # Not linked in yet: no deadlock potential.
         self.mmap_write_lock_nested(mm, 1)
+        # __mt_dup(): the child's tree starts as a copy of the parent's;
+        # each entry is then replaced by the child's own VMA, or erased.
+        mm.mm_mt = oldmm.mm_mt.dup()
         retval = 0
         try:
             for mpnt in oldmm.mm_mt:
                 self.vma_start_write(mpnt)
                 if mpnt.vm_flags & VM_DONTCOPY:
+                    mm.mm_mt.erase(mpnt)
                     continue
                 tmp = self.vm_area_dup(mpnt)
                 if tmp is None:
@@ -92,8 +96,14 @@ class Mmap:
                 if not tmp.vm_flags & VM_WIPEONFORK:
                     retval = self.copy_page_range(tmp, mpnt)
                     if retval:
+                        mpnt = oldmm.mm_mt.next(mpnt)
                         break
                 self.cond_resched()
+            else:
+                mpnt = None
+            if retval and mpnt is not None:
+                # XA_ZERO_ENTRY: what was not duplicated is not the child's
+                mm.mm_mt.truncate(mpnt.vm_start)
         finally:
             self.mmap_write_unlock(mm)
             self.mmap_write_unlock(oldmm)

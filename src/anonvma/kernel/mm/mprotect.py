@@ -91,4 +91,5 @@ class Mprotect:
         if vma.vm_flags & VM_WRITE:
             return
         for _vpn, pte in pte_range(vma.vm_mm, start, end):
-            pte.write = False
+            if pte.present:
+                pte.write = False

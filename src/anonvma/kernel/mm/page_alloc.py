@@ -1,13 +1,56 @@
-"""The page allocator (mm/page_alloc.c): folios for user pages.
+"""The page allocator (mm/page_alloc.c): one zone, its watermarks, and the
+slow path that wakes kswapd, reclaims directly and finally OOM-kills.
 
-``might_alloc()`` is the hook every allocation passes first (include/linux/
-sched/mm.h): lockdep's ``fs_reclaim`` annotation and ``might_sleep``.
+Every page comes from here: user folios and the slab pages that hold
+anon_vmas, anon_vma_chains and VMAs.  The zone's size is ``set memory N``
+(pages); by default it is the traced machine's 24 GiB, where no scenario
+comes near a watermark.
+
+``might_alloc()`` (include/linux/sched/mm.h) is the hook every allocation
+passes first: lockdep's ``fs_reclaim`` annotation and ``might_sleep``.
 """
 
 from __future__ import annotations
 
-from ..include.gfp import gfpflags_allow_blocking
+from ..include.gfp import __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, gfpflags_allow_blocking
+from ..kernel.sched.core import PF_MEMALLOC
 from .mm_types import folio
+
+DEFAULT_PAGES = 24 << 18            # 24 GiB of 4 KiB pages
+MAX_RECLAIM_RETRIES = 16            # mm/page_alloc.c
+
+# mm/internal.h ALLOC_* flags: what the allocator may do, from the GFP flags.
+# (Kept outside the classes: Python would mangle ``__GFP_*`` inside them.)
+ALLOC_MIN_RESERVE = 0x08
+ALLOC_KSWAPD = 0x800
+ALLOC_NOFAIL = 0x10000          # the model's: __GFP_NOFAIL, looked up once
+
+
+def gfp_to_alloc_flags(gfp_mask: int) -> int:
+    alloc_flags = 0
+    if gfp_mask & __GFP_HIGH:
+        alloc_flags |= ALLOC_MIN_RESERVE
+    if gfp_mask & __GFP_KSWAPD_RECLAIM:
+        alloc_flags |= ALLOC_KSWAPD
+    if gfp_mask & __GFP_NOFAIL:
+        alloc_flags |= ALLOC_NOFAIL
+    return alloc_flags
+
+
+class zone:
+    """struct zone, as far as watermarks go.  ``min`` is what only
+    __GFP_HIGH or reclaim-in-progress may dip below; kswapd wakes below
+    ``low`` and sleeps again above ``high`` (mm/page_alloc.c:
+    __setup_per_zone_wmarks: low = min + min/4, high = min + min/2)."""
+
+    __slots__ = ("managed_pages", "nr_free", "wmark_min", "wmark_low", "wmark_high")
+
+    def __init__(self, managed_pages: int):
+        self.managed_pages = managed_pages
+        self.nr_free = managed_pages
+        self.wmark_min = max(2, managed_pages // 32)
+        self.wmark_low = self.wmark_min + self.wmark_min // 4
+        self.wmark_high = self.wmark_min + self.wmark_min // 2
 
 
 class PageAlloc:
@@ -25,9 +68,102 @@ class PageAlloc:
     def fs_reclaim_release(self, gfp_mask: int) -> None:
         self.lockdep.fs_reclaim_release(gfp_mask)
 
+    # -- the zone -------------------------------------------------------------------
+
+    def zone_watermark_ok(self, mark: int, alloc_flags: int) -> bool:
+        if alloc_flags & ALLOC_MIN_RESERVE:
+            mark -= mark // 2
+        return self.zone.nr_free - 1 >= mark
+
+    def rmqueue(self) -> None:
+        self.zone.nr_free -= 1
+
+    def free_one_page(self) -> None:
+        self.zone.nr_free += 1
+
+    def alloc_pages(self, gfp_mask: int) -> bool:
+        """One page out of the zone, or False.  The fast path takes it above
+        the low watermark; below it, the slow path."""
+        self.might_alloc(gfp_mask)
+        alloc_flags = gfp_to_alloc_flags(gfp_mask)
+        if self.zone_watermark_ok(self.zone.wmark_low, alloc_flags):
+            self.rmqueue()
+            return True
+        return self._alloc_pages_slowpath(gfp_mask, alloc_flags)
+
+    def _alloc_pages_slowpath(self, gfp_mask: int, alloc_flags: int) -> bool:
+        z = self.zone
+        current = self.current
+        if alloc_flags & ALLOC_KSWAPD:
+            self.wakeup_kswapd(gfp_mask)
+        # Reclaimers (PF_MEMALLOC) and OOM victims may use the reserves.
+        if current.flags & PF_MEMALLOC or current.oom_victim:
+            if z.nr_free > 0:
+                self.rmqueue()
+                return True
+            return False
+        if self.zone_watermark_ok(z.wmark_min, alloc_flags):
+            self.rmqueue()
+            return True
+        if not gfpflags_allow_blocking(gfp_mask):
+            return False                # GFP_NOWAIT: never sleeps, never reclaims
+        for _ in range(MAX_RECLAIM_RETRIES):
+            progress = self._perform_reclaim(gfp_mask)
+            if self.zone_watermark_ok(z.wmark_min, alloc_flags):
+                self.rmqueue()
+                return True
+            if not progress:
+                break
+        # Nothing more to reclaim: the OOM killer chooses the allocating
+        # task (every scenario process is alike), which may then use the
+        # reserves to get out of the way.
+        if not current.oom_victim and self.out_of_memory(gfp_mask):
+            return self._alloc_pages_slowpath(gfp_mask, alloc_flags)
+        if alloc_flags & ALLOC_NOFAIL and z.nr_free > 0:
+            self.rmqueue()
+            return True
+        return False
+
+    def _perform_reclaim(self, gfp_mask: int) -> int:
+        """Direct reclaim, holding fs_reclaim as the kernel does, with
+        PF_MEMALLOC so that allocations inside reclaim do not recurse."""
+        current = self.current
+        lockdep = self.lockdep is not None
+        if lockdep:
+            self.fs_reclaim_acquire(gfp_mask)
+        flags = current.flags
+        current.flags |= PF_MEMALLOC
+        tp = self.trace.mm_vmscan_direct_reclaim_begin
+        if tp.probes:
+            tp(0, gfp_mask)
+        try:
+            progress = self.try_to_free_pages(gfp_mask)
+        finally:
+            current.flags = flags
+            if lockdep:
+                self.fs_reclaim_release(gfp_mask)
+        tp = self.trace.mm_vmscan_direct_reclaim_end
+        if tp.probes:
+            tp(progress)
+        return progress
+
+    def out_of_memory(self, gfp_mask: int) -> bool:
+        """mm/oom_kill.c: mark the victim; it dies with SIGKILL when it gets
+        back to user space."""
+        self.current.oom_victim = True
+        self.trace.report("oom", f"Out of memory: Killed process {self.current.pid} "
+                                 f"({self.current.comm})")
+        return True
+
+    # -- folios ---------------------------------------------------------------------
+
     def folio_alloc(self, gfp: int):
-        """An order-0 folio, or None.  Every user page comes from here."""
-        self.might_alloc(gfp)
+        """An order-0 folio, or None."""
+        if not self.alloc_pages(gfp):
+            tp = self.trace.mm_page_alloc
+            if tp.probes:
+                tp(None, 0, gfp)
+            return None
         self.next_pfn += 1
         new = folio(self.next_pfn)
         self.nr_folios += 1
@@ -49,6 +185,7 @@ class PageAlloc:
             f.mapping = None
             f.freed = True
             self.nr_folios -= 1
+            self.free_one_page()
 
     def folio_get(self, f) -> None:
         f._refcount += 1

@@ -36,7 +36,7 @@ from .interval_tree import (
     anon_vma_interval_tree_empty, anon_vma_interval_tree_foreach,
     anon_vma_interval_tree_insert, anon_vma_interval_tree_remove,
 )
-from .mm_types import anon_vma, anon_vma_chain
+from .mm_types import anon_vma, anon_vma_chain, swp_pte_t
 from .slub import SLAB_ACCOUNT, SLAB_PANIC, SLAB_TYPESAFE_BY_RCU
 
 
@@ -498,10 +498,30 @@ class Rmap:
         if not locked:
             self.anon_vma_unlock_read(av)
 
+    def try_to_unmap(self, f) -> None:
+        """Replace every PTE that maps ``f`` by a swap PTE for its swap slot.
+        The anon_vma lock is taken for read and may be waited for."""
+        rwc = rmap_walk_control(self.try_to_unmap_one, done=lambda folio: not self.folio_mapped(folio),
+                                anon_lock=self.folio_lock_anon_vma_read)
+        self.rmap_walk_anon(f, rwc)
+
+    def try_to_unmap_one(self, f, vma, address: int, arg) -> bool:
+        mm = vma.vm_mm
+        vpn = address >> PAGE_SHIFT
+        spin_lock(mm.page_table_lock)
+        if self.page_vma_mapped(f, vma, address):
+            entry = swp_pte_t(f.swap, f.anon_exclusive)
+            self.swap_duplicate(entry)
+            mm.pgd[vpn] = entry
+            self.folio_remove_rmap_pte(f, vma)
+            self.folio_put(f)
+        spin_unlock(mm.page_table_lock)
+        return True
+
     def page_vma_mapped(self, f, vma, address: int) -> bool:
         """page_vma_mapped_walk(), order 0: does ``vma`` map ``f`` at ``address``?"""
         pte = vma.vm_mm.pgd.get(address >> PAGE_SHIFT)
-        return pte is not None and getattr(pte, "folio", None) is f
+        return pte is not None and pte.folio is f
 
     def rmap_mappings(self, f) -> list[tuple]:
         """Every (mm, vma, address) that maps ``f``, found through rmap: the
@@ -517,14 +537,18 @@ class Rmap:
         return found
 
     def folio_referenced(self, f, is_locked: bool) -> int:
-        """How many mappings referenced ``f`` recently, or -1 if the anon_vma
-        lock was contended: reclaim never blocks on it here (try_lock)."""
+        """How many mappings referenced ``f`` since the last look (their PTEs'
+        accessed bits, cleared as they are read), or -1 if the anon_vma lock
+        was contended: reclaim never blocks on it here (try_lock)."""
         referenced = 0
 
         def folio_referenced_one(folio, vma, address, arg):
             nonlocal referenced
             if self.page_vma_mapped(folio, vma, address):
-                referenced += 1
+                pte = vma.vm_mm.pgd[address >> PAGE_SHIFT]
+                if pte.young:
+                    pte.young = False
+                    referenced += 1
             return True
 
         rwc = rmap_walk_control(folio_referenced_one, anon_lock=self.folio_lock_anon_vma_read,

@@ -22,8 +22,12 @@ SLAB_FAILSLAB = 0x02000000
 
 
 class kmem_cache:
-    __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "freelist",
-                 "nr_allocated", "nr_freed", "live")
+    """A cache of one object type.  Its slabs are order-0 pages from the
+    zone, ``objs_per_slab`` objects each; SLUB keeps empty slabs around, and
+    so does the model (it never shrinks a cache)."""
+
+    __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
+                 "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live")
 
     def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
@@ -33,6 +37,8 @@ class kmem_cache:
         self.object_size = object_size
         self.flags = flags
         self.ctor = ctor
+        self.objs_per_slab = 4096 // object_size
+        self.nr_slabs = 0
         self.freelist: list = []
         self.nr_allocated = 0
         self.nr_freed = 0
@@ -58,6 +64,8 @@ class Slub:
         self.might_alloc(gfpflags)
         if self.failslab is not None and self.should_failslab(s, gfpflags):
             obj = None
+        elif len(s.live) == s.nr_slabs * s.objs_per_slab and not self.new_slab(s, gfpflags):
+            obj = None
         elif s.freelist:
             obj = s.freelist.pop()
             obj.freed = False
@@ -72,6 +80,14 @@ class Slub:
         if tp.probes:
             tp(sys._getframe(1), obj, s, gfpflags)
         return obj
+
+    def new_slab(self, s: kmem_cache, gfpflags: int) -> bool:
+        """A new slab page, allocated with the caller's GFP flags: this is
+        where a slab allocation may reclaim, or fail under pressure."""
+        if not self.alloc_pages(gfpflags):
+            return False
+        s.nr_slabs += 1
+        return True
 
     def kmem_cache_free(self, s: kmem_cache, obj) -> None:
         tp = self.trace.kmem_cache_free

@@ -1,15 +1,54 @@
-"""mm/vmscan.c (Linux 6.18): page reclaim, as far as anonymous folios go.
+"""Page reclaim (mm/vmscan.c, Linux 6.18), as far as anonymous folios go.
 
-An anonymous, swap-backed folio can only be reclaimed by writing it to
-swap.  The machine the model imitates by default, like the one its traces
-were taken on, has no swap device, so reclaim gives every such folio back
-to the LRU as active, before ``try_to_unmap`` is reached.
+Reclaim reaches the reverse map twice for each anonymous folio it looks at:
+``folio_referenced`` (were its PTEs young?) and, for one going to swap,
+``try_to_unmap``.  In 6.18 the first only trylocks the anon_vma root (it
+reports contention instead of blocking); the second takes it for read and
+may sleep.  That is the path by which any allocation that may reclaim can
+end up waiting for an anon_vma lock, and why none may be made under one.
+
+The LRU is one list in insertion order (``kernel.lru``); a referenced folio
+goes to its tail again (activation), the rest are swapped out, which needs a
+swap device (``set swap N``).  Writeback completes at once.
 """
 
 from __future__ import annotations
 
+from ..include.gfp import GFP_KERNEL
+from ..kernel.sched.core import PF_KSWAPD, PF_KTHREAD, PF_MEMALLOC, task_struct
+
+SWAP_CLUSTER_MAX = 32
+DEF_PRIORITY = 12
+
 
 class Vmscan:
+
+    # -- direct reclaim -------------------------------------------------------------
+
+    def try_to_free_pages(self, gfp_mask: int) -> int:
+        """Reclaim up to SWAP_CLUSTER_MAX folios; the number freed."""
+        nr_reclaimed = 0
+        for priority in range(DEF_PRIORITY, -1, -1):
+            nr_reclaimed += self.shrink_lruvec(priority, SWAP_CLUSTER_MAX - nr_reclaimed)
+            if nr_reclaimed >= SWAP_CLUSTER_MAX:
+                break
+        return nr_reclaimed
+
+    def shrink_lruvec(self, priority: int, nr_to_reclaim: int) -> int:
+        """Scan the oldest ``len(lru) >> priority`` folios (at least one)."""
+        nr_scan = max(1, len(self.lru) >> priority)
+        folios = []
+        for f in self.lru:
+            if len(folios) == nr_scan:
+                break
+            folios.append(f)
+        nr_reclaimed = 0
+        for f in folios:
+            if nr_reclaimed >= nr_to_reclaim:
+                break
+            if f in self.lru:               # freed meanwhile by someone else
+                nr_reclaimed += self.shrink_folio_list([f], ignore_references=False)
+        return nr_reclaimed
 
     def reclaim_pages(self, folio_list) -> int:
         """MADV_PAGEOUT's entry: reclaim exactly these folios, ignoring
@@ -17,19 +56,76 @@ class Vmscan:
         return self.shrink_folio_list(folio_list, ignore_references=True)
 
     def shrink_folio_list(self, folio_list, ignore_references: bool) -> int:
-        for folio in folio_list:
-            if not self.folio_trylock(folio):
+        nr_reclaimed = 0
+        for f in folio_list:
+            if f.freed or not self.folio_trylock(f):
                 continue
             try:
-                if not ignore_references and self.folio_referenced(folio, True) != 0:
-                    continue        # FOLIOREF_ACTIVATE / FOLIOREF_KEEP
-                # activate_locked: without a swap slot the folio stays mapped
-                self.folio_alloc_swap(folio)
+                if not ignore_references and self.folio_check_references(f):
+                    self.folio_activate(f)
+                    continue
+                # An anonymous folio needs a swap slot before it can go.
+                if f.swap is None and not self.folio_alloc_swap(f):
+                    self.folio_activate(f)
+                    continue
+                if self.folio_mapped(f):
+                    self.try_to_unmap(f)
+                    if self.folio_mapped(f):
+                        self.folio_activate(f)
+                        continue
+                # pageout() writes it; then __remove_mapping() frees it if
+                # the swap cache holds the last reference.
+                if f._refcount == 1:
+                    nr_reclaimed += 1
+                    self.folio_unlock(f)
+                    self.delete_from_swap_cache(f)
+                    continue
             finally:
-                self.folio_unlock(folio)
-        return 0
+                if f.locked:
+                    self.folio_unlock(f)
+        return nr_reclaimed
 
-    def folio_alloc_swap(self, folio) -> bool:
-        """mm/swapfile.c: a swap slot for ``folio``.  The model's machine has
-        no swap device, so there is never one."""
-        return False
+    def folio_check_references(self, f) -> bool:
+        """Keep (activate) a folio whose mappings were used since the last
+        look, or whose anon_vma lock was contended (-1)."""
+        return self.folio_referenced(f, True) != 0
+
+    def folio_activate(self, f) -> None:
+        if f in self.lru:
+            del self.lru[f]
+            self.lru[f] = None
+
+    # -- kswapd ------------------------------------------------------------------------
+
+    def kswapd_run(self) -> None:
+        """Start kswapd0 as a kernel thread of the installed scheduler; a
+        sequential scheduler never runs it, as nothing ever sleeps there."""
+        tsk = task_struct(self.alloc_pid(), "kswapd0", flags=PF_KTHREAD | PF_KSWAPD | PF_MEMALLOC)
+        self.kswapd_wait = False
+        self.sched.spawn(tsk, self.kswapd, daemon=True)
+
+    def wakeup_kswapd(self, gfp_mask: int) -> None:
+        tp = self.trace.mm_vmscan_wakeup_kswapd
+        if tp.probes:
+            tp(0, gfp_mask)
+        self.kswapd_wait = True
+
+    def kswapd(self) -> None:
+        while True:
+            self.sched.wait_for(self, lambda: self.kswapd_wait)
+            self.kswapd_wait = False
+            self.balance_pgdat()
+
+    def balance_pgdat(self) -> None:
+        """Reclaim until the zone is above its high watermark, holding
+        fs_reclaim as kswapd does."""
+        lockdep = self.lockdep
+        if lockdep is not None:
+            lockdep._fs_reclaim_acquire()
+        try:
+            while self.zone.nr_free < self.zone.wmark_high:
+                if not self.try_to_free_pages(GFP_KERNEL):
+                    break
+        finally:
+            if lockdep is not None:
+                lockdep._fs_reclaim_release()

@@ -93,6 +93,8 @@ USAGE_CONFLICTS = {
 # GFP bits lockdep looks at.  Linux 6.18 (include/linux/gfp_types.h) ...
 __GFP_IO = 0x40
 __GFP_FS = 0x80
+# what 2011's kswapd passed to lockdep_set_current_reclaim_state(): GFP_KERNEL
+KSWAPD_RECLAIM_GFP = 0xD0
 __GFP_DIRECT_RECLAIM = 0x400
 __GFP_NOLOCKDEP = 0x1000000
 # ... and Linux 3.0 (include/linux/gfp.h), for the "reclaim_fs" mode.
@@ -485,6 +487,20 @@ class Lockdep:
             self.lockdep_clear_current_reclaim_state()
             return
         if _fs_reclaim_allowed(curr, gfp_mask):
+            self.kernel.trace.lock_release(fs_reclaim_map, None)
+
+    def _fs_reclaim_acquire(self) -> None:
+        """``__fs_reclaim_acquire()``: what kswapd's balance_pgdat() holds,
+        whatever its own flags (kswapd runs with PF_MEMALLOC)."""
+        if self.reclaim_fs:
+            self.lockdep_set_current_reclaim_state(KSWAPD_RECLAIM_GFP)
+        else:
+            self.kernel.trace.lock_acquire(fs_reclaim_map, 0, 0, 0, None)
+
+    def _fs_reclaim_release(self) -> None:
+        if self.reclaim_fs:
+            self.lockdep_clear_current_reclaim_state()
+        else:
             self.kernel.trace.lock_release(fs_reclaim_map, None)
 
     def lockdep_trace_alloc(self, gfp_mask: int) -> None:

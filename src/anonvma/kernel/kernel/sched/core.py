@@ -58,6 +58,8 @@ class task_struct:
         # Fault injection (CONFIG_FAULT_INJECTION): /proc/<pid>/make-it-fail
         # for failslab's task filter, and /proc/<pid>/fail-nth.
         "make_it_fail", "fail_nth",
+        # chosen by the OOM killer: may use the reserves, dies on return
+        "oom_victim",
     )
 
     def __init__(self, pid: int, comm: str, mm=None, flags: int = 0):
@@ -78,6 +80,7 @@ class task_struct:
         self.daemon = False
         self.make_it_fail = False
         self.fail_nth = 0
+        self.oom_victim = False
 
     def __repr__(self) -> str:
         return f"<task {self.comm}/{self.pid}>"

@@ -28,7 +28,8 @@ class Fault:
             # race with another thread changed nothing and is taken again.
             while True:
                 pte = mm.pgd.get(address >> PAGE_SHIFT)
-                if pte is not None and (pte.write or not write):
+                if pte is not None and pte.present and (pte.write or not write):
+                    pte.young = True        # the CPU sets the accessed bit
                     return 0
                 tp = self.trace.page_fault_user
                 if tp.probes:

@@ -1,0 +1,128 @@
+"""Memory pressure: the zone's watermarks, direct reclaim through rmap, swap
+out and in, kswapd's wakeup, and the OOM killer.  Expected values follow
+mm/page_alloc.c, mm/vmscan.c and mm/memory.c of 6.18."""
+
+from __future__ import annotations
+
+import random
+
+from anonvma.checks.invariants import check_all_freed, check_invariants
+from anonvma.kernel.include.gfp import GFP_KERNEL, GFP_NOWAIT
+from anonvma.model import run_model
+from anonvma.scenario import parse
+
+
+def test_watermarks_follow_the_kernel_formula(make_machine):
+    z = make_machine(memory=640).kernel.zone
+    assert (z.wmark_min, z.wmark_low, z.wmark_high) == (20, 25, 30)
+
+
+def test_pageout_swaps_an_exclusive_page_and_swap_in_restores_its_anon_vma(make_machine):
+    m = make_machine(swap=8)
+    m.do("P0 mmap 0 4\nP0 write 0\nP0 madvise 0 1 pageout")
+    pte = m.task("P0").mm.pgd[(0x200000000000 >> 12)]
+    assert not pte.present and pte.exclusive
+    assert m.kernel.swap_info.swap_map[pte.offset] == 1
+    m.do("P0 read 0")
+    folio = m.folio("P0", 0)
+    # exclusive: back into the VMA's own anon_vma, writable, slot freed
+    assert folio.mapping is m.vma("P0", 0).anon_vma and folio.anon_exclusive
+    assert m.kernel.swap_info.inuse == 0
+    assert check_invariants(m.kernel) == []
+
+
+def test_a_shared_swapped_page_comes_back_to_the_root_once(make_machine):
+    """Swapped out exclusive, then shared by fork: each process faults it
+    back; the first reads it into a folio of the root anon_vma, the second
+    finds it in the swap cache."""
+    m = make_machine(swap=8)
+    m.do("P0 mmap 0 4\nP0 write 0\nP0 madvise 0 1 pageout\nP0 fork P1\nP1 read 0")
+    folio = m.folio("P1", 0)
+    root = m.vma("P0", 0).anon_vma.root
+    assert folio.mapping is root and not folio.anon_exclusive
+    m.do("P0 read 0")
+    assert m.folio("P0", 0) is folio and folio._mapcount == 1
+    assert m.kernel.swap_info.inuse == 0
+    assert check_invariants(m.kernel) == []
+    m.do("P0 write 0")          # COW: the shared page is copied for P0
+    assert m.folio("P0", 0) is not folio
+    assert check_invariants(m.kernel) == []
+
+
+def test_pageout_without_swap_leaves_pages_where_they_are(machine):
+    machine.do("P0 mmap 0 4\nP0 write 0\nP0 madvise 0 4 pageout")
+    assert machine.folio("P0", 0).mapping is machine.vma("P0", 0).anon_vma
+
+
+def test_gfp_nowait_fails_below_min_and_never_reclaims(make_machine):
+    m = make_machine(memory=64, swap=64)
+    k = m.kernel
+    reclaims = []
+    k.trace.mm_vmscan_direct_reclaim_begin.register(lambda *a: reclaims.append(a))
+    kswapd = []
+    k.trace.mm_vmscan_wakeup_kswapd.register(lambda *a: kswapd.append(a))
+    k.zone.nr_free = k.zone.wmark_min        # at the min watermark
+    k.current = m.task("P0")
+    assert k.alloc_pages(GFP_NOWAIT) is False
+    assert reclaims == [] and kswapd           # it woke kswapd, nothing more
+    assert k.alloc_pages(GFP_KERNEL) is True or k.current.oom_victim
+
+
+def test_direct_reclaim_swaps_out_cold_pages_under_pressure(make_machine):
+    m = make_machine(memory=128, swap=256)
+    m.do("P0 mmap 0 200\n" + "".join(f"P0 write {i}\n" for i in range(200)))
+    k = m.kernel
+    assert k.swap_info.inuse > 0
+    assert k.zone.nr_free >= 0
+    assert not m.task("P0").oom_victim
+    assert check_invariants(k) == []
+    m.do("".join(f"P0 read {i}\n" for i in range(0, 200, 7)))
+    assert check_invariants(k) == []
+
+
+def test_without_swap_the_oom_killer_kills_the_allocating_process(make_machine):
+    m = make_machine(memory=96)
+    m.do("P0 fork P1\nP1 mmap 0 200\n" + "".join(f"P1 write {i}\n" for i in range(200)))
+    assert any(line.startswith("P1 !write SIGKILL") for line in m.sink.others)
+    assert any("Out of memory: Killed process" in r for r in m.reports)
+    assert m.runner.procs["P1"].dead and not m.runner.procs["P0"].dead
+    m.do("P0 exit")
+    assert check_all_freed(m.kernel) == []
+
+
+def pressure_program(rng: random.Random) -> str:
+    """Fill most of a small zone, then fork, COW, unmap, move and protect."""
+    lines = ["set memory 128", f"set swap {rng.choice((0, 64, 256))}", "P0 mmap 0 160"]
+    lines += [f"P0 write {i}" for i in range(0, 160, rng.choice((1, 2)))]
+    procs = ["P0"]
+    for i in range(40):
+        p = rng.choice(procs)
+        page = rng.randrange(160)
+        op = rng.choice(("write", "read", "fork", "munmap", "mprotect", "mremap", "pageout", "exit"))
+        if op == "fork" and len(procs) < 4:
+            child = f"C{i}"
+            lines.append(f"{p} fork {child}")
+            procs.append(child)
+        elif op in ("write", "read"):
+            lines.append(f"{p} {op} {page}")
+        elif op == "munmap":
+            lines.append(f"{p} munmap {page} {rng.randrange(1, 8)}")
+        elif op == "mprotect":
+            lines.append(f"{p} mprotect {page} {rng.randrange(1, 8)} {rng.choice(('r', 'rw'))}")
+        elif op == "mremap":
+            lines.append(f"{p} mremap {page} 4 4 to {200 + rng.randrange(40)}")
+        elif op == "pageout":
+            lines.append(f"{p} madvise {page} 8 pageout")
+        elif op == "exit" and p != "P0":
+            lines.append(f"{p} exit")
+            procs.remove(p)
+    return "\n".join(lines) + "\n"
+
+
+def test_every_op_keeps_working_under_pressure():
+    rng = random.Random(618)
+    for _ in range(25):
+        text = pressure_program(rng)
+        result = run_model(parse(text, "<pressure>"), checks=True)
+        problems = [p for p in result.problems if not p.startswith("Out of memory")]
+        assert problems == [], text
