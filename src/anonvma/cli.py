@@ -30,8 +30,33 @@ def _load(path: str):
     return parse_file(path)
 
 
+def _fail_nth_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-nth", metavar="[LINE:]N",
+                   help="fail the N-th slab allocation of P0 (or of the operation on line LINE), "
+                   "like /proc/self/fail-nth; overrides the scenario's 'set fail_nth' "
+                   "(docs/fault-injection.md)")
+
+
+def _apply_fail_nth(sc, value: str | None) -> None:
+    """--fail-nth: the same value and meaning as the scenario's 'set fail_nth'."""
+    if value is None:
+        return
+    line, sep, nth = value.rpartition(":")
+    if not nth.isdigit() or int(nth) < 1 or (sep and not line.isdigit()):
+        raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line LINE")
+    target = int(line) if sep else None
+    if target is not None and not any(getattr(step, "lineno", None) == target and
+                                      not hasattr(step, "lines") for step in sc.steps):
+        raise UserError(f"--fail-nth {value}: line {target} of {sc.path} is not an operation "
+                        "outside a together block")
+    sc.settings["fail_nth"] = (target, int(nth))
+
+
 def cmd_trace(args) -> int:
     if args.kernel:
+        if args.fail_nth is not None:
+            raise UserError("--fail-nth works on the model only: the live kernel here is "
+                            "built without CONFIG_FAILSLAB")
         from .oracle import run_on_kernel
         sc = _load(args.file)
         if sc.concurrent:
@@ -39,7 +64,9 @@ def cmd_trace(args) -> int:
         lines = run_on_kernel(args.file).lines
     else:
         from .model import run_model
-        lines = run_model(_load(args.file), variant=args.variant).lines
+        sc = _load(args.file)
+        _apply_fail_nth(sc, args.fail_nth)
+        lines = run_model(sc, variant=args.variant).lines
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
@@ -47,7 +74,9 @@ def cmd_trace(args) -> int:
 def cmd_run(args) -> int:
     from .model import run_model
     from .report import print_summary
-    result = run_model(_load(args.file), variant=args.variant, checks=not args.no_checks)
+    sc = _load(args.file)
+    _apply_fail_nth(sc, args.fail_nth)
+    result = run_model(sc, variant=args.variant, checks=not args.no_checks)
     print_summary(args.file, result)
     return EXIT_FAILED if result.problems else 0
 
@@ -129,12 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", action="store_true",
                    help="run the scenario on the live kernel instead of the model (root)")
     _variant_arg(p)
+    _fail_nth_arg(p)
     p.set_defaults(fn=cmd_trace)
 
     p = sub.add_parser("run", help="run a scenario on the model and summarise it, with all checks")
     p.add_argument("file")
     p.add_argument("--no-checks", action="store_true", help="skip the invariant checks")
     _variant_arg(p)
+    _fail_nth_arg(p)
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("check-kernel",

@@ -135,3 +135,110 @@ def test_every_allocation_and_the_next_fail_cleanly(path):
     """The N-th and the (N+1)-th fail: reaches anon_vma_clone's GFP_KERNEL
     retry failing after its GFP_NOWAIT try did."""
     assert sweep(path, False, then_fail=1) > 0
+
+
+# -- the knobs (lib/fault-inject.c) and the settings that set them -----------------------
+
+from anonvma.kernel.include.gfp import GFP_KERNEL  # noqa: E402
+from anonvma.kernel.mm.failslab import failslab  # noqa: E402
+from anonvma.kernel.mm.slub import SLAB_FAILSLAB  # noqa: E402
+from anonvma.model import run_model  # noqa: E402
+from anonvma.scenario import ScenarioError, parse  # noqa: E402
+
+
+def outcomes(fs, k, cache, n, gfp=GFP_NOWAIT):
+    return [fs.should_fail(k, cache, gfp) for _ in range(n)]
+
+
+def test_times_interval_probability_and_the_gfp_filter(machine):
+    k = machine.kernel
+    avc = k.anon_vma_chain_cachep
+    fs = failslab(seed=1)
+    fs.attr.verbose = 0
+    fs.attr.probability, fs.attr.times, fs.attr.interval = 100, 2, 3
+    # every third call fails, twice; then times is used up
+    assert outcomes(fs, k, avc, 9) == [False, False, True, False, False, True,
+                                       False, False, False]
+    # ignore-gfp-wait (default Y): a sleeping allocation never fails
+    fs.attr.times = -1
+    assert not any(outcomes(fs, k, avc, 6, GFP_KERNEL))
+    fs.ignore_gfp_reclaim = False
+    assert sum(outcomes(fs, k, avc, 6, GFP_KERNEL)) == 2
+    # probability 50 with a seed: reproducible, and about half
+    draws = []
+    for _ in range(2):
+        fs = failslab(seed=7)
+        fs.attr.probability, fs.attr.times = 50, -1
+        draws.append(outcomes(fs, k, avc, 200))
+    assert draws[0] == draws[1] and 70 < sum(draws[0]) < 130
+
+
+def test_fail_nth_counts_only_eligible_allocations_and_uses_up_times(machine):
+    k = machine.kernel
+    fs = failslab()
+    k.current.fail_nth = 2
+    avc = k.anon_vma_chain_cachep
+    # GFP_KERNEL is filtered out before should_fail_ex: not counted
+    assert outcomes(fs, k, avc, 3, GFP_KERNEL) == [False] * 3
+    assert outcomes(fs, k, avc, 3) == [False, True, False]
+    assert k.current.fail_nth == 0 and fs.attr.times == 0
+
+
+def test_space_cache_filter_and_task_filter(machine):
+    k = machine.kernel
+    fs = failslab()
+    fs.attr.probability, fs.attr.times, fs.attr.space = 100, -1, 100
+    avc, av = k.anon_vma_chain_cachep, k.anon_vma_cachep
+    # 100 bytes of budget: one 64-byte object passes, then 36 < 64 fails
+    assert outcomes(fs, k, avc, 2) == [False, True]
+    fs.cache_filter = True
+    av.flags |= SLAB_FAILSLAB
+    assert outcomes(fs, k, avc, 1) == [False] and outcomes(fs, k, av, 1) == [True]
+    fs.attr.task_filter = True
+    assert outcomes(fs, k, av, 1) == [False]
+    k.current.make_it_fail = True
+    assert outcomes(fs, k, av, 1) == [True]
+
+
+def test_verbose_reports_with_the_stack_and_nowarn_is_silent():
+    text = "set failslab.ignore_gfp_wait N\nset fail_nth 4:1\nP0 mmap 0 4\nP0 write 0\n"
+    r = run_model(parse(text), checks=True)
+    assert r.fail_nth_left == 0 and r.others == ["P0 !write SIGKILL"] and not r.problems
+    [report] = r.fault_reports
+    assert report.startswith("FAULT_INJECTION: forcing a failure.\nname failslab, ")
+    stack = report.split("Call Trace:\n")[1].split()
+    assert stack[:2] == ["should_fail_ex", "should_failslab"]
+    assert stack.index("kmem_cache_alloc") < stack.index("_anon_vma_prepare") \
+        < stack.index("handle_mm_fault")
+    # the NOWAIT try of anon_vma_clone carries __GFP_NOWARN: no report
+    text = "set fail_nth 4:1\nP0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 maps\n"
+    r = run_model(parse(text), checks=True)
+    assert r.fail_nth_left == 0 and not r.fault_reports and not r.problems
+    assert "P0 !AVC:clone/fork" in r.events and "P1 maps 200000000000-200000004000 rw-p" in r.others
+
+
+def test_make_it_fail_is_inherited_by_fork():
+    text = ("set failslab.probability 100\nset failslab.times -1\nset failslab.task_filter Y\n"
+            "set failslab.ignore_gfp_wait N\nset make_it_fail P1\n"
+            "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\nP0 fork P3\n")
+    r = run_model(parse(text), checks=True)
+    assert r.others == ["P1 !fork ENOMEM"] and not r.problems
+
+
+@pytest.mark.parametrize("line, message", [
+    ("set failslab.probability 101", "bad value '101' for failslab.probability: write a whole number from 0 to 100"),
+    ("set failslab.interval 0", "bad value '0' for failslab.interval: write a whole number of at least 1"),
+    ("set failslab.times -2", "bad value '-2' for failslab.times"),
+    ("set failslab.verbose 3", "bad value '3' for failslab.verbose"),
+    ("set failslab.ignore_gfp_wait maybe", "write Y or N"),
+    ("set failslab.cache anon_vma,dentry", "unknown slab cache 'dentry' for failslab.cache"),
+    ("set fail_nth 0", "bad value '0' for fail_nth: write N, or LINE:N"),
+    ("set fail_nth x:2", "bad value 'x:2' for fail_nth"),
+    ("set fail_nth 9:2", "fail_nth 9:...: line 9 is not an operation"),
+    ("set make_it_fail P7", "make_it_fail names 'P7', a process this scenario never has"),
+    ("set failslab.probabilty 5", "unknown setting 'failslab.probabilty'"),
+])
+def test_bad_settings_name_the_line(line, message):
+    with pytest.raises(ScenarioError) as e:
+        parse(f"# fault injection\n{line}\nP0 mmap 0 4\nP0 fork P1\n", "f.scn")
+    assert str(e.value).startswith("f.scn:2: error: ") and message in str(e.value)

@@ -47,8 +47,8 @@ def fail_dump(kernel, attr: fault_attr) -> None:
                 f"space {attr.space}, times {attr.times}")
         if attr.verbose > 1:
             # dump_stack(): the model's function names, innermost first,
-            # starting at the caller of should_fail_ex.
-            text += "\nCall Trace:\n" + "\n".join(f" {name}" for name in kernel_stack(2))
+            # from should_fail_ex (skipping _fail, the C function's label).
+            text += "\nCall Trace:\n" + "\n".join(f" {name}" for name in kernel_stack(3))
         kernel.trace.report("fault_injection", text)
 
 
