@@ -15,6 +15,10 @@ from .trace import TraceLines
 from .variants import get_variant
 
 
+# report kinds that tell what happened rather than that something is wrong
+MESSAGE_KINDS = ("fault_injection", "oom", "printk")
+
+
 @dataclass
 class ModelRun:
     variant: str
@@ -23,8 +27,9 @@ class ModelRun:
     problems: list[str] = field(default_factory=list)
     final_vmas: dict[str, list[str]] = field(default_factory=dict)
     caches: dict[str, tuple[int, int]] = field(default_factory=dict)   # name -> (allocated, freed)
-    # fault_injection reports (failslab verbose), apart from the problems
-    fault_reports: list[str] = field(default_factory=list)
+    # what the kernel printed that is not a problem: fault injection's
+    # reports, the OOM killer's victims, printk notes
+    messages: list[str] = field(default_factory=list)
     # With 'set fail_nth LINE:N': what that line's process read back from
     # /proc/self/fail-nth after the line, 0 iff the failure was injected.
     fail_nth_left: int | None = None
@@ -50,10 +55,10 @@ def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) ->
     runner = Runner(kernel, sc.settings.get("make_it_fail", ()))
     sink = TraceLines(kernel)
     problems: list[str] = []
-    fault_reports: list[str] = []
+    messages: list[str] = []
 
     def report(kind, text):
-        (fault_reports if kind == "fault_injection" else problems).append(text)
+        (messages if kind in MESSAGE_KINDS else problems).append(text)
     kernel.trace.report.register(report)
     nth_line, nth = sc.settings.get("fail_nth", (None, 0))
     if nth_line is None:
@@ -90,7 +95,7 @@ def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) ->
         problems.append(getattr(e, "report", None) or f"kernel BUG: {e}")
     caches = {c.name: (c.nr_allocated, c.nr_freed) for c in kernel.slab_caches}
     return ModelRun(kernel.name, sink.events, sink.others, problems, final_vmas, caches,
-                    fault_reports, fail_nth_left)
+                    messages, fail_nth_left)
 
 
 def setup_fault_injection(kernel, settings: dict) -> None:

@@ -12,6 +12,7 @@ from ....mm.memory import VM_FAULT_OOM
 
 SIGSEGV = 11
 SIGKILL = 9
+MAX_OOM_RETRIES = 64
 
 
 class Fault:
@@ -26,6 +27,7 @@ class Fault:
                 return SIGSEGV          # bad_area: the stack cannot grow this far
             # The access retries until the PTE allows it: a fault that lost a
             # race with another thread changed nothing and is taken again.
+            retries = 0
             while True:
                 pte = mm.pgd.get(address >> PAGE_SHIFT)
                 if pte is not None and pte.present and (pte.write or not write):
@@ -35,9 +37,27 @@ class Fault:
                 if tp.probes:
                     tp(self.current, address, write)
                 if self.handle_mm_fault(vma, address, write) & VM_FAULT_OOM:
-                    return SIGKILL      # pagefault_out_of_memory(): the OOM killer
+                    retries += 1
+                    if not self.pagefault_out_of_memory(retries):
+                        return SIGKILL
         finally:
             self.mmap_read_unlock(mm)
+
+    def pagefault_out_of_memory(self, retries: int) -> bool:
+        """mm/oom_kill.c (since 5.16): the allocator has already run the OOM
+        killer, so a task it chose dies; any other takes the fault again.
+        True means retry.  A fault that fails every time would loop in the
+        kernel; the model reports the livelock and kills the task instead."""
+        current = self.current
+        if current.oom_victim:
+            return False
+        if retries <= MAX_OOM_RETRIES:
+            self.trace.report("printk", "Huh VM_FAULT_OOM leaked out to the #PF handler. "
+                                        "Retrying PF")
+            return True
+        self.trace.report("softlockup", f"watchdog: BUG: soft lockup - {current.comm}:"
+                          f"{current.pid} retried a failing page fault {MAX_OOM_RETRIES} times")
+        return False
 
     def access_error(self, write: bool, vma) -> bool:
         if write:
