@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .checks.invariants import check_all_freed, check_invariants
 from .kernel.include.bug import KernelBug
+from .kernel.kernel.locking.lockdep import FS_RECLAIM, Lockdep
 from .kernel.mm.failslab import failslab
 from .kernel.mm.slub import SLAB_FAILSLAB
 from .kernel.kernel.sched.core import HungTask
@@ -39,19 +40,24 @@ class ModelRun:
         return self.events + self.others
 
 
-def make_kernel(sc: Scenario, variant: str | None = None):
+def make_kernel(sc: Scenario, variant: str | None = None, lockdep: bool = False):
     """A booted kernel of the era the scenario (or ``variant``) asks for,
-    with the memory and swap its ``set`` lines give."""
+    with the memory, swap and fault injection its ``set`` lines give, and
+    lockdep attached (in its era's mode) if asked and not ``set lockdep off``."""
     cls = get_variant(variant or sc.settings.get("variant"))
     kwargs = {key: sc.settings[key] for key in ("memory", "swap") if key in sc.settings}
-    return cls(**kwargs)
+    kernel = cls(**kwargs)
+    setup_fault_injection(kernel, sc.settings)
+    if lockdep and sc.settings.get("lockdep", True):
+        # An era's class says which lockdep it had ("reclaim_fs" before 4.14).
+        kernel.lockdep = Lockdep(kernel, getattr(kernel, "lockdep_mode", FS_RECLAIM))
+    return kernel
 
 
 def run_model(sc: Scenario, variant: str | None = None, checks: bool = False) -> ModelRun:
     """Run ``sc`` on the chosen era; with ``checks``, every invariant after
     every line and a leak check at the end."""
-    kernel = make_kernel(sc, variant)
-    setup_fault_injection(kernel, sc.settings)
+    kernel = make_kernel(sc, variant, lockdep=checks)
     runner = Runner(kernel, sc.settings.get("make_it_fail", ()))
     sink = TraceLines(kernel)
     problems: list[str] = []

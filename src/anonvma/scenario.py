@@ -36,7 +36,7 @@ SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
-SETTINGS = ("variant", "memory", "swap",
+SETTINGS = ("variant", "memory", "swap", "lockdep",
             "failslab.probability", "failslab.interval", "failslab.times",
             "failslab.space", "failslab.verbose", "failslab.ignore_gfp_wait",
             "failslab.cache", "failslab.task_filter", "failslab.seed", "make_it_fail",
@@ -255,6 +255,10 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
                                         "'anonvma variants' lists them")
             elif key in ("memory", "swap"):
                 value = _pages_setting(path, lineno, key, value)
+            elif key == "lockdep":
+                if value not in ("on", "off"):
+                    raise ScenarioError(path, lineno, "set lockdep takes on or off")
+                value = value == "on"
             else:
                 value = _fault_setting(path, lineno, key, value)
                 set_lines[key] = lineno

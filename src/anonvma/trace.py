@@ -141,6 +141,42 @@ def _free_sites(code) -> list[int]:
     return sorted(lines)
 
 
+_free_sites_cache: dict = {}
+
+
+def rmap_call_site(call_site) -> str:
+    """The trace token of an rmap allocation or free made from ``call_site``
+    (the frame that called kmem_cache_alloc/free): ``prep``, ``clone/fork``,
+    ``u2/pgt``, ``put``...; ``?fn`` for a call site the format does not know."""
+    frame = call_site
+    while frame is not None and frame.f_code.co_name in _INLINE:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    fn = frame.f_code.co_name
+    site = _SITE.get(fn)
+    if site is None:
+        return f"?{fn}"
+    if site == "u":
+        sites = _free_sites_cache.get(frame.f_code)
+        if sites is None:
+            sites = _free_sites_cache[frame.f_code] = _free_sites(frame.f_code)
+        site = f"u{sites.index(frame.f_lineno) + 1}" if frame.f_lineno in sites else "u?"
+    if site in ("clone", "u1", "u2", "u?"):
+        caller = frame.f_back
+        while caller is not None and caller.f_code.co_name in _INLINE:
+            caller = caller.f_back
+        name = caller.f_code.co_name if caller is not None else "?"
+        table = _CLONE_CALLER if site == "clone" else _UNLINK_CALLER
+        site += "/" + table.get(name, "err" if site != "clone" else name)
+    return site
+
+
+def rmap_cache_kind(cache) -> str | None:
+    """``AV`` or ``AVC`` for the two rmap caches, None for any other."""
+    return _RMAP_CACHES.get(cache.name)
+
+
 class TraceLines:
     """The sink that writes the fixed trace lines: object events (allocations
     and frees in the anon_vma and anon_vma_chain caches) in order, and what
@@ -156,7 +192,6 @@ class TraceLines:
         self.others: list[str] = []
         self._names: dict = {}
         self._count = {"AV": 0, "AVC": 0, "AVpre": 0, "AVCpre": 0}
-        self._sites: dict = {}
         trace = kernel.trace
         trace.kmem_cache_alloc.register(self._alloc)
         trace.kmem_cache_free.register(self._free)
@@ -175,35 +210,11 @@ class TraceLines:
     def _process(self) -> str:
         return self.kernel.current.comm
 
-    def _token(self, call_site) -> str:
-        frame = call_site
-        while frame is not None and frame.f_code.co_name in _INLINE:
-            frame = frame.f_back
-        if frame is None:
-            return "?"
-        fn = frame.f_code.co_name
-        site = _SITE.get(fn)
-        if site is None:
-            return f"?{fn}"
-        if site == "u":
-            sites = self._sites.get(frame.f_code)
-            if sites is None:
-                sites = self._sites[frame.f_code] = _free_sites(frame.f_code)
-            site = f"u{sites.index(frame.f_lineno) + 1}" if frame.f_lineno in sites else "u?"
-        if site in ("clone", "u1", "u2", "u?"):
-            caller = frame.f_back
-            while caller is not None and caller.f_code.co_name in _INLINE:
-                caller = caller.f_back
-            name = caller.f_code.co_name if caller is not None else "?"
-            table = _CLONE_CALLER if site == "clone" else _UNLINK_CALLER
-            site += "/" + table.get(name, "err" if site != "clone" else name)
-        return site
-
     def _alloc(self, call_site, obj, cache, gfp) -> None:
         kind = _RMAP_CACHES.get(cache.name)
         if kind is None:
             return
-        token = self._token(call_site)
+        token = rmap_call_site(call_site)
         if obj is None:
             self.events.append(f"{self._process()} !{kind}:{token}")
             return
@@ -220,7 +231,7 @@ class TraceLines:
         if name is None:
             self._count[kind + "pre"] += 1
             name = f"{kind}pre{self._count[kind + 'pre']}"
-        self.events.append(f"{self._process()} -{name}:{self._token(call_site)}")
+        self.events.append(f"{self._process()} -{name}:{rmap_call_site(call_site)}")
 
     def _maps(self, proc, lines) -> None:
         self.others.extend(f"{proc} maps {line}" for line in lines)

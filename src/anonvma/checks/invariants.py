@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..kernel.include.mm import PAGE_SHIFT
+from ..kernel.include.mm import PAGE_SHIFT, vma_address
 from ..kernel.mm.memory import pte_range
-from ..kernel.mm.interval_tree import anon_vma_interval_tree_empty, anon_vma_interval_tree_verify
+from ..kernel.mm.interval_tree import (
+    anon_vma_interval_tree_empty, anon_vma_interval_tree_foreach, anon_vma_interval_tree_verify,
+)
 
 
 def _vmas(kernel):
@@ -161,12 +163,27 @@ def _check_rmap(kernel, vmas) -> list[str]:
         if av is None or av.freed:
             bad.append(f"I-8: {where} is mapped but its anon_vma is {'NULL' if av is None else 'freed'}")
             continue
-        found = {(id(mm), id(vma), addr) for mm, vma, addr in kernel.rmap_mappings(folio)}
+        found = set(_rmap_reach(kernel, folio, av))
         if found != maps:
             missing = len(maps - found)
             extra = len(found - maps)
             bad.append(f"I-6: rmap from {where} misses {missing} and invents {extra} mappings")
     return bad
+
+
+def _rmap_reach(kernel, folio, av):
+    """What rmap_walk_anon() finds from ``folio``: the same interval tree
+    query (or, in the list era, the whole ``head`` list), without its locks:
+    a checker must not take locks, which are scheduling points and lockdep
+    events, and the state is quiescent."""
+    rb_root = getattr(av, "rb_root", None)
+    avcs = av.head if rb_root is None else \
+        anon_vma_interval_tree_foreach(rb_root, folio.index, folio.index)
+    for avc in avcs:
+        vma = avc.vma
+        address = vma_address(vma, folio.index, 1)
+        if address >= 0 and kernel.page_vma_mapped(folio, vma, address):
+            yield id(vma.vm_mm), id(vma), address
 
 
 def check_all_freed(kernel) -> list[str]:

@@ -14,15 +14,14 @@ saved beside a copy of the scenario; those two files alone replay it.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
-from ..scenario import parse_file
+from ..scenario import parse, parse_file
 from .concurrent import ScenarioProgram
 from .runner import (
     Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
-    shrink,
+    shrink, shrink_scenario,
 )
 from .schedule import load_schedule, save_schedule
 from .strategies import Replay, make_strategy
@@ -52,12 +51,23 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         result = explore_program(program, strat, budget_runs, budget_seconds)
     if result.failure is None:
         return result
+    original = text = Path(path).read_text()
     if minimise:
         small = shrink(program, result.schedule, result.failure.kind)
         if small != result.schedule:
             ex = execute(program, Replay(small))
             result.shrunk_from = len(result.schedule)
             result.schedule, result.failure = small, ex.failure
+        # Only invariant and leak failures need the checks while shrinking,
+        # and they cost most of a run.
+        checks = result.failure.kind in ("invariant", "leak")
+        text, schedule = shrink_scenario(original, result.schedule, result.failure.kind,
+                                         lambda sc: ScenarioProgram(sc, variant, checks=checks))
+        if text != original:
+            program = ScenarioProgram(parse(text, str(path)), variant)
+            result.schedule = schedule
+            result.failure = execute(program, Replay(schedule)).failure
+            result.shrunk_lines = (len(original.splitlines()), len(text.splitlines()))
     try:
         check_determinism(program, result.schedule + _tail(program, result.schedule))
         result.saved["deterministic"] = True
@@ -65,7 +75,7 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         result.saved["deterministic"] = False
         result.saved["nondeterminism"] = str(e)
     if out_dir is not None:
-        _save(result, Path(path), Path(out_dir), strategy, seed)
+        _save(result, Path(path), text, Path(out_dir), strategy, seed)
     return result
 
 
@@ -86,11 +96,13 @@ def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
                                on_run=lambda n: bar.update(task, completed=n))
 
 
-def _save(result: Result, path: Path, out_dir: Path, strategy: str, seed: int) -> None:
+def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int) -> None:
+    """The failing scenario (shrunk) and its schedule: the two files that
+    replay the failure."""
     d = out_dir / f"{path.stem}-{result.failure.kind}-{strategy}-{seed}"
     d.mkdir(parents=True, exist_ok=True)
     scn = d / path.name
-    shutil.copyfile(path, scn)
+    scn.write_text(text)
     sched = d / "schedule.json"
     save_schedule(sched, result.schedule, strategy=result.strategy, run=result.failing_run,
                   failure=result.failure.headline())

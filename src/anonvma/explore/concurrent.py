@@ -8,8 +8,10 @@ block ending when all of them have.  The first line of a process in a block
 runs as that process's task, a further line of the same process as a new
 thread of it (a task sharing its mm), which is gone after the block.
 
-After every step the model's invariants are checked and after the final
-exits every object must be freed; a violation is reported on the bus
+The model's invariants are checked after every ``together`` block and every
+line after the first block: the plain lines before it are the same in every
+run and are checked once, by the sequential run.  After the final exits
+every object must be freed.  A violation is reported on the bus
 (``report("invariant", ...)``, ``report("leak", ...)``) like lockdep's and
 the hung-task detector's reports, so the explorer treats them alike.
 """
@@ -17,7 +19,6 @@ the hung-task detector's reports, so the explorer treats them alike.
 from __future__ import annotations
 
 from ..checks.invariants import check_all_freed, check_invariants
-from ..kernel.kernel.locking.lockdep import FS_RECLAIM, Lockdep
 from ..kernel.kernel.sched.core import task_struct
 from ..scenario import Runner, Scenario, ScenarioError, Together
 from ..model import make_kernel
@@ -57,8 +58,8 @@ def check_together(sc: Scenario) -> None:
 class ConcurrentRunner(Runner):
     """The scenario runner, with ``together`` blocks run by ``kernel.sched``."""
 
-    def __init__(self, kernel):
-        super().__init__(kernel)
+    def __init__(self, kernel, make_it_fail=()):
+        super().__init__(kernel, make_it_fail)
         self.procs = _Procs(self.procs, kernel)
         self.group_exits: list = []
 
@@ -125,17 +126,15 @@ class ScenarioProgram:
         self.name = sc.path
 
     def boot(self):
-        kernel = make_kernel(self.sc, self.variant)
-        if self.lockdep:
-            # An era's class may say which lockdep it had ("reclaim_fs" before 4.14).
-            kernel.lockdep = Lockdep(kernel, getattr(kernel, "lockdep_mode", FS_RECLAIM))
-        return kernel
+        return make_kernel(self.sc, self.variant, lockdep=self.lockdep)
 
     def run(self, kernel) -> None:
-        runner = ConcurrentRunner(kernel)
+        runner = ConcurrentRunner(kernel, self.sc.settings.get("make_it_fail", ()))
+        concurrent = False
         for step in self.sc.steps:
             runner.run_step(self.sc, step)
-            if self.checks:
+            concurrent = concurrent or isinstance(step, Together)
+            if self.checks and concurrent:
                 self._report(kernel, "invariant", check_invariants(kernel), step)
         runner.exit_all()
         if self.checks:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..kernel.kernel.sched.core import HungTask, Scheduler
+from ..model import MESSAGE_KINDS
+from ..trace import rmap_cache_kind, rmap_call_site
 from .strategies import Replay, ScheduleMismatch
 
 
@@ -40,6 +43,9 @@ class Execution:
     nr_switches: int
     log: list | None = None
     events: list[str] | None = None
+    # failed rmap allocations by trace token ("AVC:clone/fork"...): the
+    # GFP_NOWAIT tries of anon_vma_clone whose fallback then ran, mostly
+    alloc_failures: Counter = field(default_factory=Counter)
 
 
 def execute(program, strategy, log: bool = False, events: bool = False) -> Execution:
@@ -50,8 +56,16 @@ def execute(program, strategy, log: bool = False, events: bool = False) -> Execu
     sched = Scheduler(kernel, strategy, log=log)
     kernel.sched = sched
     reports: list[tuple[str, str]] = []
+    alloc_failures: Counter = Counter()
     trace = kernel.trace
-    probes = [(trace.report, lambda kind, text: reports.append((kind, text)))]
+
+    def failed_alloc(call_site, ptr, cache, gfp):
+        kind = rmap_cache_kind(cache)
+        if ptr is None and kind is not None:
+            alloc_failures[f"{kind}:{rmap_call_site(call_site)}"] += 1
+
+    probes = [(trace.report, lambda kind, text: reports.append((kind, text))),
+              (trace.kmem_cache_alloc, failed_alloc)]
     ev: list[str] | None = [] if events else None
     if ev is not None:
         def who():
@@ -76,11 +90,13 @@ def execute(program, strategy, log: bool = False, events: bool = False) -> Execu
     finally:
         for tp, probe in probes:
             tp.unregister(probe)
-    if failure is None and reports:
-        failure = Failure(*reports[0])
+    problems = [r for r in reports if r[0] not in MESSAGE_KINDS]
+    if failure is None and problems:
+        failure = Failure(*problems[0])
     if ev is not None:
         ev.extend(f"report {kind}" for kind, _ in reports)
-    return Execution(sched.choices, failure, reports, sched.nr_switches, sched.log, ev)
+    return Execution(sched.choices, failure, reports, sched.nr_switches, sched.log, ev,
+                     alloc_failures)
 
 
 @dataclass
@@ -93,7 +109,9 @@ class Result:
     exhausted: bool = False     # the strategy had nothing left to try
     failing_run: int | None = None
     shrunk_from: int | None = None
+    shrunk_lines: tuple[int, int] | None = None     # (lines before, after) if shrunk
     saved: dict = field(default_factory=dict)
+    alloc_failures: Counter = field(default_factory=Counter)    # over every run
 
     @property
     def runs_per_second(self) -> float:
@@ -107,12 +125,14 @@ class Result:
             "seconds": round(self.seconds, 3),
             "runs_per_second": round(self.runs_per_second, 1),
             "exhausted": self.exhausted,
+            "alloc_failures": dict(self.alloc_failures),
             "failure": None if self.failure is None else {
                 "kind": self.failure.kind,
                 "headline": self.failure.headline(),
                 "run": self.failing_run,
                 "schedule": self.schedule,
                 "shrunk_from": self.shrunk_from,
+                "shrunk_lines": self.shrunk_lines,
                 "text": self.failure.text,
             },
             "saved": self.saved,
@@ -127,6 +147,7 @@ def explore_program(program, strategy, budget_runs: int | None = None,
     start = time.perf_counter()
     runs = 0
     exhausted = False
+    alloc_failures: Counter = Counter()
     while True:
         if budget_runs is not None and runs >= budget_runs:
             break
@@ -137,12 +158,15 @@ def explore_program(program, strategy, budget_runs: int | None = None,
             break
         ex = execute(program, strategy)
         runs += 1
+        alloc_failures.update(ex.alloc_failures)
         if on_run is not None:
             on_run(runs)
         if ex.failure is not None:
             return Result(strategy.describe(), runs, time.perf_counter() - start,
-                          ex.failure, ex.schedule, failing_run=runs - 1)
-    return Result(strategy.describe(), runs, time.perf_counter() - start, exhausted=exhausted)
+                          ex.failure, ex.schedule, failing_run=runs - 1,
+                          alloc_failures=alloc_failures)
+    return Result(strategy.describe(), runs, time.perf_counter() - start, exhausted=exhausted,
+                  alloc_failures=alloc_failures)
 
 
 class Nondeterminism(Exception):
@@ -248,4 +272,48 @@ def shrink(program, schedule, kind: str, max_runs: int = 200) -> list[int]:
             if ex is not None and better(ex):
                 progress = True
                 break
+    return best
+
+
+def shrink_scenario(text: str, schedule: list[int], kind: str, make_program,
+                    max_runs: int = 400, max_seconds: float = 20.0) -> tuple[str, list[int]]:
+    """Delete scenario lines (halves, quarters, ... single lines) while the
+    scenario, replayed leniently with ``schedule``, still fails with the same
+    ``kind``, within ``max_runs`` replays and ``max_seconds``.  ``set`` lines
+    stay.  Returns the smaller scenario and the schedule its failing run took."""
+    from ..scenario import ScenarioError, parse
+    lines = text.splitlines()
+    keep = [i for i, line in enumerate(lines) if line.split()[:1] == ["set"]]
+    body = [i for i in range(len(lines)) if i not in keep and lines[i].split("#")[0].strip()]
+    runs = 0
+
+    def attempt(candidate: list[int]):
+        nonlocal runs
+        runs += 1
+        cand = "\n".join(lines[i] for i in sorted(keep + candidate)) + "\n"
+        try:
+            program = make_program(parse(cand, "<shrink>"))
+        except ScenarioError:
+            return None
+        ex = execute(program, Replay(schedule))
+        return (cand, ex.schedule) if ex.failure is not None and ex.failure.kind == kind else None
+
+    best = ("\n".join(lines) + "\n", schedule)
+    deadline = time.perf_counter() + max_seconds
+
+    def budget_left() -> bool:
+        return runs < max_runs and time.perf_counter() < deadline
+
+    chunk = max(1, len(body) // 2)
+    while chunk >= 1 and budget_left():
+        i = 0
+        while i < len(body) and budget_left():
+            found = attempt(body[:i] + body[i + chunk:])
+            if found is not None:
+                best = found
+                body = body[:i] + body[i + chunk:]
+                schedule = found[1]
+            else:
+                i += chunk
+        chunk //= 2
     return best
