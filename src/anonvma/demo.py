@@ -1,100 +1,145 @@
-"""``make demo``: what the model does, on screen, in a few seconds.
+"""``make demo``: the project's main job, on screen in well under a minute.
 
-For a handful of scenarios it prints the scenario, the trace the model
-produces (the same lines the live kernel produces, as the tests check), and
-the anon_vma hierarchy after the scenario's last line, before the processes
-still alive exit.
+1. The model of Linux 6.18: a scenario, the trace it produces (the same lines
+   the live kernel produces, as the tests check), and the anon_vma hierarchy.
+2. The seed, "mm: avoid anon_vma_chain allocation under anon_vma lock":
+   exploring a fork under memory pressure on 3.0-rc2 finds a real deadlock,
+   saved with the command that replays it; lockdep, on that run, gives the
+   report Hugh Dickins got in 2011; the fixed 3.0 survives the same schedules,
+   and the counts show how often its GFP_NOWAIT try failed and the fallback
+   ran, also with every try forced to fail while the tree changes under it.
 """
 
 from __future__ import annotations
 
 import pathlib
+import tempfile
+
+from rich.console import Console
 
 from .checks.invariants import check_all_freed, check_invariants
+from .explore import explore
+from .explore.concurrent import ScenarioProgram
+from .explore.runner import execute
+from .explore.strategies import Replay
 from .kernel import Linux
 from .scenario import Runner, parse
 from .trace import TraceLines
 from .viz.hierarchy import render_hierarchy
 
-DEMOS = [
-    ("fork, then COW: the child's anon_vma hangs below the parent's root", """\
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+BUDGET = 400
+
+FORK_AND_COW = """\
 P0 mmap 0 4
 P0 write 0
 P0 fork P1
 P1 write 0
 P1 write 1
-"""),
-    ("the reuse rule: once a middle process has gone, its anon_vma is reused", """\
-P0 mmap 0 4
-P0 write 0
-P0 fork P1
-P1 write 0
-P1 fork P2
-P1 exit
-P2 write 0
-P2 fork P3
-P2 exit
-P3 write 0
-P3 fork P4
-P3 exit
-"""),
-    ("merges: a forked VMA (chain of two) refuses what its parent accepts", """\
-P0 mmap 0 8
-P0 mprotect 4 4 rwx
-P0 write 0
-P0 fork P1
-P1 write 4
-P1 mprotect 4 4 rw
-P1 maps
-P0 write 4
-P0 mprotect 4 4 rw
-P0 maps
-"""),
-    ("mremap: a faulted VMA moves away and back next to an unfaulted one", """\
-P0 mmap 4 4 rw
-P0 write 4
-P0 mremap 4 4 4 to 20
-P0 mmap 0 4 rw
-P0 mremap 20 4 4 to 4
-P0 maps
-"""),
-]
+"""
+
+console = Console(highlight=False, soft_wrap=True)
 
 
-def show(title: str, text: str) -> bool:
+def show_618() -> bool:
     kernel = Linux()
     runner = Runner(kernel)
     sink = TraceLines(kernel)
-    sc = parse(text, title)
-    print(f"=== {title}")
-    print("".join(f"    {line}\n" for line in text.splitlines()), end="")
+    sc = parse(FORK_AND_COW, "fork-and-cow")
+    console.rule("[bold]1. Linux 6.18: fork, then copy-on-write")
+    console.print("".join(f"    {line}\n" for line in FORK_AND_COW.splitlines()), end="",
+                  markup=False)
     problems = []
     for step in sc.steps:
         runner.run_step(sc, step)
         problems.extend(check_invariants(kernel))
-    print("  trace:")
-    for line in sink.lines:
-        print(f"    {line}")
-    print("  anon_vma hierarchy after the last line:")
-    for line in render_hierarchy(kernel, sink.name_of):
-        print(f"    {line}")
+    console.print("  trace (every anon_vma / anon_vma_chain allocation, with its call site):")
+    console.print("".join(f"    {line}\n" for line in sink.lines), end="", markup=False)
+    console.print("  the anon_vma hierarchy now:")
+    console.print("".join(f"    {line}\n" for line in render_hierarchy(kernel, sink.name_of)),
+                  end="", markup=False)
     runner.exit_all()
     problems.extend(check_all_freed(kernel))
-    print(f"  checks: {'all invariants held; everything freed at exit' if not problems else problems}")
-    print()
+    console.print("  checks: " + ("every invariant held; everything freed at exit"
+                                  if not problems else str(problems)))
     return not problems
 
 
+def excerpt(text: str, first: int, last: int = 0) -> str:
+    lines = text.strip("\n").splitlines()
+    if len(lines) <= first + last:
+        return "\n".join(lines)
+    return "\n".join(lines[:first] + ["    ..."] + (lines[-last:] if last else []))
+
+
+def show_seed() -> bool:
+    seed = EXAMPLES / "seed_fork_under_pressure.scn"
+    console.rule("[bold]2. The seed: a fork under memory pressure, Linux 3.0-rc2 against 3.0")
+    console.print(f"  {seed.relative_to(ROOT)}: P1 forks while P0's threads fill a 256-page zone;")
+    console.print("  anon_vma_clone() holds the anon_vma root mutex across its allocations.\n")
+
+    console.print(f"[bold]v3.0-rc2[/bold]: exploring schedules (PCT, up to {BUDGET} runs)")
+    bad = explore(seed, strategy="pct", seed=3, budget_runs=BUDGET, out_dir="failures")
+    if bad.failure is None:
+        console.print("  [red]no deadlock found[/red]")
+        return False
+    console.print(f"  [red]deadlock[/red] in run {bad.failing_run + 1} "
+                  f"({bad.runs_per_second:.0f} runs/s):")
+    console.print(excerpt(bad.failure.text, 23), markup=False)
+    deadlock = [l for l in bad.failure.text.splitlines() if "waits for" in l]
+    console.print("\n".join(deadlock), markup=False)
+    if bad.shrunk_lines:
+        console.print(f"  the scenario shrunk from {bad.shrunk_lines[0]} to {bad.shrunk_lines[1]} lines")
+    console.print(f"  replay it: [bold]{bad.saved['replay']}[/bold]\n")
+
+    text = pathlib.Path(bad.saved["scenario"]).read_text().replace("set lockdep off", "set lockdep on")
+    run = execute(ScenarioProgram(parse(text, "seed"), checks=False), Replay(bad.schedule))
+    report = next((t for kind, t in run.reports if kind == "lockdep"), None)
+    console.print("[bold]v3.0-rc2[/bold] with lockdep (2011 RECLAIM_FS mode), same run:")
+    console.print(excerpt(report or "  no report", 14, 12), markup=False)
+
+    console.print("\n[bold]v3.0[/bold] (the fix): the same exploration budget, with lockdep")
+    with tempfile.TemporaryDirectory() as tmp:
+        fixed = pathlib.Path(tmp) / "seed_v3.0.scn"
+        fixed.write_text(seed.read_text().replace("set lockdep off", "set lockdep on"))
+        good = explore(fixed, strategy="pct", seed=3, budget_runs=BUDGET, variant="v3.0")
+    fallbacks = good.alloc_failures["AVC:clone/fork"]
+    ok = good.failure is None
+    console.print(f"  {good.runs} runs, " + ("[green]no deadlock, no lockdep report[/green]" if ok
+                                            else f"[red]{good.failure.headline()}[/red]"))
+    console.print(f"  anon_vma_clone's GFP_NOWAIT try failed {fallbacks} times; each time it "
+                  "dropped the lock and allocated with GFP_KERNEL")
+
+    window = EXAMPLES / "seed_fallback_window.scn"
+    console.print(f"\n[bold]v3.0[/bold], every GFP_NOWAIT try forced to fail while P0 splits, "
+                  f"protects and forks the same tree ({window.name}):")
+    forced = explore(window, strategy="pct", seed=1, budget_runs=BUDGET)
+    ok = ok and forced.failure is None
+    console.print(f"  {forced.runs} schedules, " + (
+        "[green]every invariant held after every block[/green]" if forced.failure is None
+        else f"[red]{forced.failure.headline()}[/red]"))
+    console.print(f"  fallbacks taken: {dict(forced.alloc_failures)}")
+    return ok
+
+
+def show_oracle() -> None:
+    from .model import run_model
+    from .scenario import parse_file
+    cases = sorted((ROOT / "tests" / "scenarios").glob("*/*.scn"))
+    same = sum(run_model(parse_file(str(p))).lines ==
+               [l for l in p.with_suffix(".expected").read_text().splitlines() if l]
+               for p in cases)
+    console.rule("[bold]3. Against the live kernel")
+    console.print(f"  live-kernel traces reproduced by the model: {same} of {len(cases)} scenarios "
+                  "(tests/scenarios/); compare on this machine with 'anonvma check-kernel' (root)")
+
+
 def demo() -> int:
-    print("anonvma: the Linux 6.18 anonymous reverse map, executable\n")
-    ok = all([show(title, text) for title, text in DEMOS])
-    shared = pathlib.Path(__file__).resolve().parents[2] / "tests" / "scenarios"
-    if shared.is_dir():
-        from .model import run_model
-        from .scenario import parse_file
-        cases = sorted(shared.glob("*/*.scn"))
-        same = sum(run_model(parse_file(str(p))).lines ==
-                   [l for l in p.with_suffix(".expected").read_text().splitlines() if l]
-                   for p in cases)
-        print(f"live-kernel traces reproduced: {same} of {len(cases)} scenarios in tests/scenarios/")
+    console.print("[bold]anonvma[/bold]: the Linux anonymous reverse map, executable\n")
+    ok = show_618()
+    console.print()
+    ok = show_seed() and ok
+    console.print()
+    show_oracle()
     return 0 if ok else 1
