@@ -110,10 +110,14 @@ def cmd_explore(args) -> int:
     from .explore.strategies import STRATEGIES
     if args.strategy not in STRATEGIES:
         raise UserError(f"unknown strategy {args.strategy!r}; one of {', '.join(STRATEGIES)}")
+    if args.jobs < 1 or (args.jobs > 1 and args.strategy not in ("random", "pct")):
+        raise UserError("--jobs takes a number of processes >= 1, and more than one works "
+                        "with the random and pct strategies only")
     r = explore(args.file, strategy=args.strategy, budget_runs=args.runs,
                 budget_seconds=args.seconds, seed=args.seed, out_dir=args.save,
                 variant=args.variant, depth=args.depth, max_preemptions=args.preemptions,
-                minimise=not args.no_shrink, progress=False if args.json else None)
+                minimise=not args.no_shrink, progress=False if args.json else None,
+                jobs=args.jobs)
     if args.json:
         print(json.dumps(r.to_json(), indent=1))
     elif r.failure is None:
@@ -194,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="DIR", default="failures",
                    help="where a failing scenario and its schedule are saved (default: failures/)")
     p.add_argument("--no-shrink", action="store_true", help="keep the failing schedule as found")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="random and pct: explore in N processes, each with its own seed "
+                   "(default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     _variant_arg(p)
     p.set_defaults(fn=cmd_explore)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..scenario import parse, parse_file
 from .concurrent import ScenarioProgram
+from .parallel import PARALLEL_STRATEGIES, explore_parallel
 from .runner import (
     Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
     shrink, shrink_scenario,
@@ -32,11 +33,12 @@ DEFAULT_RUNS = 1000
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
             variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
-            minimise: bool = True, progress: bool | None = None) -> Result:
+            minimise: bool = True, progress: bool | None = None, jobs: int = 1) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
     ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
     a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
-    (default: when stderr is a terminal)."""
+    (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
+    PCT schedules in that many processes (``parallel``)."""
     sc = parse_file(str(path))
     program = ScenarioProgram(sc, variant)
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
@@ -45,7 +47,12 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         budget_runs = DEFAULT_RUNS
     if progress is None:
         progress = sys.stderr.isatty()
-    if progress:
+    if jobs > 1:
+        if strategy not in PARALLEL_STRATEGIES:
+            raise ValueError(f"--jobs works with {' and '.join(PARALLEL_STRATEGIES)} only")
+        result = explore_parallel(program, strategy, seed, params.get(strategy, {}), jobs,
+                                  budget_runs, budget_seconds)
+    elif progress:
         result = _with_progress(program, strat, budget_runs, budget_seconds, path)
     else:
         result = explore_program(program, strat, budget_runs, budget_seconds)

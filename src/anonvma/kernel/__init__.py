@@ -50,7 +50,6 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         """A booted kernel with ``memory`` pages in its zone and ``swap``
         slots of swap; the defaults are the machine the traces come from."""
         self.trace = tracer or Tracer()
-        self.booted = False
         self.sched = SequentialScheduler(self)
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured
@@ -71,8 +70,8 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         # The shared zero page: never anonymous, never freed.
         self.zero_folio = folio(0)
         self.current = None
-        self.booted = True
-        self.kswapd_run()
+        self.kswapd_wait = False
+        self.kswapd_task = None
 
     # -- the scheduler's hooks (include/linux/kernel.h, sched.h) ---------------------
 
@@ -89,8 +88,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.might_sleep = scheduler.might_sleep
         self.cond_resched = scheduler.cond_resched
         # kernel threads belong to the scheduler that runs them
-        if self.booted:
-            self.kswapd_run()
+        self.kswapd_task = None
 
     # -- processes ----------------------------------------------------------------------
 

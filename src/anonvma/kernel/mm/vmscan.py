@@ -101,7 +101,7 @@ class Vmscan:
         """Start kswapd0 as a kernel thread of the installed scheduler; a
         sequential scheduler never runs it, as nothing ever sleeps there."""
         tsk = task_struct(self.alloc_pid(), "kswapd0", flags=PF_KTHREAD | PF_KSWAPD | PF_MEMALLOC)
-        self.kswapd_wait = False
+        self.kswapd_task = tsk
         self.sched.spawn(tsk, self.kswapd, daemon=True)
 
     def wakeup_kswapd(self, gfp_mask: int) -> None:
@@ -109,6 +109,10 @@ class Vmscan:
         if tp.probes:
             tp(0, gfp_mask)
         self.kswapd_wait = True
+        # The kernel starts kswapd at boot; the model starts it at its first
+        # wakeup, which nobody can tell apart from a kswapd asleep until then.
+        if self.kswapd_task is None:
+            self.kswapd_run()
 
     def kswapd(self) -> None:
         while True:

@@ -1,0 +1,16 @@
+"""``make bench``: every benchmark, each printing ratios against a baseline
+measured in the same run (never absolute targets)."""
+
+from __future__ import annotations
+
+from . import bench_fork_exit, bench_oracle, bench_sched, bench_seed
+
+for name, bench, args in (
+    ("fork + exit against the live kernel", bench_fork_exit, []),
+    ("schedule exploration and lockdep", bench_sched, ["--seconds", "2"]),
+    ("the seed under exploration", bench_seed, ["--seeds", "4", "--budget", "1500"]),
+    ("the live-kernel oracle", bench_oracle, ["-n", "5"]),
+):
+    print(f"== {name} ({bench.__name__})")
+    bench.main(args)
+    print()
