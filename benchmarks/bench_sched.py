@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from anonvma.explore.concurrent import ScenarioProgram  # noqa: E402
+from anonvma.explore.parallel import explore_parallel  # noqa: E402
 from anonvma.explore.runner import execute  # noqa: E402
 from anonvma.explore.strategies import Random  # noqa: E402
 from anonvma.explore.toy import Ordered, ToyKernel  # noqa: E402
@@ -82,6 +83,18 @@ def schedules(seconds: float) -> None:
               f"sequential {base:8.0f}/s   ratio {conc / base:.2f}")
 
 
+def on_two_cores(seconds: float) -> None:
+    """The same small scenario explored by ``explore --jobs 2``, against one
+    process in the same run."""
+    program = ScenarioProgram(parse(SCENARIO))
+    runs = int(1000 * seconds)
+    one = explore_parallel(program, "random", 0, {}, 1, runs, None)
+    two = explore_parallel(program, "random", 0, {}, 2, runs, None)
+    print("schedules per second, random strategy, scenario with lockdep+checks")
+    print(f"  1 process {one.runs_per_second:8.0f}/s   2 processes {two.runs_per_second:8.0f}/s"
+          f"   ratio {two.runs_per_second / one.runs_per_second:.2f}")
+
+
 def lockdep_cost(seconds: float) -> None:
     print("lockdep, warm chain cache: ns per acquire+release vs baselines")
     loops = 1000
@@ -116,6 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
     args = p.parse_args(argv)
     schedules(args.seconds)
+    on_two_cores(args.seconds)
     lockdep_cost(args.seconds)
     return 0
 

@@ -12,12 +12,17 @@ passes first: lockdep's ``fs_reclaim`` annotation and ``might_sleep``.
 
 from __future__ import annotations
 
-from ..include.gfp import __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, gfpflags_allow_blocking
+from ..include.gfp import (
+    __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, gfpflags_allow_blocking,
+)
 from ..kernel.sched.core import PF_MEMALLOC
 from .mm_types import folio
 
 DEFAULT_PAGES = 24 << 18            # 24 GiB of 4 KiB pages
 MAX_RECLAIM_RETRIES = 16            # mm/page_alloc.c
+
+# Every allocation asks: the kernel's static inline, here one bit test.
+_GFP_DIRECT_RECLAIM = __GFP_DIRECT_RECLAIM
 
 # mm/internal.h ALLOC_* flags: what the allocator may do, from the GFP flags.
 # (Kept outside the classes: Python would mangle ``__GFP_*`` inside them.)
@@ -59,7 +64,7 @@ class PageAlloc:
         if self.lockdep is not None:
             self.fs_reclaim_acquire(gfp_mask)
             self.fs_reclaim_release(gfp_mask)
-        if gfpflags_allow_blocking(gfp_mask):
+        if gfp_mask & _GFP_DIRECT_RECLAIM:      # gfpflags_allow_blocking(), inlined
             self.might_sleep()
 
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
