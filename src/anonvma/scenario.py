@@ -126,28 +126,25 @@ def _args(path, lineno, op, words):
     def count(i):
         return _number(path, lineno, words[i], "page count")
 
+    def choice(word, table, what):
+        if word not in table:
+            raise ScenarioError(path, lineno, f"unknown {what} {word!r}: use one of "
+                                + ", ".join(table))
+        return word
+
     if op == "mmap":
         need(2, 3, "FIRST COUNT [PROT], e.g. 'mmap 0 4 rw'")
         prot = words[2] if len(words) == 3 else "rw"
-        if prot not in PROTS:
-            raise ScenarioError(path, lineno, f"unknown protection {prot!r}: use one of "
-                                + ", ".join(PROTS))
-        return (page(0), count(1), prot)
+        return (page(0), count(1), choice(prot, PROTS, "protection"))
     if op == "munmap":
         need(2, 2, "FIRST COUNT")
         return (page(0), count(1))
     if op == "mprotect":
         need(3, 3, "FIRST COUNT PROT")
-        if words[2] not in PROTS:
-            raise ScenarioError(path, lineno, f"unknown protection {words[2]!r}: use one of "
-                                + ", ".join(PROTS))
-        return (page(0), count(1), words[2])
+        return (page(0), count(1), choice(words[2], PROTS, "protection"))
     if op == "madvise":
         need(3, 3, "FIRST COUNT ADVICE")
-        if words[2] not in ADVICE:
-            raise ScenarioError(path, lineno, f"unknown advice {words[2]!r}: use one of "
-                                + ", ".join(ADVICE))
-        return (page(0), count(1), words[2])
+        return (page(0), count(1), choice(words[2], ADVICE, "advice"))
     if op == "mremap":
         if len(words) == 3:
             return (page(0), count(1), count(2))

@@ -51,52 +51,14 @@ def check_invariants(kernel) -> list[str]:
     avcs = kernel.anon_vma_chain_cachep.live
     vmas = _vmas(kernel)
 
-    on_chain = Counter()
-    for tsk, vma in vmas:
-        where = f"{tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}"
-        if vma.freed:
-            bad.append(f"I-8: {where} is a freed vm_area_struct still in the VMA tree")
-        chain = vma.anon_vma_chain
-        pairs = Counter(id(avc.anon_vma) for avc in chain)
-        if any(n > 1 for n in pairs.values()):
-            bad.append(f"I-1: {where} has two AVCs for one anon_vma")
-        for avc in chain:
-            on_chain[avc] += 1
-            if avc.freed:
-                bad.append(f"I-8: {where} has a freed AVC on its chain")
-            if avc.vma is not vma:
-                bad.append(f"I-1: {where} has an AVC of another VMA on its chain")
-            if avc.anon_vma is None or avc.anon_vma.freed:
-                bad.append(f"I-8: {where} has an AVC whose anon_vma is freed")
-            elif avc.rb is None:
-                bad.append(f"I-1: {where} has an AVC missing from its anon_vma's tree")
-            elif not anon_vma_interval_tree_verify(avc):
-                bad.append(f"I-4: {where} has an AVC keyed by a stale range")
-        av = vma.anon_vma
-        if (av is None) != (not chain):
-            bad.append(f"I-2: {where} anon_vma is {'NULL' if av is None else 'set'} "
-                       f"but its chain has {len(chain)} AVCs")
-        if av is not None:
-            if av.freed:
-                bad.append(f"I-8: {where} points at a freed anon_vma")
-            if not any(avc.anon_vma is av for avc in chain):
-                bad.append(f"I-2: {where} anon_vma is not on its own chain")
-            roots = {id(avc.anon_vma.root) for avc in chain if avc.anon_vma is not None}
-            if len(roots) != 1 or chain[-1].anon_vma is not av.root:
-                bad.append(f"I-3: {where} chain does not end at its single root")
+    def in_tree(where, avc):
+        if avc.rb is None:
+            return [f"I-1: {where} has an AVC missing from its anon_vma's tree"]
+        if not anon_vma_interval_tree_verify(avc):
+            return [f"I-4: {where} has an AVC keyed by a stale range"]
+        return []
 
-    for avc in avcs:
-        if on_chain[avc] != 1:
-            bad.append(f"I-1: a live AVC is on {on_chain[avc]} VMA chains (leaked or shared)")
-
-    # I-9: same anon_vma => same set of anon_vmas on the chain
-    chains_of = defaultdict(set)
-    for tsk, vma in vmas:
-        if vma.anon_vma is not None:
-            chains_of[id(vma.anon_vma)].add(frozenset(id(avc.anon_vma) for avc in vma.anon_vma_chain))
-    for key, sets in chains_of.items():
-        if len(sets) > 1:
-            bad.append("I-9: VMAs sharing one anon_vma have different chains")
+    bad.extend(check_chains(vmas, avcs, in_tree))
 
     # I-10, I-11, I-8a over every live anon_vma
     active = Counter(id(vma.anon_vma) for _t, vma in vmas if vma.anon_vma is not None)
@@ -168,6 +130,55 @@ def _check_rmap(kernel, vmas) -> list[str]:
             missing = len(maps - found)
             extra = len(found - maps)
             bad.append(f"I-6: rmap from {where} misses {missing} and invents {extra} mappings")
+    return bad
+
+
+def check_chains(vmas, avcs, in_anon_vma) -> list[str]:
+    """I-1, I-2, I-3 and I-9, and I-8 for what the chains reach: the rules of
+    every era since anon_vma_chain (2.6.34).  ``in_anon_vma(where, avc)``
+    checks the era's other half of I-1, that the AVC sits in its anon_vma's
+    interval tree (6.18) or list (3.0), and returns the problems."""
+    bad = []
+    on_chain = Counter()
+    for tsk, vma in vmas:
+        where = f"{tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}"
+        if vma.freed:
+            bad.append(f"I-8: {where} is a freed vm_area_struct still in the VMA tree")
+        chain = vma.anon_vma_chain
+        if any(n > 1 for n in Counter(id(avc.anon_vma) for avc in chain).values()):
+            bad.append(f"I-1: {where} has two AVCs for one anon_vma")
+        for avc in chain:
+            on_chain[avc] += 1
+            if avc.freed:
+                bad.append(f"I-8: {where} has a freed AVC on its chain")
+            if avc.vma is not vma:
+                bad.append(f"I-1: {where} has an AVC of another VMA on its chain")
+            if avc.anon_vma is None or avc.anon_vma.freed:
+                bad.append(f"I-8: {where} has an AVC whose anon_vma is freed")
+            else:
+                bad.extend(in_anon_vma(where, avc))
+        av = vma.anon_vma
+        if (av is None) != (not chain):
+            bad.append(f"I-2: {where} anon_vma is {'NULL' if av is None else 'set'} "
+                       f"but its chain has {len(chain)} AVCs")
+        if av is not None and chain:
+            if av.freed:
+                bad.append(f"I-8: {where} points at a freed anon_vma")
+            if not any(avc.anon_vma is av for avc in chain):
+                bad.append(f"I-2: {where} anon_vma is not on its own chain")
+            roots = {id(avc.anon_vma.root) for avc in chain if avc.anon_vma is not None}
+            if len(roots) != 1 or chain[-1].anon_vma is not av.root:
+                bad.append(f"I-3: {where} chain does not end at its single root")
+    for avc in avcs:
+        if on_chain[avc] != 1:
+            bad.append(f"I-1: a live AVC is on {on_chain[avc]} VMA chains (leaked or shared)")
+    # I-9: same anon_vma => same set of anon_vmas on the chain
+    chains_of = defaultdict(set)
+    for _tsk, vma in vmas:
+        if vma.anon_vma is not None:
+            chains_of[id(vma.anon_vma)].add(frozenset(id(avc.anon_vma) for avc in vma.anon_vma_chain))
+    if any(len(sets) > 1 for sets in chains_of.values()):
+        bad.append("I-9: VMAs sharing one anon_vma have different chains")
     return bad
 
 
