@@ -125,8 +125,10 @@ def test_pct_finds_the_deadlock_too(tmp_path, double_read):
     assert r.failure is not None and r.failure.kind == "hung_task"
 
 
-def concurrent_program(rng: random.Random) -> str:
-    """A random plain prefix, then a together block of 2-3 lines."""
+def concurrent_program(rng: random.Random, pressure: bool = False) -> str:
+    """A random plain prefix, then a together block of 2-3 lines.  With
+    ``pressure``, a small zone with swap, most of it already written, and
+    writers in the block: direct reclaim and kswapd run beside the rest."""
     from anonvma.explore.programs import random_scenario
     lines = random_scenario(rng.randrange(1 << 30), max_ops=12).splitlines()
     prefix = [ln for ln in lines if ln and not ln.startswith("#")]
@@ -135,17 +137,25 @@ def concurrent_program(rng: random.Random) -> str:
            "madvise 0 4 pageout", "madvise 0 4 dontneed", "mremap 0 2 4"]
     block = [f"{rng.choice(procs)} {rng.choice(ops)}" for _ in range(rng.randrange(2, 4))]
     block.append(f"{rng.choice(procs)} fork C{rng.randrange(100)}")
-    return "\n".join(["P0 mmap 0 8", "P0 write 0", *prefix, "together", *block, "end", ""])
+    setup = ["P0 mmap 0 8", "P0 write 0"]
+    if pressure:
+        fill = rng.randrange(112, 124)
+        setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
+                 *(f"P0 write {100 + i}" for i in range(fill)), *setup]
+        block += [f"P0 write {100 + fill + i}" for i in range(rng.randrange(2, 6))]
+    return "\n".join([*setup, *prefix, "together", *block, "end", ""])
 
 
 @pytest.mark.slow
-def test_generated_concurrent_scenarios_give_no_lockdep_report_and_no_deadlock():
+@pytest.mark.parametrize("pressure", [False, True], ids=["plenty", "reclaim-beside"])
+def test_generated_concurrent_scenarios_give_no_lockdep_report_and_no_deadlock(pressure):
     """The 6.18 model takes its locks in an order lockdep accepts, no
-    interleaving hangs, and every invariant holds after every block."""
+    interleaving hangs, and every invariant holds after every block, also
+    with reclaim (direct and kswapd) running beside the other tasks."""
     rng = random.Random(2026)
     checked = 0
     for _ in range(40):
-        text = concurrent_program(rng)
+        text = concurrent_program(rng, pressure)
         try:
             sc = parse(text)
         except ScenarioError:
