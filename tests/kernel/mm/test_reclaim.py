@@ -65,6 +65,9 @@ def test_gfp_nowait_fails_below_min_and_never_reclaims(make_machine):
     k.current = m.task("P0")
     assert k.alloc_pages(GFP_NOWAIT) is False
     assert reclaims == [] and kswapd           # it woke kswapd, nothing more
+    assert m.reports == []                     # and GFP_NOWAIT carries __GFP_NOWARN
+    assert k.alloc_pages(GFP_NOWAIT & ~0x2000) is False
+    assert m.reports == ["P0: page allocation failure: order:0, mode:0x800(0x800)"]
     assert k.alloc_pages(GFP_KERNEL) is True or k.current.oom_victim
 
 

@@ -13,7 +13,8 @@ passes first: lockdep's ``fs_reclaim`` annotation and ``might_sleep``.
 from __future__ import annotations
 
 from ..include.gfp import (
-    __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, gfpflags_allow_blocking,
+    __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN,
+    gfp_name, gfpflags_allow_blocking,
 )
 from ..kernel.sched.core import PF_MEMALLOC
 from .mm_types import folio
@@ -29,6 +30,7 @@ _GFP_DIRECT_RECLAIM = __GFP_DIRECT_RECLAIM
 ALLOC_MIN_RESERVE = 0x08
 ALLOC_KSWAPD = 0x800
 ALLOC_NOFAIL = 0x10000          # the model's: __GFP_NOFAIL, looked up once
+ALLOC_NOWARN = 0x20000          # the model's: __GFP_NOWARN, likewise
 
 
 def gfp_to_alloc_flags(gfp_mask: int) -> int:
@@ -39,6 +41,8 @@ def gfp_to_alloc_flags(gfp_mask: int) -> int:
         alloc_flags |= ALLOC_KSWAPD
     if gfp_mask & __GFP_NOFAIL:
         alloc_flags |= ALLOC_NOFAIL
+    if gfp_mask & __GFP_NOWARN:
+        alloc_flags |= ALLOC_NOWARN
     return alloc_flags
 
 
@@ -94,7 +98,17 @@ class PageAlloc:
         if self.zone_watermark_ok(self.zone.wmark_low, alloc_flags):
             self.rmqueue()
             return True
-        return self._alloc_pages_slowpath(gfp_mask, alloc_flags)
+        if self._alloc_pages_slowpath(gfp_mask, alloc_flags):
+            return True
+        if not alloc_flags & ALLOC_NOWARN:
+            self.warn_alloc(gfp_mask)
+        return False
+
+    def warn_alloc(self, gfp_mask: int) -> None:
+        """The kernel's "page allocation failure" message, which
+        __GFP_NOWARN (and so GFP_NOWAIT, since 6.x) silences."""
+        self.trace.report("printk", f"{self.current.comm}: page allocation failure: order:0, "
+                                    f"mode:{gfp_mask:#x}({gfp_name(gfp_mask)})")
 
     def _alloc_pages_slowpath(self, gfp_mask: int, alloc_flags: int) -> bool:
         z = self.zone
