@@ -37,10 +37,8 @@ TRACEPOINTS: dict[str, str] = {
     "sched_process_fork": "parent, child",
     "sched_process_exit": "task",
     "sched_switch": "prev, next",
-    # include/trace/events/exceptions.h, syscalls
+    # include/trace/events/exceptions.h
     "page_fault_user": "task, address, write",
-    "sys_enter": "task, name, args",
-    "sys_exit": "task, name, ret",
     # include/trace/events/mmap.h
     "exit_mmap": "mm",
     # include/trace/events/vmscan.h
@@ -52,7 +50,6 @@ TRACEPOINTS: dict[str, str] = {
     # user space: what the scenario's processes print or die of
     "user_maps": "task, lines",
     "user_error": "task, op, err",
-    "user_step": "lineno  (a scenario line has completed)",
 }
 
 

@@ -19,7 +19,6 @@ class Exec:
         """A new mm for ``tsk`` with the stack VMA, then copy_strings()'s
         write to its top page, which gives the stack its anon_vma."""
         mm = self.mm_alloc()
-        mm.owner = tsk
         tsk.mm = mm
         vma = self.vm_area_alloc(mm)
         vma.vm_start = STACK_TOP - STACK_PAGES * PAGE_SIZE

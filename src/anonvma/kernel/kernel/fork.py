@@ -25,7 +25,6 @@ class Fork:
 
     def dup_mm(self, tsk, oldmm):
         mm = self.mm_alloc()
-        mm.owner = tsk
         err = self.dup_mmap(mm, oldmm)
         if err:
             # The half-built mm is torn down in the parent's context.

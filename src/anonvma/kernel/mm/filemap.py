@@ -11,10 +11,5 @@ class Filemap:
         folio.locked = True
         return True
 
-    def folio_lock(self, folio) -> None:
-        if folio.locked:
-            self.sched.wait_for(folio, lambda: not folio.locked)
-        folio.locked = True
-
     def folio_unlock(self, folio) -> None:
         folio.locked = False

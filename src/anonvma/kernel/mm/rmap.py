@@ -28,7 +28,7 @@ from ..include.gfp import GFP_KERNEL, GFP_NOWAIT
 from ..include.mm import PAGE_SHIFT, vma_address, linear_page_index
 from ..kernel.locking.lock import lock_class_key
 from ..kernel.locking.rwsem import (
-    down_read, down_read_trylock, down_write, down_write_trylock, rw_semaphore,
+    down_read, down_read_trylock, down_write, rw_semaphore,
     rwsem_is_locked, up_read, up_write,
 )
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
@@ -72,9 +72,6 @@ class Rmap:
 
     def anon_vma_lock_write(self, av: anon_vma) -> None:
         down_write(av.root.rwsem)
-
-    def anon_vma_trylock_write(self, av: anon_vma) -> bool:
-        return down_write_trylock(av.root.rwsem)
 
     def anon_vma_unlock_write(self, av: anon_vma) -> None:
         up_write(av.root.rwsem)
