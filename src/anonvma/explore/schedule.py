@@ -21,7 +21,10 @@ def save_schedule(path, choices, **info) -> None:
 
 def load_schedule(path) -> list[int]:
     """The choice list of a schedule file; a bare JSON list is accepted too."""
-    text = Path(path).read_text()
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}:0: error: cannot read the schedule: {e}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
