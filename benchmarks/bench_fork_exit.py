@@ -1,7 +1,8 @@
 """fork + exit of a process with N written anonymous VMAs: the model next to
 the live kernel doing the same (benchmarks/fork_exit.c, built with the system
 compiler), as a ratio per N, and the model's time per VMA as N grows (it must
-stay flat: the model's fork and exit are linear in the VMAs).
+stay flat: the model's fork and exit are linear in the VMAs).  Both sides
+report their fastest round, which is the least disturbed by the machine.
 
     python -m benchmarks.bench_fork_exit [--sizes 10,100,1000,10000] [--rounds R]
 """
