@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ..kernel.kernel.sched.core import HungTask, Scheduler
 from ..model import MESSAGE_KINDS
 from ..trace import rmap_cache_kind, rmap_call_site
+from .shrink import delete_lines
 from .strategies import Replay, ScheduleMismatch
 
 
@@ -277,43 +278,18 @@ def shrink(program, schedule, kind: str, max_runs: int = 200) -> list[int]:
 
 def shrink_scenario(text: str, schedule: list[int], kind: str, make_program,
                     max_runs: int = 400, max_seconds: float = 20.0) -> tuple[str, list[int]]:
-    """Delete scenario lines (halves, quarters, ... single lines) while the
-    scenario, replayed leniently with ``schedule``, still fails with the same
-    ``kind``, within ``max_runs`` replays and ``max_seconds``.  ``set`` lines
-    stay.  Returns the smaller scenario and the schedule its failing run took."""
-    from ..scenario import ScenarioError, parse
-    lines = text.splitlines()
-    keep = [i for i, line in enumerate(lines) if line.split()[:1] == ["set"]]
-    body = [i for i in range(len(lines)) if i not in keep and lines[i].split("#")[0].strip()]
-    runs = 0
+    """Delete scenario lines while the scenario, replayed leniently with
+    ``schedule``, still fails with the same ``kind``, within ``max_runs``
+    replays and ``max_seconds``.  Returns the smaller scenario and the
+    schedule its failing run took."""
+    schedules = {text: schedule}
 
-    def attempt(candidate: list[int]):
-        nonlocal runs
-        runs += 1
-        cand = "\n".join(lines[i] for i in sorted(keep + candidate)) + "\n"
-        try:
-            program = make_program(parse(cand, "<shrink>"))
-        except ScenarioError:
-            return None
-        ex = execute(program, Replay(schedule))
-        return (cand, ex.schedule) if ex.failure is not None and ex.failure.kind == kind else None
+    def still_fails(sc, cand: str) -> bool:
+        ex = execute(make_program(sc), Replay(schedule))
+        if ex.failure is None or ex.failure.kind != kind:
+            return False
+        schedules[cand] = ex.schedule
+        return True
 
-    best = ("\n".join(lines) + "\n", schedule)
-    deadline = time.perf_counter() + max_seconds
-
-    def budget_left() -> bool:
-        return runs < max_runs and time.perf_counter() < deadline
-
-    chunk = max(1, len(body) // 2)
-    while chunk >= 1 and budget_left():
-        i = 0
-        while i < len(body) and budget_left():
-            found = attempt(body[:i] + body[i + chunk:])
-            if found is not None:
-                best = found
-                body = body[:i] + body[i + chunk:]
-                schedule = found[1]
-            else:
-                i += chunk
-        chunk //= 2
-    return best
+    best = delete_lines(text, still_fails, max_runs, max_seconds)
+    return best, schedules[best]

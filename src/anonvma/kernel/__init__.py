@@ -43,7 +43,6 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
-    release = "6.18"
     description = "today's kernel: rwsem, interval tree, anon_vma reuse with num_children/num_active_vmas"
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):

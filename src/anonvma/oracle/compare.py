@@ -15,8 +15,9 @@ import tempfile
 from dataclasses import dataclass
 
 from ..explore.programs import random_scenario
+from ..explore.shrink import delete_lines
 from ..model import run_model
-from ..scenario import ScenarioError, parse
+from ..scenario import parse
 from .harness import KernelOracle
 
 
@@ -60,28 +61,8 @@ class Comparer:
                           first_difference(kernel.others, model.others), model.problems), kernel
 
     def shrink(self, text: str) -> str:
-        """Delete lines (halves, quarters, ... single lines) while the
-        scenario stays valid and still differs."""
-        lines = text.splitlines()
-        chunk = max(1, len(lines) // 2)
-        while chunk >= 1:
-            i = 0
-            while i < len(lines):
-                candidate = lines[:i] + lines[i + chunk:]
-                if candidate and self._still_differs(candidate):
-                    lines = candidate
-                else:
-                    i += chunk
-            chunk //= 2
-        return "\n".join(lines) + "\n"
-
-    def _still_differs(self, lines: list[str]) -> bool:
-        text = "\n".join(lines) + "\n"
-        try:
-            parse(text)
-        except ScenarioError:
-            return False
-        return not self.compare_text(text, "candidate")[0].match
+        """The smallest scenario, by deleting lines, that still differs."""
+        return delete_lines(text, lambda sc, cand: not self.compare_text(cand, "candidate")[0].match)
 
 
 def _report(c: Comparison) -> None:

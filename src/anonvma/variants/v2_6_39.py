@@ -42,7 +42,6 @@ class Linux_2_6_39(Linux_3_0_rc2):
     """Linux 2.6.39: spinlock, per-AVC locking, allocation outside the lock."""
 
     name = "v2.6.39"
-    release = "2.6.39"
     description = "2.6.39: anon_vma->lock spinlock taken per AVC, allocations outside it"
 
     def anon_vma_lock(self, av: anon_vma) -> None:

@@ -122,7 +122,6 @@ class Linux_3_0_rc2(Linux):
     """Linux 3.0-rc with lock_anon_vma_root() batching, before dd34739c03f2."""
 
     name = "v3.0-rc2"
-    release = "3.0-rc2"
     description = ("3.0-rc + anon_vma_clone/unlink batching: mutex held across GFP_KERNEL "
                    "anon_vma_chain allocations (the bug the seed fixed)")
     # 2011 lockdep: reclaim is a usage state (RECLAIM_FS), not a lock.
@@ -465,7 +464,6 @@ class Linux_3_0(Linux_3_0_rc2):
     """dd34739c03f2 "mm: avoid anon_vma_chain allocation under anon_vma lock"."""
 
     name = "v3.0"
-    release = "3.0"
     description = ("Linux 3.0 (with dd34739c03f2): mutex, anon_vma list, no reuse, "
                    "GFP_NOWAIT under the root lock")
 

@@ -520,19 +520,6 @@ class Rmap:
         pte = vma.vm_mm.pgd.get(address >> PAGE_SHIFT)
         return pte is not None and pte.folio is f
 
-    def rmap_mappings(self, f) -> list[tuple]:
-        """Every (mm, vma, address) that maps ``f``, found through rmap: the
-        walk the model's completeness check compares with the page tables."""
-        found = []
-
-        def rmap_one(folio, vma, address, arg):
-            if self.page_vma_mapped(folio, vma, address):
-                found.append((vma.vm_mm, vma, address))
-            return True
-
-        self.rmap_walk_anon(f, rmap_walk_control(rmap_one))
-        return found
-
     def folio_referenced(self, f, is_locked: bool) -> int:
         """How many mappings referenced ``f`` since the last look (their PTEs'
         accessed bits, cleared as they are read), or -1 if the anon_vma lock

@@ -84,6 +84,34 @@ class Lock:
         kernel.sched.wait_for(self, waiter, spin=self.wait_type == 2)
         self._acquired()
 
+    # spinlock_t and struct mutex share one exclusive protocol; they differ
+    # in whether the waiter spins or sleeps (``wait_type``) and where the
+    # caller may sleep first.
+    def _lock(self, subclass: int) -> None:
+        self._acquire(0, 0, subclass)
+        if self.owner is None:
+            self.owner = self.kernel.current
+        else:
+            self._slowpath(0)       # queued, and handed the lock at unlock
+
+    def _trylock(self) -> bool:
+        if self.owner is not None:
+            return False
+        self._acquire(0, 1)
+        self.owner = self.kernel.current
+        return True
+
+    def _unlock(self) -> None:
+        """Release; the first waiter (FIFO: the MCS queue head of a spinlock,
+        __mutex_unlock_slowpath's handoff for a mutex) gets the lock."""
+        self._release()
+        if self.wait_list:
+            waiter = self.wait_list.pop(0)
+            self.owner = waiter.task
+            waiter.granted = True
+        else:
+            self.owner = None
+
     # The helpers below keep the tracepoint protocol in one place.
     def _acquire(self, read: int, trylock: int, subclass: int = 0) -> None:
         trace = self.kernel.trace

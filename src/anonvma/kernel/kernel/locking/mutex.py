@@ -11,13 +11,8 @@ class mutex(Lock):
 
 
 def mutex_lock(lock: mutex, subclass: int = 0) -> None:
-    kernel = lock.kernel
-    kernel.might_sleep()
-    lock._acquire(0, 0, subclass)
-    if lock.owner is None:
-        lock.owner = kernel.current
-    else:
-        lock._slowpath(0)           # __mutex_lock_slowpath; owner set by the unlocker
+    lock.kernel.might_sleep()
+    lock._lock(subclass)            # __mutex_lock_slowpath if taken
 
 
 def mutex_lock_nested(lock: mutex, subclass: int) -> None:
@@ -25,21 +20,11 @@ def mutex_lock_nested(lock: mutex, subclass: int) -> None:
 
 
 def mutex_trylock(lock: mutex) -> bool:
-    if lock.owner is not None:
-        return False
-    lock._acquire(0, 1)
-    lock.owner = lock.kernel.current
-    return True
+    return lock._trylock()
 
 
 def mutex_unlock(lock: mutex) -> None:
-    lock._release()
-    if lock.wait_list:
-        waiter = lock.wait_list.pop(0)      # __mutex_unlock_slowpath: handoff
-        lock.owner = waiter.task
-        waiter.granted = True
-    else:
-        lock.owner = None
+    lock._unlock()
 
 
 def mutex_is_locked(lock: mutex) -> bool:

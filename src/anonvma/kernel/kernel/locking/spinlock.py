@@ -12,11 +12,7 @@ class spinlock_t(Lock):
 
 
 def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
-    lock._acquire(0, 0, subclass)
-    if lock.owner is None:
-        lock.owner = lock.kernel.current
-    else:
-        lock._slowpath(0)           # queued_spin_lock_slowpath
+    lock._lock(subclass)            # queued_spin_lock_slowpath if taken
 
 
 def spin_lock_nested(lock: spinlock_t, subclass: int) -> None:
@@ -24,21 +20,11 @@ def spin_lock_nested(lock: spinlock_t, subclass: int) -> None:
 
 
 def spin_trylock(lock: spinlock_t) -> bool:
-    if lock.owner is not None:
-        return False
-    lock._acquire(0, 1)
-    lock.owner = lock.kernel.current
-    return True
+    return lock._trylock()
 
 
 def spin_unlock(lock: spinlock_t) -> None:
-    lock._release()
-    if lock.wait_list:
-        waiter = lock.wait_list.pop(0)      # the MCS queue head gets it next
-        lock.owner = waiter.task
-        waiter.granted = True
-    else:
-        lock.owner = None
+    lock._unlock()
 
 
 def spin_is_locked(lock: spinlock_t) -> bool:
