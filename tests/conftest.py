@@ -9,7 +9,9 @@ from anonvma.scenario import BASE, Runner, parse
 from anonvma.trace import TraceLines
 
 class Machine:
-    """A kernel plus a runner: ``m.do("P0 mmap 0 4")`` runs scenario lines."""
+    """A kernel plus a runner, driven line by line from a test:
+    ``m.do("P0 mmap 0 4")`` runs scenario lines (the session runs whole
+    files; a test that pokes at the kernel between lines needs this)."""
 
     def __init__(self, variant=Linux, **config):
         self.kernel = variant(**config)
@@ -22,7 +24,7 @@ class Machine:
         alive = {name for name, proc in self.runner.procs.items() if not proc.dead}
         sc = parse(text, "<test>", live=alive)
         for step in sc.steps:
-            self.runner.run_step(sc, step)
+            self.runner.run_line(step)
 
     def task(self, name: str):
         return self.runner.procs[name].task

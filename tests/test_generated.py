@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anonvma.explore.programs import generate
-from anonvma.model import run_model
+from anonvma.session import Config, Session
 from anonvma.scenario import parse
 
 
@@ -15,5 +15,5 @@ from anonvma.scenario import parse
 @given(st.data())
 def test_generated_scenarios_hold_every_invariant(data):
     text = generate(lambda lo, hi: data.draw(st.integers(lo, hi)))
-    result = run_model(parse(text, "<generated>"), checks=True)
+    result = Session(parse(text, "<generated>"), Config()).run()
     assert result.problems == [], text

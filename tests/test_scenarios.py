@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from anonvma.model import run_model
+from anonvma.session import Config, Session
 from anonvma.scenario import parse_file
 
 CASES = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*/*.scn"))
@@ -20,7 +20,7 @@ CASES = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*/*.scn"))
 @pytest.mark.parametrize("scn", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_model_matches_live_kernel(scn):
     expected = [l for l in scn.with_suffix(".expected").read_text().splitlines() if l]
-    result = run_model(parse_file(str(scn)), checks=True)
+    result = Session(parse_file(str(scn)), Config()).run()
     events = [l for l in expected if _is_event(l)]
     others = [l for l in expected if not _is_event(l)]
     assert result.events == events

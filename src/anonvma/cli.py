@@ -1,33 +1,63 @@
 """The ``anonvma`` command.
 
-Every user mistake (a malformed scenario, an unknown variant, a machine
-that cannot run the live oracle) ends in one clear message on stderr and a
-non-zero exit status, never in a traceback.
+Every command is a thin configuration of one scenario session
+(anonvma.session).  Every user mistake (a malformed scenario, an unknown
+variant, an option out of range, a machine that cannot run the live oracle)
+ends in one clear message on stderr and exit status 2, never in a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from .scenario import ScenarioError, parse_file
 
 EXIT_FAILED = 1         # the run found a problem (mismatch, invariant, bug)
 EXIT_USAGE = 2          # the input or the machine is not usable
+MAX_JOBS = 128
 
 
 class UserError(Exception):
     """A message for the user, then exit status 2."""
 
 
+def _bounded(kind, low=None, high=None, what="a number"):
+    """An argparse type: ``kind`` (int or float) within [low, high], finite."""
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (f"from {low} to {high}" if high is not None else f"at least {low}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {what} {bounds}")
+        return value
+    return convert
+
+
+def _positive_seconds(text: str) -> float:
+    value = _bounded(float, what="a number of seconds")(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a number of seconds "
+                                         "above 0")
+    return value
+
+
+def _variant_name(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name: give a variant ('anonvma variants' "
+                                         "lists them)")
+    return text
+
+
 def _variant_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--variant", metavar="NAME",
+    p.add_argument("--variant", metavar="NAME", type=_variant_name,
                    help="kernel era to model (default: the scenario's 'set variant', else the "
                    "newest); 'anonvma variants' lists them")
-
-
-def _load(path: str):
-    return parse_file(path)
 
 
 def _fail_nth_arg(p: argparse.ArgumentParser) -> None:
@@ -37,19 +67,29 @@ def _fail_nth_arg(p: argparse.ArgumentParser) -> None:
                    "(docs/fault-injection.md)")
 
 
-def _apply_fail_nth(sc, value: str | None) -> None:
-    """--fail-nth: the same value and meaning as the scenario's 'set fail_nth'."""
+def _fail_nth(sc, value: str | None):
+    """--fail-nth: the value of the scenario's 'set fail_nth', same grammar."""
     if value is None:
-        return
-    line, sep, nth = value.rpartition(":")
-    if not nth.isdigit() or int(nth) < 1 or (sep and not line.isdigit()):
-        raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line LINE")
-    target = int(line) if sep else None
+        return None
+    from .scenario import parse_fail_nth
+    try:
+        target, nth = parse_fail_nth(value)
+    except ValueError:
+        raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line "
+                        "LINE") from None
     if target is not None and not any(getattr(step, "lineno", None) == target and
                                       not hasattr(step, "lines") for step in sc.steps):
         raise UserError(f"--fail-nth {value}: line {target} of {sc.path} is not an operation "
                         "outside a together block")
-    sc.settings["fail_nth"] = (target, int(nth))
+    return (target, nth)
+
+
+def _session(args, checks: bool = True):
+    from .session import Config, Session
+    sc = parse_file(args.file)
+    config = Config(variant=args.variant, checks=checks,
+                    fail_nth=_fail_nth(sc, getattr(args, "fail_nth", None)))
+    return Session(sc, config)
 
 
 def cmd_trace(args) -> int:
@@ -58,31 +98,26 @@ def cmd_trace(args) -> int:
             raise UserError("--fail-nth works on the model only: the live kernel here is "
                             "built without CONFIG_FAILSLAB")
         from .oracle import run_on_kernel
-        sc = _load(args.file)
-        if sc.concurrent:
-            raise UserError(f"{args.file}: the live kernel runs only plain (sequential) scenarios")
+        sc = parse_file(args.file)
+        if sc.concurrent or sc.settings:
+            raise UserError(f"{args.file}: the live kernel runs only plain scenarios, "
+                            "without 'set' lines or together blocks")
         lines = run_on_kernel(args.file).lines
     else:
-        from .model import run_model
-        sc = _load(args.file)
-        _apply_fail_nth(sc, args.fail_nth)
-        lines = run_model(sc, variant=args.variant).lines
+        lines = _session(args, checks=False).run().lines
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 
 def cmd_run(args) -> int:
-    from .model import run_model
     from .report import print_summary
-    sc = _load(args.file)
-    _apply_fail_nth(sc, args.fail_nth)
-    result = run_model(sc, variant=args.variant, checks=not args.no_checks)
+    result = _session(args, checks=not args.no_checks).run()
     print_summary(args.file, result)
     return EXIT_FAILED if result.problems else 0
 
 
 def cmd_variants(args) -> int:
-    from .variants import VARIANTS, NEWEST
+    from .variants import NEWEST, VARIANTS
     for name, cls in VARIANTS.items():
         mark = " (default)" if name == NEWEST else ""
         print(f"{name:12} {cls.description}{mark}")
@@ -92,7 +127,11 @@ def cmd_variants(args) -> int:
 def cmd_diff(args) -> int:
     from .variants import get_variant
     from .variants.diff import variant_diff
-    sys.stdout.write(variant_diff(get_variant(args.a), get_variant(args.b), context=args.context))
+    a, b = get_variant(args.a), get_variant(args.b)
+    text = variant_diff(a, b, context=args.context)
+    if not text:
+        print(f"{a.name} and {b.name} define every kernel function the same way")
+    sys.stdout.write(text)
     return 0
 
 
@@ -104,39 +143,66 @@ def cmd_check_kernel(args) -> int:
                         variant=args.variant)
 
 
+def _check_save_dir(path: str) -> bool:
+    """--save DIR must be creatable before a long exploration, not after:
+    create it now; True if it did not exist (and may be removed again)."""
+    from pathlib import Path
+    d = Path(path)
+    created = not d.exists()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--save {path}: cannot create the directory ({e.strerror})") from None
+    return created
+
+
 def cmd_explore(args) -> int:
     import json
     from .explore import explore
     from .explore.strategies import STRATEGIES
     if args.strategy not in STRATEGIES:
         raise UserError(f"unknown strategy {args.strategy!r}; one of {', '.join(STRATEGIES)}")
-    if args.jobs < 1 or (args.jobs > 1 and args.strategy not in ("random", "pct")):
-        raise UserError("--jobs takes a number of processes >= 1, and more than one works "
-                        "with the random and pct strategies only")
-    r = explore(args.file, strategy=args.strategy, budget_runs=args.runs,
-                budget_seconds=args.seconds, seed=args.seed, out_dir=args.save,
-                variant=args.variant, depth=args.depth, max_preemptions=args.preemptions,
-                minimise=not args.no_shrink, progress=False if args.json else None,
-                jobs=args.jobs)
+    if args.jobs > 1 and args.strategy not in ("random", "pct"):
+        raise UserError("--jobs: more than one process works with the random and pct "
+                        "strategies only")
+    sc = parse_file(args.file)
+    created = _check_save_dir(args.save)
+    runs = args.runs
+    if not sc.concurrent:
+        runs = 1        # without a together block there is one schedule
+    r = explore(args.file, strategy=args.strategy, budget_runs=runs,
+                budget_seconds=args.seconds if sc.concurrent else None, seed=args.seed,
+                out_dir=args.save, variant=args.variant, depth=args.depth,
+                max_preemptions=args.preemptions, minimise=not args.no_shrink,
+                progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1)
+    if created and not r.saved.get("dir"):
+        from pathlib import Path
+        Path(args.save).rmdir()
     if args.json:
         print(json.dumps(r.to_json(), indent=1))
     elif r.failure is None:
-        how = "every schedule within the bound" if r.exhausted else f"{r.runs} schedules"
+        if not r.concurrent:
+            how = "its one schedule (no together block)"
+        elif r.exhausted:
+            how = "every schedule within the bound"
+        else:
+            how = f"{r.runs} schedules"
         print(f"{args.file}: no problem in {how} ({r.runs_per_second:.0f}/s, {args.strategy})")
     else:
         sys.stdout.write(r.failure.text)
         print(f"\n{args.file}: {r.failure.headline()} (run {r.failing_run}, "
-              f"{len(r.schedule)} choices)")
+              f"{len(r.schedule)} decisions)")
         if r.saved.get("replay"):
             print(f"saved in {r.saved['dir']}; replay with:\n  {r.saved['replay']}")
     return EXIT_FAILED if r.failure else 0
 
 
 def cmd_replay(args) -> int:
-    from .explore import replay
+    from .explore import ReplayMismatch, replay
+    from .explore.schedule import ScheduleError
     try:
         ex = replay(args.file, args.schedule, variant=args.variant)
-    except ValueError as e:     # a malformed schedule file names itself
+    except (ScheduleError, ReplayMismatch) as e:
         raise UserError(str(e)) from None
     if ex.failure is None:
         print(f"{args.file}: the schedule runs without a problem")
@@ -147,7 +213,7 @@ def cmd_replay(args) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import demo
-    return demo()
+    return demo(args.out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,9 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-kernel",
                        help="run scenarios on the live kernel and on the model and compare them")
     p.add_argument("files", nargs="*")
-    p.add_argument("--random", type=int, metavar="N", default=0,
-                   help="also generate and compare N random scenarios")
-    p.add_argument("--seed", type=int, default=0, help="first seed for --random")
+    p.add_argument("--random", type=_bounded(int, 0, 10**7, "a number of scenarios"),
+                   metavar="N", default=0, help="also generate and compare N random scenarios")
+    p.add_argument("--seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
+                   help="first seed for --random")
     p.add_argument("--save", metavar="DIR", default="failures",
                    help="where minimised mismatches are saved (default: failures/)")
     _variant_arg(p)
@@ -188,17 +255,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--strategy", default="random", metavar="NAME",
                    help="sequential, random, pct or dfs (default: random)")
-    p.add_argument("--runs", type=int, metavar="N", help="budget of runs (default: 1000 "
-                   "unless --seconds is given)")
-    p.add_argument("--seconds", type=float, metavar="S", help="budget of time")
-    p.add_argument("--seed", type=int, default=0, help="seed of random and pct (default: 0)")
-    p.add_argument("--depth", type=int, default=3, help="pct: bug depth d (default: 3)")
-    p.add_argument("--preemptions", type=int, default=2,
-                   help="dfs: preemption bound (default: 2)")
+    p.add_argument("--runs", type=_bounded(int, 1, 10**9, "a number of runs"), metavar="N",
+                   help="budget of runs (default: 1000 unless --seconds is given)")
+    p.add_argument("--seconds", type=_positive_seconds, metavar="S", help="budget of time")
+    p.add_argument("--seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
+                   help="seed of random and pct (default: 0)")
+    p.add_argument("--depth", type=_bounded(int, 1, 100, "a bug depth"), default=3,
+                   help="pct: bug depth d (default: 3)")
+    p.add_argument("--preemptions", type=_bounded(int, 0, 100, "a number of preemptions"),
+                   default=2, help="dfs: preemption bound (default: 2)")
     p.add_argument("--save", metavar="DIR", default="failures",
                    help="where a failing scenario and its schedule are saved (default: failures/)")
     p.add_argument("--no-shrink", action="store_true", help="keep the failing schedule as found")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=_bounded(int, 1, MAX_JOBS, "a number of processes"),
+                   default=1, metavar="N",
                    help="random and pct: explore in N processes, each with its own seed "
                    "(default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -218,11 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     "as a unified diff of their source")
     p.add_argument("a", metavar="A", help="the older variant, e.g. v3.0-rc2")
     p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0")
-    p.add_argument("-U", "--context", type=int, default=3, metavar="N",
-                   help="lines of context (default 3)")
+    p.add_argument("-U", "--context", type=_bounded(int, 0, 1000, "a number of lines"),
+                   default=3, metavar="N", help="lines of context (default 3)")
     p.set_defaults(fn=cmd_diff)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
+    p.add_argument("--out", metavar="DIR",
+                   help="where the demo saves the failure it finds (default: a temporary "
+                   "directory)")
     p.set_defaults(fn=cmd_demo)
     return parser
 

@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import pathlib
 import tempfile
+from importlib.resources import files
 
 from rich.console import Console
 
-from .checks.invariants import check_all_freed, check_invariants
 from .explore import explore
-from .explore.concurrent import ScenarioProgram
 from .explore.runner import execute
 from .explore.strategies import Replay
-from .kernel import Linux
-from .scenario import Runner, parse
-from .trace import TraceLines
+from .scenario import parse
+from .session import Config, Session
 from .viz.hierarchy import render_hierarchy
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 BUDGET = 400
 
 FORK_AND_COW = """\
@@ -42,28 +38,29 @@ P1 write 1
 console = Console(highlight=False, soft_wrap=True)
 
 
+def example(name: str) -> pathlib.Path:
+    """A scenario shipped with the package (anonvma/examples/)."""
+    return pathlib.Path(str(files("anonvma") / "examples" / name))
+
+
 def show_618() -> bool:
-    kernel = Linux()
-    runner = Runner(kernel)
-    sink = TraceLines(kernel)
-    sc = parse(FORK_AND_COW, "fork-and-cow")
     console.rule("[bold]1. Linux 6.18: fork, then copy-on-write")
     console.print("".join(f"    {line}\n" for line in FORK_AND_COW.splitlines()), end="",
                   markup=False)
-    problems = []
-    for step in sc.steps:
-        runner.run_step(sc, step)
-        problems.extend(check_invariants(kernel))
+    machine = Session(parse(FORK_AND_COW + "P1 maps\n", "fork-and-cow")).boot()
+    hierarchy = []
+    machine.kernel.trace.user_maps.register(
+        lambda proc, lines: hierarchy.extend(render_hierarchy(machine.kernel,
+                                                              machine.trace_lines.name_of)))
+    machine.run()
+    run = machine.result()
     console.print("  trace (every anon_vma / anon_vma_chain allocation, with its call site):")
-    console.print("".join(f"    {line}\n" for line in sink.lines), end="", markup=False)
-    console.print("  the anon_vma hierarchy now:")
-    console.print("".join(f"    {line}\n" for line in render_hierarchy(kernel, sink.name_of)),
-                  end="", markup=False)
-    runner.exit_all()
-    problems.extend(check_all_freed(kernel))
-    console.print("  checks: " + ("every invariant held; everything freed at exit"
-                                  if not problems else str(problems)))
-    return not problems
+    console.print("".join(f"    {line}\n" for line in run.events), end="", markup=False)
+    console.print("  the anon_vma hierarchy after the writes:")
+    console.print("".join(f"    {line}\n" for line in hierarchy), end="", markup=False)
+    console.print("  checks: " + ("every invariant held after every line; everything freed at exit"
+                                  if not run.problems else "\n".join(run.problems)))
+    return not run.problems
 
 
 def excerpt(text: str, first: int, last: int = 0) -> str:
@@ -73,18 +70,18 @@ def excerpt(text: str, first: int, last: int = 0) -> str:
     return "\n".join(lines[:first] + ["    ..."] + (lines[-last:] if last else []))
 
 
-def show_seed() -> bool:
-    seed = EXAMPLES / "seed_fork_under_pressure.scn"
+def show_seed(out: pathlib.Path) -> bool:
+    seed = example("seed_fork_under_pressure.scn")
     console.rule("[bold]2. The seed: a fork under memory pressure, Linux 3.0-rc2 against 3.0")
-    console.print(f"  {seed.relative_to(ROOT)}: P1 forks while P0's threads fill a 256-page zone;")
+    console.print(f"  {seed.name}: P1 forks while P0's threads fill a 256-page zone;")
     console.print("  anon_vma_clone() holds the anon_vma root mutex across its allocations.\n")
 
     console.print(f"[bold]v3.0-rc2[/bold]: exploring schedules (PCT, up to {BUDGET} runs)")
-    bad = explore(seed, strategy="pct", seed=2, budget_runs=BUDGET, out_dir="failures")
+    bad = explore(seed, strategy="pct", seed=2, budget_runs=BUDGET, out_dir=out)
     if bad.failure is None:
         console.print("  [red]no deadlock found[/red]")
         return False
-    console.print(f"  [red]deadlock[/red] in run {bad.failing_run + 1} "
+    console.print(f"  [red]deadlock[/red] in run {bad.failing_run} "
                   f"({bad.runs_per_second:.0f} runs/s):")
     console.print(excerpt(bad.failure.text, 23), markup=False)
     deadlock = [l for l in bad.failure.text.splitlines() if "waits for" in l]
@@ -94,7 +91,7 @@ def show_seed() -> bool:
     console.print(f"  replay it: [bold]{bad.saved['replay']}[/bold]\n")
 
     text = pathlib.Path(bad.saved["scenario"]).read_text().replace("set lockdep off", "set lockdep on")
-    run = execute(ScenarioProgram(parse(text, "seed"), checks=False), Replay(bad.schedule))
+    run = execute(Session(parse(text, "seed"), Config(checks=False)), Replay(bad.schedule))
     report = next((t for kind, t in run.reports if kind == "lockdep"), None)
     console.print("[bold]v3.0-rc2[/bold] with lockdep (2011 RECLAIM_FS mode), same run:")
     console.print(excerpt(report or "  no report", 14, 12), markup=False)
@@ -111,7 +108,7 @@ def show_seed() -> bool:
     console.print(f"  anon_vma_clone's GFP_NOWAIT try failed {fallbacks} times; each time it "
                   "dropped the lock and allocated with GFP_KERNEL")
 
-    window = EXAMPLES / "seed_fallback_window.scn"
+    window = example("seed_fallback_window.scn")
     console.print(f"\n[bold]v3.0[/bold], every GFP_NOWAIT try forced to fail while P0 splits, "
                   f"protects and forks the same tree ({window.name}):")
     forced = explore(window, strategy="pct", seed=1, budget_runs=BUDGET)
@@ -123,23 +120,11 @@ def show_seed() -> bool:
     return ok
 
 
-def show_oracle() -> None:
-    from .model import run_model
-    from .scenario import parse_file
-    cases = sorted((ROOT / "tests" / "scenarios").glob("*/*.scn"))
-    same = sum(run_model(parse_file(str(p))).lines ==
-               [l for l in p.with_suffix(".expected").read_text().splitlines() if l]
-               for p in cases)
-    console.rule("[bold]3. Against the live kernel")
-    console.print(f"  live-kernel traces reproduced by the model: {same} of {len(cases)} scenarios "
-                  "(tests/scenarios/); compare on this machine with 'anonvma check-kernel' (root)")
-
-
-def demo() -> int:
+def demo(out: str | None = None) -> int:
+    """``out``: where the failure found is saved (default: a new temporary
+    directory, which the demo names, so that its replay command works)."""
     console.print("[bold]anonvma[/bold]: the Linux anonymous reverse map, executable\n")
     ok = show_618()
     console.print()
-    ok = show_seed() and ok
-    console.print()
-    show_oracle()
+    ok = show_seed(pathlib.Path(out or tempfile.mkdtemp(prefix="anonvma-demo-"))) and ok
     return 0 if ok else 1

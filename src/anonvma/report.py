@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import ModelRun
+from .session import ModelRun
 
 
 def print_summary(path: str, result: ModelRun) -> None:
@@ -28,6 +28,6 @@ def print_summary(path: str, result: ModelRun) -> None:
     if result.problems:
         print(f"  CHECKS FAILED ({len(result.problems)}):")
         for problem in result.problems:
-            print(f"    {problem}")
+            print("".join(f"    {line}\n" for line in problem.rstrip("\n").splitlines()), end="")
     else:
         print("  Checks: every invariant held after every line; everything was freed at the end.")

@@ -1,11 +1,13 @@
-"""The scenario language of docs/scenario-format.md: parse, validate, run.
+"""The scenario language of docs/scenario-format.md: parse, validate, and
+what each line does.
 
 A scenario is user space: each line is one process doing one thing (a
 syscall, a memory access, fork, exit, reading its maps).  ``parse`` turns a
 file into ``Scenario`` or raises ``ScenarioError`` naming the file, the line
-and the fix, before anything runs.  ``run`` executes a parsed scenario on a
-kernel model, line after line, in the context of the named process, and
-feeds what user space sees (maps lines, failures) to the tracepoint bus.
+and the fix, before anything runs.  ``Runner.run_line`` executes one line on
+a kernel model in the context of the named process, and feeds what user
+space sees (maps lines, failures) to the tracepoint bus; the session
+(anonvma.session) runs the scenario's steps with it.
 """
 
 from __future__ import annotations
@@ -213,11 +215,28 @@ def _fault_setting(path, lineno, key, value):
     if key == "make_it_fail":
         return names()
     # fail_nth: N for P0 from the start, or LINE:N for the process of that line
+    try:
+        return parse_fail_nth(value)
+    except ValueError:
+        raise ScenarioError(path, lineno, f"bad value {value!r} for fail_nth: write N, or "
+                            "LINE:N to arm it just for the operation on line LINE") from None
+
+
+def _ascii_number(text: str) -> int:
+    """A decimal number written with ASCII digits only."""
+    if not text or len(text) > 10 or not all("0" <= c <= "9" for c in text):
+        raise ValueError(text)
+    return int(text)
+
+
+def parse_fail_nth(value: str) -> tuple:
+    """``N`` or ``LINE:N`` (1 <= N < 2^31): (line or None, N); ValueError
+    otherwise.  The same grammar for 'set fail_nth' and --fail-nth."""
     line, sep, nth = value.rpartition(":")
-    hint = ": write N, or LINE:N to arm it just for the operation on line LINE"
-    if not nth.isdigit() or int(nth) < 1 or (sep and not line.isdigit()):
-        raise ScenarioError(path, lineno, f"bad value {value!r} for fail_nth{hint}")
-    return (int(line) if sep else None, int(nth))
+    n = _ascii_number(nth)
+    if not 1 <= n < 1 << 31:
+        raise ValueError(value)
+    return (_ascii_number(line) if sep else None, n)
 
 
 def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> Scenario:
@@ -363,32 +382,17 @@ class Runner:
         self.procs[name] = proc
         self.order.append(proc)
 
-    def run(self, sc: Scenario, after_line=None) -> None:
-        for step in sc.steps:
-            self.run_step(sc, step)
-            if after_line is not None:
-                after_line(step)
-        self.exit_all(after_line)
-
-    def run_step(self, sc: Scenario, step) -> None:
-        if isinstance(step, Together):
-            raise ScenarioError(sc.path, step.lineno, "a together block needs a schedule: "
-                                "run this file with 'anonvma explore'")
-        self.run_line(step)
-
     def maps(self, proc: Process) -> list[str]:
         """What the process's ``maps`` op prints: its VMAs in the scenario range."""
         return [f"{start:x}-{end:x} {perms}"
                 for start, end, perms in self.kernel.proc_pid_maps(proc.task.mm)
                 if BASE <= start < SCENARIO_END]
 
-    def exit_all(self, after_line=None) -> None:
+    def exit_all(self) -> None:
         """At the end, processes still alive exit youngest first."""
         for proc in reversed(self.order):
             if not proc.dead:
                 self.do_exit(proc)
-                if after_line is not None:
-                    after_line(None)
 
     def do_exit(self, proc: Process) -> None:
         k = self.kernel

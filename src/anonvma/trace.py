@@ -21,6 +21,10 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from .trace_tokens import (
+    CLONE_CALLERS, INLINED, RMAP_CACHES, SITES, UNLINK_CALLERS, kernel_name,
+)
+
 # name -> argument list.  The kernel's TP_PROTO, in short.
 TRACEPOINTS: dict[str, str] = {
     # include/trace/events/kmem.h
@@ -33,6 +37,11 @@ TRACEPOINTS: dict[str, str] = {
     "lock_contended": "lock, ip",
     "lock_acquired": "lock, ip",
     "lock_release": "lock, ip",
+    # 2.6.30-4.13 lockdep hooks, which those kernels called directly
+    # (lockdep_trace_alloc, lockdep_set/clear_current_reclaim_state; gfp 0
+    # clears): tracepoints here, so that the checker stays outside the kernel
+    "lockdep_trace_alloc": "gfp_mask",
+    "lockdep_reclaim_state": "gfp_mask",
     # include/trace/events/sched.h
     "sched_process_fork": "parent, child",
     "sched_process_exit": "task",
@@ -50,6 +59,10 @@ TRACEPOINTS: dict[str, str] = {
     # user space: what the scenario's processes print or die of
     "user_maps": "task, lines",
     "user_error": "task, op, err",
+    # the scenario session: a step (Line or Together) finished; the scenario
+    # ended, every process exited
+    "scenario_step": "step",
+    "scenario_end": "",
 }
 
 
@@ -108,22 +121,6 @@ def kernel_stack(skip: int = 1, limit: int = 32) -> list[str]:
 
 # -- the trace lines of docs/scenario-format.md ---------------------------------------------
 
-# The functions of mm/rmap.c that allocate or free rmap objects, and the
-# token each gives its events.  Functions the kernel inlines into their
-# callers are skipped, as the kernel's own stack traces skip them.
-_INLINE = frozenset({
-    "anon_vma_alloc", "anon_vma_free", "anon_vma_chain_alloc", "anon_vma_chain_free",
-    "put_anon_vma", "anon_vma_merge", "dontunmap_complete",
-})
-_SITE = {"_anon_vma_prepare": "prep", "anon_vma_clone": "clone", "anon_vma_fork": "fork",
-         "unlink_anon_vmas": "u", "_put_anon_vma": "put"}
-_CLONE_CALLER = {"anon_vma_fork": "fork", "_split_vma": "split", "copy_vma": "copy_vma",
-                 "dup_anon_vma": "dup"}
-_UNLINK_CALLER = {"free_pgtables": "pgt", "vma_complete": "merge", "move_vma": "move_vma",
-                  "anon_vma_clone": "err", "anon_vma_fork": "err"}
-_RMAP_CACHES = {"anon_vma": "AV", "anon_vma_chain": "AVC"}
-
-
 def _free_sites(code) -> list[int]:
     """The source lines of ``code`` that free an anon_vma_chain, in order: the
     model's version of telling unlink_anon_vmas()'s two loops apart by the
@@ -141,17 +138,25 @@ def _free_sites(code) -> list[int]:
 _free_sites_cache: dict = {}
 
 
+def _caller(frame):
+    """The first frame outside ``frame`` that the kernel does not inline."""
+    frame = frame.f_back
+    while frame is not None and frame.f_code.co_name in INLINED:
+        frame = frame.f_back
+    return frame
+
+
 def rmap_call_site(call_site) -> str:
     """The trace token of an rmap allocation or free made from ``call_site``
     (the frame that called kmem_cache_alloc/free): ``prep``, ``clone/fork``,
     ``u2/pgt``, ``put``...; ``?fn`` for a call site the format does not know."""
     frame = call_site
-    while frame is not None and frame.f_code.co_name in _INLINE:
+    while frame is not None and frame.f_code.co_name in INLINED:
         frame = frame.f_back
     if frame is None:
         return "?"
-    fn = frame.f_code.co_name
-    site = _SITE.get(fn)
+    fn = kernel_name(frame.f_code.co_name)
+    site = SITES.get(fn)
     if site is None:
         return f"?{fn}"
     if site == "u":
@@ -160,24 +165,26 @@ def rmap_call_site(call_site) -> str:
             sites = _free_sites_cache[frame.f_code] = _free_sites(frame.f_code)
         site = f"u{sites.index(frame.f_lineno) + 1}" if frame.f_lineno in sites else "u?"
     if site in ("clone", "u1", "u2", "u?"):
-        caller = frame.f_back
-        while caller is not None and caller.f_code.co_name in _INLINE:
-            caller = caller.f_back
-        name = caller.f_code.co_name if caller is not None else "?"
-        table = _CLONE_CALLER if site == "clone" else _UNLINK_CALLER
-        site += "/" + table.get(name, "err" if site != "clone" else name)
+        caller = _caller(frame)
+        name = kernel_name(caller.f_code.co_name) if caller is not None else "?"
+        if site == "clone":
+            site += "/" + CLONE_CALLERS.get(name, name)
+        else:
+            site += "/" + UNLINK_CALLERS.get(name, "err")
     return site
 
 
 def rmap_cache_kind(cache) -> str | None:
     """``AV`` or ``AVC`` for the two rmap caches, None for any other."""
-    return _RMAP_CACHES.get(cache.name)
+    return RMAP_CACHES.get(cache.name)
 
 
 class TraceLines:
-    """The sink that writes the fixed trace lines: object events (allocations
-    and frees in the anon_vma and anon_vma_chain caches) in order, and what
-    user space saw (maps lines, failures) in order.
+    """The sink that writes the fixed trace lines, one per event, in the
+    order the events happen: object events (allocations and frees in the
+    anon_vma and anon_vma_chain caches) and what user space saw (maps
+    lines, failures).  ``events`` and ``others`` are the two streams that a
+    comparison with the live kernel looks at separately.
 
     Objects get numbers per kind in order of first allocation; objects freed
     that were allocated before the sink attached are ``AVpreN``/``AVCpreN``.
@@ -185,8 +192,8 @@ class TraceLines:
 
     def __init__(self, kernel):
         self.kernel = kernel
-        self.events: list[str] = []
-        self.others: list[str] = []
+        self.lines: list[str] = []
+        self._is_event: list[bool] = []
         self._names: dict = {}
         self._count = {"AV": 0, "AVC": 0, "AVpre": 0, "AVCpre": 0}
         trace = kernel.trace
@@ -196,8 +203,16 @@ class TraceLines:
         trace.user_error.register(self._error)
 
     @property
-    def lines(self) -> list[str]:
-        return self.events + self.others
+    def events(self) -> list[str]:
+        return [line for line, event in zip(self.lines, self._is_event) if event]
+
+    @property
+    def others(self) -> list[str]:
+        return [line for line, event in zip(self.lines, self._is_event) if not event]
+
+    def _add(self, line: str, event: bool) -> None:
+        self.lines.append(line)
+        self._is_event.append(event)
 
     def name_of(self, obj) -> str:
         """The trace's name for a live rmap object: ``AV3``, or ``AVpre`` for
@@ -208,30 +223,31 @@ class TraceLines:
         return self.kernel.current.comm
 
     def _alloc(self, call_site, obj, cache, gfp) -> None:
-        kind = _RMAP_CACHES.get(cache.name)
+        kind = RMAP_CACHES.get(cache.name)
         if kind is None:
             return
         token = rmap_call_site(call_site)
         if obj is None:
-            self.events.append(f"{self._process()} !{kind}:{token}")
+            self._add(f"{self._process()} !{kind}:{token}", True)
             return
         self._count[kind] += 1
         name = f"{kind}{self._count[kind]}"
         self._names[obj] = name
-        self.events.append(f"{self._process()} +{name}:{token}")
+        self._add(f"{self._process()} +{name}:{token}", True)
 
     def _free(self, call_site, obj, cache) -> None:
-        kind = _RMAP_CACHES.get(cache.name)
+        kind = RMAP_CACHES.get(cache.name)
         if kind is None:
             return
         name = self._names.pop(obj, None)
         if name is None:
             self._count[kind + "pre"] += 1
             name = f"{kind}pre{self._count[kind + 'pre']}"
-        self.events.append(f"{self._process()} -{name}:{rmap_call_site(call_site)}")
+        self._add(f"{self._process()} -{name}:{rmap_call_site(call_site)}", True)
 
     def _maps(self, proc, lines) -> None:
-        self.others.extend(f"{proc} maps {line}" for line in lines)
+        for line in lines:
+            self._add(f"{proc} maps {line}", False)
 
     def _error(self, proc, op, err) -> None:
-        self.others.append(f"{proc} !{op} {err}")
+        self._add(f"{proc} !{op} {err}", False)

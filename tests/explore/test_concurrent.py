@@ -7,11 +7,11 @@ import random
 import pytest
 
 from anonvma.explore import explore, replay
-from anonvma.explore.concurrent import ScenarioProgram
 from anonvma.explore.runner import check_determinism, execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct, Random
 from anonvma.kernel import Linux
 from anonvma.scenario import ScenarioError, parse
+from anonvma.session import Config, Session
 from anonvma.variants import VARIANTS
 
 RACE = """\
@@ -46,12 +46,12 @@ def test_two_lines_of_one_process_run_as_two_threads(tmp_path):
     sc = parse("P0 mmap 0 4\ntogether\nP0 write 0\nP0 write 1\nend\nP0 maps\n")
     seen = []
 
-    class Spy(ScenarioProgram):
+    class Spy(Session):
         def boot(self):
-            k = super().boot()
-            k.trace.page_fault_user.register(
+            m = super().boot()
+            m.kernel.trace.page_fault_user.register(
                 lambda task, addr, write: seen.append((task.pid, task.mm)))
-            return k
+            return m
 
     ex = execute(Spy(sc), Dfs())
     assert ex.failure is None
@@ -62,7 +62,7 @@ def test_two_lines_of_one_process_run_as_two_threads(tmp_path):
 def test_a_thread_cannot_exit_in_its_block():
     sc = parse("P0 mmap 0 4\ntogether\nP0 write 0\nP0 exit\nend\n")
     with pytest.raises(ScenarioError, match="<scenario>:4: error: .* cannot exit"):
-        ScenarioProgram(sc)
+        Session(sc)
 
 
 class DoubleRead(Linux):
@@ -105,7 +105,7 @@ def test_lockdep_flags_the_double_read_in_a_plain_run(tmp_path, double_read):
 def test_dfs_finds_saves_and_replays_the_deadlock(tmp_path, double_read):
     scn = write(tmp_path, DEADLOCK)
     # Without lockdep the first failure is the hang itself.
-    program = ScenarioProgram(parse(DEADLOCK, str(scn)), variant=double_read, lockdep=False)
+    program = Session(parse(DEADLOCK, str(scn)), Config(variant=double_read, lockdep=False))
     r = explore_program(program, Dfs(max_preemptions=1))
     assert r.failure.kind == "hung_task"
     assert "&mm->mmap_lock" in r.failure.text
@@ -114,13 +114,14 @@ def test_dfs_finds_saves_and_replays_the_deadlock(tmp_path, double_read):
     r = explore(scn, strategy="dfs", variant=double_read, out_dir=tmp_path / "out")
     assert r.failure.kind == "lockdep" and r.saved["deterministic"]
     saved = json.loads(open(r.saved["schedule"]).read())
-    assert saved["choices"] == r.schedule
+    assert saved["decisions"] == [d.to_json() for d in r.schedule]
+    assert saved["variant"] == double_read
     again = replay(r.saved["scenario"], r.saved["schedule"], variant=double_read)
     assert again.failure.text == r.failure.text
 
 
 def test_pct_finds_the_deadlock_too(tmp_path, double_read):
-    program = ScenarioProgram(parse(DEADLOCK), variant=double_read, lockdep=False)
+    program = Session(parse(DEADLOCK), Config(variant=double_read, lockdep=False))
     r = explore_program(program, Pct(seed=0, depth=2), budget_runs=500)
     assert r.failure is not None and r.failure.kind == "hung_task"
 
@@ -161,7 +162,7 @@ def test_generated_concurrent_scenarios_give_no_lockdep_report_and_no_deadlock(p
         except ScenarioError:
             continue
         for strategy in (Random(seed=checked), Pct(seed=checked, depth=2)):
-            r = explore_program(ScenarioProgram(sc, checks=True), strategy, budget_runs=25)
+            r = explore_program(Session(sc), strategy, budget_runs=25)
             assert r.failure is None, f"{text}\n{r.failure.text}"
         checked += 1
     assert checked >= 20

@@ -29,3 +29,76 @@ def test_replay_reports_a_bad_schedule_file(tmp_path, capsys):
     bad.write_text("[1, 2")
     assert main(["replay", str(scn), str(bad)]) == 2
     assert "schedule.json:1: error: not a schedule file" in capsys.readouterr().err
+
+
+def write(tmp_path, text, name="t.scn"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_one_process_in_two_together_blocks_does_not_hang(tmp_path, capsys):
+    scn = write(tmp_path, "P0 mmap 0 1\ntogether\nP0 write 0\nend\ntogether\nP0 write 0\n"
+                "P0 maps\nend\n")
+    assert main(["explore", str(scn), "--runs", "5"]) == 0
+    assert "no problem in 5 schedules" in capsys.readouterr().out
+
+
+def test_a_plain_file_has_one_schedule(tmp_path, capsys):
+    scn = write(tmp_path, "P0 mmap 0 4\nP0 write 0\n")
+    assert main(["explore", str(scn), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 1
+    assert main(["explore", str(scn)]) == 0
+    assert "its one schedule (no together block)" in capsys.readouterr().out
+
+
+def test_bad_options_are_messages(tmp_path, capsys):
+    scn = write(tmp_path, RACE)
+    for args in (["--runs", "0"], ["--runs", "-1"], ["--seconds", "nan"], ["--seconds", "-1"],
+                 ["--seconds", "inf"], ["--depth", "0"], ["--preemptions", "-1"],
+                 ["--jobs", "0"], ["--jobs", "100000"], ["--variant", ""], ["--seed", "-3"]):
+        try:
+            status = main(["explore", str(scn), *args])
+        except SystemExit as e:
+            status = e.code
+        assert status == 2, args
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "error" in err, (args, err)
+    assert main(["explore", str(scn), "--save", "/proc/nope/x", "--runs", "1"]) == 2
+    assert "--save /proc/nope/x" in capsys.readouterr().err
+
+
+def test_replay_refuses_a_schedule_that_does_not_fit(tmp_path, capsys):
+    bug = write(tmp_path, "P0 mmap 0 4\nP0 write 0\ntogether\nP0 fork P1\nP0 mprotect 0 1 r\n"
+                "end\n", "race.scn")
+    r = __import__("anonvma.explore", fromlist=["explore"]).explore(
+        bug, strategy="random", budget_runs=3, seed=1)
+    assert r.failure is None
+    from anonvma.explore.runner import execute
+    from anonvma.explore.schedule import save_schedule
+    from anonvma.explore.strategies import Random
+    from anonvma.scenario import parse_file
+    from anonvma.session import Session
+    ex = execute(Session(parse_file(str(bug))), Random(seed=4))
+    good = tmp_path / "good.json"
+    save_schedule(good, ex.schedule, variant="v6.18")
+    assert main(["replay", str(bug), str(good)]) == 0
+    # shifted, reversed, on another variant, for another scenario
+    for name, decisions, info in (("shifted.json", ex.schedule[1:], {}),
+                                  ("reversed.json", ex.schedule[::-1], {}),
+                                  ("variant.json", ex.schedule, {"variant": "v3.0"})):
+        if decisions == ex.schedule and not info:
+            continue
+        path = tmp_path / name
+        save_schedule(path, decisions, **info)
+        assert main(["replay", str(bug), str(path)]) == 2, name
+        err = capsys.readouterr().err
+        assert "does not fit" in err or "recorded on variant v3.0" in err, (name, err)
+    other = write(tmp_path, "P0 mmap 0 8\ntogether\nP0 write 0\nP0 write 1\nend\n", "other.scn")
+    assert main(["replay", str(other), str(good)]) == 2
+
+
+def test_diff_of_an_era_with_itself_says_so(capsys):
+    assert main(["diff", "v3.0", "v3.0"]) == 0
+    assert "define every kernel function the same way" in capsys.readouterr().out

@@ -5,12 +5,12 @@ import random
 
 import pytest
 
-from anonvma.explore.runner import (
-    Nondeterminism, check_determinism, execute, explore_program, preemptions, shrink,
-)
-from anonvma.explore.schedule import load_schedule, save_schedule
+from anonvma.explore.runner import Nondeterminism, check_determinism, execute, explore_program
+from anonvma.explore.schedule import Draw, Pick, ScheduleError, load_schedule, preemptions, \
+    save_schedule
+from anonvma.explore.shrink import shrink_schedule
 from anonvma.explore.strategies import Random, Replay
-from anonvma.explore.toy import ABBA, Ordered, ToyProgram
+from toy import ABBA, Ordered, ToyProgram
 
 
 def test_budget_of_runs_and_seconds():
@@ -23,7 +23,7 @@ def test_budget_of_runs_and_seconds():
 def test_same_schedule_same_run():
     ex = execute(Ordered(), Random(seed=4))
     a = check_determinism(Ordered(), ex.schedule)
-    assert a.failure is None and a.events and a.log
+    assert a.failure is None and a.events and a.schedule
 
 
 class Flaky(ToyProgram):
@@ -56,21 +56,33 @@ def test_determinism_check_catches_uncontrolled_randomness():
 def test_shrink_keeps_the_failure_with_fewer_preemptions():
     r = explore_program(ABBA(lockdep=False), Random(seed=11), budget_runs=500)
     assert r.failure.kind == "hung_task"
-    small = shrink(ABBA(lockdep=False), r.schedule, "hung_task")
-    ex = execute(ABBA(lockdep=False), Replay(small), log=True)
+    small = shrink_schedule(execute, ABBA(lockdep=False), r.schedule, "hung_task")
+    ex = execute(ABBA(lockdep=False), Replay(small))
     assert ex.failure.kind == "hung_task"
-    before = execute(ABBA(lockdep=False), Replay(r.schedule), log=True)
-    assert (preemptions(ex.log), len(small)) <= (preemptions(before.log), len(r.schedule))
+    assert (preemptions(ex.schedule), len(small)) <= (preemptions(r.schedule), len(r.schedule))
     # AB-BA needs exactly one preemption (t1 between its two locks).
-    assert preemptions(ex.log) == 1
+    assert preemptions(ex.schedule) == 1
 
 
 def test_schedule_file_round_trip(tmp_path):
     p = tmp_path / "schedule.json"
-    save_schedule(p, [2, 3, 2], strategy={"strategy": "pct"})
-    assert load_schedule(p) == [2, 3, 2]
-    assert json.loads(p.read_text())["format"] == "anonvma-schedule/1"
+    decisions = [Pick(2, (2, 3), None), Draw(1, 4), Pick(3, (2, 3), 2)]
+    save_schedule(p, decisions, strategy={"strategy": "pct"}, variant="v6.18")
+    assert load_schedule(p) == (decisions, {"strategy": {"strategy": "pct"}, "variant": "v6.18"})
+    assert json.loads(p.read_text())["format"] == "anonvma-schedule/2"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "anonvma-schedule/2", "decisions": ["x"]}', "decision 0: expected"),
+    ('{"format": "anonvma-schedule/2", "decisions": [{"pick": -1, "runnable": []}]}',
+     "decision 0: pick must be a whole number"),
+    ('{"format": "anonvma-schedule/1", "choices": [2, 3]}', "anonvma-schedule/1"),
+    ("[2, 3]", "not a schedule file"),
+    ("[" * 100000 + "]" * 100000, "not a schedule file"),
+    ("{", "not a schedule file"),
+])
+def test_bad_schedule_files_are_named_errors(tmp_path, text, message):
     bad = tmp_path / "bad.json"
-    bad.write_text('{"choices": ["x"]}')
-    with pytest.raises(ValueError, match="bad.json:1: error"):
+    bad.write_text(text)
+    with pytest.raises(ScheduleError, match=f"bad.json:\\d+: error: .*{message}"):
         load_schedule(bad)

@@ -4,7 +4,7 @@ import pytest
 
 from anonvma.explore.runner import execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct, Random, Replay, Sequential, make_strategy
-from anonvma.explore.toy import ABBA, Late, Ordered, ReadWriteInversion, ToyProgram
+from toy import ABBA, Late, Ordered, ReadWriteInversion, ToyProgram
 
 
 def test_sequential_runs_once_and_never_deadlocks_abba():
@@ -88,11 +88,21 @@ def test_replay_repeats_a_failing_run():
 
 
 def test_lenient_replay_repairs_and_strict_replay_refuses():
+    from anonvma.explore.schedule import Draw, Pick
     from anonvma.explore.strategies import ScheduleMismatch
-    ex = execute(ABBA(lockdep=False), Replay([99, 99]))
+    foreign = [Pick(99, (99,), None), Draw(1, 7)]
+    replay = Replay(foreign)
+    replay.new_execution()
+    ex = execute(ABBA(lockdep=False), replay)
     assert ex.failure is None
-    with pytest.raises(ScheduleMismatch):
-        execute(ABBA(lockdep=False), Replay([99], strict=True))
+    assert not replay.fits() and "task 99 is not runnable" in replay.mismatch
+    with pytest.raises(ScheduleMismatch, match="decision 0: task 99 is not runnable"):
+        execute(ABBA(lockdep=False), Replay(foreign, strict=True))
+    # the decisions of a run replay exactly, and fit
+    ex = execute(ABBA(lockdep=False), Random(seed=1))
+    again = Replay(ex.schedule)
+    again.new_execution()
+    assert execute(ABBA(lockdep=False), again).schedule == ex.schedule and again.fits()
 
 
 def test_make_strategy_by_name():

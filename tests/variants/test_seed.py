@@ -11,14 +11,14 @@ import pathlib
 import pytest
 
 from anonvma.explore import explore, replay
-from anonvma.explore.concurrent import ScenarioProgram
+from anonvma.demo import example
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Replay
 from anonvma.scenario import parse
+from anonvma.session import Config, Session
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
-SEED = EXAMPLES / "seed_fork_under_pressure.scn"
-WINDOW = EXAMPLES / "seed_fallback_window.scn"
+SEED = example("seed_fork_under_pressure.scn")
+WINDOW = example("seed_fallback_window.scn")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def rerun(deadlock, variant: str, lockdep: bool):
     without lockdep (the scenario says 'set lockdep off')."""
     text = pathlib.Path(deadlock.saved["scenario"]).read_text()
     text = text.replace("set lockdep off", f"set lockdep {'on' if lockdep else 'off'}")
-    program = ScenarioProgram(parse(text, "seed.scn"), variant, checks=False)
+    program = Session(parse(text, "seed.scn"), Config(variant=variant, checks=False))
     return execute(program, Replay(deadlock.schedule))
 
 

@@ -12,10 +12,10 @@ import sys
 import pytest
 
 from anonvma.kernel import Linux
-from anonvma.kernel.kernel.locking.lockdep import Lockdep
-from anonvma.model import run_model
+
+from anonvma.session import Config, Session
 from anonvma.scenario import Runner, parse, parse_file
-from anonvma.variants import NEWEST, VARIANTS
+from anonvma.variants import NEWEST, VARIANTS, lockdep_for
 from anonvma.variants.diff import differing_functions, variant_diff
 from anonvma.variants.v2_6_39 import Linux_2_6_39
 from anonvma.variants.v3_0 import GFP_KERNEL, GFP_NOWAIT, Linux_3_0, Linux_3_0_rc2, gfp_from_3_0
@@ -29,13 +29,14 @@ def test_registry_is_oldest_first_and_6_18_is_the_default():
     assert list(VARIANTS) == ["v2.6.39", "v3.0-rc2", "v3.0", "v6.18"]
     assert NEWEST == "v6.18" and VARIANTS[NEWEST] is Linux
     assert all(cls.description for cls in VARIANTS.values())
-    assert Linux_3_0.lockdep_mode == Linux_3_0_rc2.lockdep_mode == "reclaim_fs"
+    assert Linux_3_0.lockdep_flavour == Linux_3_0_rc2.lockdep_flavour == "reclaim_fs"
+    assert Linux.lockdep_flavour == "fs_reclaim"
 
 
 @pytest.mark.parametrize("variant", OLD_ERAS)
 @pytest.mark.parametrize("scn", SCENARIOS, ids=lambda p: p.stem)
 def test_shared_scenarios_run_clean_on_old_eras(scn, variant):
-    result = run_model(parse_file(str(scn)), variant=variant, checks=True)
+    result = Session(parse_file(str(scn)), Config(variant=variant)).run()
     assert result.variant == variant
     assert result.problems == []
 
@@ -58,8 +59,8 @@ def _anon_vma_counts(events):
 @pytest.mark.parametrize("variant", ["v3.0", "v2.6.39"])
 def test_leapfrog_grows_two_anon_vmas_per_generation_without_reuse(variant):
     sc = parse_file(str(SHARED / "d_leapfrog50.scn"))
-    old = _anon_vma_counts(run_model(sc, variant=variant).events)
-    new = _anon_vma_counts(run_model(sc, variant="v6.18").events)
+    old = _anon_vma_counts(Session(sc, Config(variant=variant, checks=False)).run().events)
+    new = _anon_vma_counts(Session(sc, Config(variant="v6.18", checks=False)).run().events)
     assert old == (100, 100)            # 50 generations, nothing freed while any lives
     assert new[1] <= 5                  # 6.18 reuses: bounded
 
@@ -125,31 +126,30 @@ def test_put_anon_vma_frees_the_root_before_the_child():
 
 def test_wipeonfork_does_not_exist_in_3_0():
     sc = parse("P0 mmap 0 4\nP0 madvise 0 4 wipeonfork\n")
-    assert any("EINVAL" in line for line in run_model(sc, variant="v3.0").lines)
-    assert not any("EINVAL" in line for line in run_model(sc, variant="v6.18").lines)
+    assert any("EINVAL" in line for line in Session(sc, Config(variant="v3.0", checks=False)).run().lines)
+    assert not any("EINVAL" in line for line in Session(sc, Config(variant="v6.18", checks=False)).run().lines)
 
 
 def _forked_twice(kernel_cls):
     """P0 faults a page and forks P1, P1 forks P2: P1's chain has two AVCs,
     so anon_vma_clone() for P2 allocates its second AVC under the root lock."""
     k = kernel_cls()
-    k.lockdep = Lockdep(k, kernel_cls.lockdep_mode)
+    lockdep_for(kernel_cls)(k)
     sc = parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\n")
     runner = Runner(k)
     for step in sc.steps:
-        runner.run_step(sc, step)
+        runner.run_line(step)
     return k
 
 
 def _reclaim_takes_an_anon_vma_mutex(k):
     """What page_lock_anon_vma()'s slow path does inside direct reclaim,
-    the way tests/kernel/kernel/test_lockdep.py drives 2011 lockdep, until
-    the model's reclaim reaches it by itself."""
+    the way 3.0's direct reclaim announced itself to lockdep."""
     av = next(iter(k.anon_vma_cachep.live))
-    k.lockdep.lockdep_set_current_reclaim_state(0xd0)      # 3.0 GFP_KERNEL
+    k.trace.lockdep_reclaim_state(0xd0)      # lockdep_set_current_reclaim_state(GFP_KERNEL)
     k.anon_vma_lock(av)
     k.anon_vma_unlock(av)
-    k.lockdep.lockdep_clear_current_reclaim_state()
+    k.trace.lockdep_reclaim_state(0)
 
 
 def test_lockdep_reclaim_fs_reports_the_seed_bug_on_3_0_rc2():

@@ -1,1 +1,38 @@
-"""Checkers: they observe the kernel model and never steer it."""
+"""The model's checkers: invariants (its VM_BUG_ONs) and leaks.
+
+Like lockdep, they are subscribers: ``attach_checks(kernel)`` registers them
+on the bus, where the session announces every finished step
+(``scenario_step``) and the end of the scenario (``scenario_end``), and they
+report what they find through ``report("invariant" | "leak", text)``.  They
+read the structures only, so attaching them changes nothing a run does.
+"""
+
+from __future__ import annotations
+
+from .invariants import check_all_freed, check_invariants
+
+
+class Checks:
+    """Every invariant after every step and at the end; leaks at the end."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        trace = kernel.trace
+        trace.scenario_step.register(self.after_step)
+        trace.scenario_end.register(self.at_end)
+
+    def _report(self, kind: str, where: str, problems: list[str]) -> None:
+        if problems:
+            self.kernel.trace.report(kind, f"{where}:\n" + "".join(f"  {p}\n" for p in problems))
+
+    def after_step(self, step) -> None:
+        self._report("invariant", f"after line {step.lineno} ({step})",
+                     check_invariants(self.kernel))
+
+    def at_end(self) -> None:
+        self._report("invariant", "at the end", check_invariants(self.kernel))
+        self._report("leak", "at the end", check_all_freed(self.kernel))
+
+
+def attach_checks(kernel) -> Checks:
+    return Checks(kernel)

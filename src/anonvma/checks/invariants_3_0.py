@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .invariants import _check_rmap, _vmas, check_chains
+from .common import check_chains, check_rmap, live_vmas
+
+
+def list_walk(av, pgoff):
+    """3.0's walks visit every AVC of the anon_vma's list."""
+    return av.head
 
 
 def check_invariants_3_0(kernel) -> list[str]:
     bad: list[str] = []
     anon_vmas = kernel.anon_vma_cachep.live
     avcs = kernel.anon_vma_chain_cachep.live
-    vmas = _vmas(kernel)
+    vmas = live_vmas(kernel)
 
     def in_list(where, avc):
         if avc not in avc.anon_vma.head:
@@ -33,8 +38,8 @@ def check_invariants_3_0(kernel) -> list[str]:
     bad.extend(check_chains(vmas, avcs, in_list))
 
     pinned_root = Counter(id(av.root) for av in anon_vmas if av.root is not av)
-    for av in anon_vmas:
-        name = f"anon_vma@{id(av):#x}"
+    for number, av in enumerate(anon_vmas, 1):
+        name = f"anon_vma #{number}"
         if av.root.freed:
             bad.append(f"I-8: {name} has a freed root")
         expect = (1 if av.head else 0) + pinned_root[id(av)]
@@ -45,5 +50,5 @@ def check_invariants_3_0(kernel) -> list[str]:
             if avc.freed or avc.anon_vma is not av:
                 bad.append(f"I-1: {name} has a foreign or freed AVC in its list")
 
-    bad.extend(_check_rmap(kernel, vmas))
+    bad.extend(check_rmap(kernel, vmas, list_walk))
     return bad

@@ -2,32 +2,40 @@
 
     result = explore("race.scn", strategy="pct", budget_runs=1000, seed=1,
                      out_dir="failures")
-    run = replay("failures/race-hung_task-pct-1/race.scn",
-                 "failures/race-hung_task-pct-1/schedule.json")
+    ex = replay("failures/race-hung_task-pct-1/race.scn",
+                "failures/race-hung_task-pct-1/schedule.json")
 
-``explore`` runs the scenario under a strategy (``strategies``) until a run
-fails (any report on the bus: lockdep, hung task, invariant, leak; or an
-exception such as a VM_BUG_ON), the strategy runs out of schedules, or the
-budget is spent.  A failing schedule is shrunk, checked for determinism and
-saved beside a copy of the scenario; those two files alone replay it.
+``explore`` runs the scenario's session (anonvma.session) under a strategy
+(``strategies``) until a run fails (any problem reported on the bus:
+lockdep, hung task, invariant, leak, BUG; or an exception), the strategy
+runs out of schedules, or the budget is spent.  A failing schedule is
+shrunk (``shrink``), checked for determinism and saved beside a copy of the
+scenario; those two files alone replay it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
 from ..scenario import parse, parse_file
-from .concurrent import ScenarioProgram
+from ..session import Config, Session
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
 from .runner import (
     Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
-    shrink, shrink_scenario,
 )
 from .schedule import load_schedule, save_schedule
+from .shrink import shrink_schedule, shrink_scenario
 from .strategies import Replay, make_strategy
 
 DEFAULT_RUNS = 1000
+
+
+def scenario_digest(text: str) -> str:
+    """What a saved schedule records of its scenario, to tell a foreign one."""
+    ops = [line.split("#", 1)[0].split() for line in text.split("\n")]
+    return hashlib.sha256(repr([words for words in ops if words]).encode()).hexdigest()[:16]
 
 
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
@@ -40,7 +48,7 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
     PCT schedules in that many processes (``parallel``)."""
     sc = parse_file(str(path))
-    program = ScenarioProgram(sc, variant)
+    session = Session(sc, Config(variant=variant))
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
@@ -50,47 +58,44 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     if jobs > 1:
         if strategy not in PARALLEL_STRATEGIES:
             raise ValueError(f"--jobs works with {' and '.join(PARALLEL_STRATEGIES)} only")
-        result = explore_parallel(program, strategy, seed, params.get(strategy, {}), jobs,
+        result = explore_parallel(session, strategy, seed, params.get(strategy, {}), jobs,
                                   budget_runs, budget_seconds)
     elif progress:
-        result = _with_progress(program, strat, budget_runs, budget_seconds, path)
+        result = _with_progress(session, strat, budget_runs, budget_seconds, path)
     else:
-        result = explore_program(program, strat, budget_runs, budget_seconds)
+        result = explore_program(session, strat, budget_runs, budget_seconds)
+    result.concurrent = sc.concurrent
     if result.failure is None:
         return result
     original = text = Path(path).read_text()
     if minimise:
-        small = shrink(program, result.schedule, result.failure.kind)
+        small = shrink_schedule(execute, session, result.schedule, result.failure.kind)
         if small != result.schedule:
-            ex = execute(program, Replay(small))
             result.shrunk_from = len(result.schedule)
-            result.schedule, result.failure = small, ex.failure
+            result.schedule = small
+            result.failure = execute(session, Replay(small)).failure
         # Only invariant and leak failures need the checks while shrinking,
         # and they cost most of a run.
         checks = result.failure.kind in ("invariant", "leak")
-        text, schedule = shrink_scenario(original, result.schedule, result.failure.kind,
-                                         lambda sc: ScenarioProgram(sc, variant, checks=checks))
+        text, schedule = shrink_scenario(
+            execute, original, result.schedule, result.failure.kind,
+            lambda sc: Session(sc, Config(variant=variant, checks=checks)))
         if text != original:
-            program = ScenarioProgram(parse(text, str(path)), variant)
+            session = Session(parse(text, str(path)), Config(variant=variant))
             result.schedule = schedule
-            result.failure = execute(program, Replay(schedule)).failure
+            result.failure = execute(session, Replay(schedule)).failure
             result.shrunk_lines = (len(original.splitlines()), len(text.splitlines()))
+    full = execute(session, Replay(result.schedule)).schedule
     try:
-        check_determinism(program, result.schedule + _tail(program, result.schedule))
+        check_determinism(session, full)
         result.saved["deterministic"] = True
     except Nondeterminism as e:
         result.saved["deterministic"] = False
         result.saved["nondeterminism"] = str(e)
+    result.schedule = full
     if out_dir is not None:
-        _save(result, Path(path), text, Path(out_dir), strategy, seed)
+        _save(result, Path(path), text, Path(out_dir), strategy, seed, jobs, session.variant)
     return result
-
-
-def _tail(program, schedule) -> list[int]:
-    """The choices that lenient replay adds past the end of ``schedule``:
-    the strict replay of the determinism check needs all of them."""
-    full = execute(program, Replay(schedule)).schedule
-    return full[len(schedule):]
 
 
 def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
@@ -103,25 +108,57 @@ def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
                                on_run=lambda n: bar.update(task, completed=n))
 
 
-def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int) -> None:
-    """The failing scenario (shrunk) and its schedule: the two files that
-    replay the failure."""
-    d = out_dir / f"{path.stem}-{result.failure.kind}-{strategy}-{seed}"
-    d.mkdir(parents=True, exist_ok=True)
+def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int,
+          jobs: int, variant: str) -> None:
+    """The failing scenario (shrunk, its comments kept) and its schedule:
+    the two files that replay the failure.  A directory of an earlier
+    exploration is never overwritten."""
+    name = f"{path.stem}-{result.failure.kind}-{strategy}-{seed}" + (f"-j{jobs}" if jobs > 1 else "")
+    d = out_dir / name
+    n = 1
+    while d.exists():
+        n += 1
+        d = out_dir / f"{name}-{n}"
+    d.mkdir(parents=True)
     scn = d / path.name
     scn.write_text(text)
     sched = d / "schedule.json"
     save_schedule(sched, result.schedule, strategy=result.strategy, run=result.failing_run,
+                  variant=variant, scenario=scenario_digest(text),
                   failure=result.failure.headline())
     (d / "report.txt").write_text(result.failure.text)
     result.saved.update(dir=str(d), scenario=str(scn), schedule=str(sched),
                         replay=f"anonvma replay {scn} {sched}")
 
 
+class ReplayMismatch(ValueError):
+    """The schedule file does not belong to the scenario, or the run did not
+    take the recorded decisions."""
+
+
 def replay(scenario_path, schedule_path, variant: str | None = None) -> Execution:
-    """Run a saved failure again from its scenario and schedule files."""
+    """Run a saved failure again from its scenario and schedule files.
+    Raises ``ReplayMismatch`` if the schedule was recorded for another
+    scenario or variant, or the run left it."""
+    decisions, info = load_schedule(schedule_path)
+    text = Path(scenario_path).read_text() if Path(scenario_path).is_file() else ""
     sc = parse_file(str(scenario_path))
-    return execute(ScenarioProgram(sc, variant), Replay(load_schedule(schedule_path)))
+    session = Session(sc, Config(variant=variant))
+    recorded = info.get("variant")
+    if recorded is not None and recorded != session.variant:
+        raise ReplayMismatch(f"{schedule_path}: recorded on variant {recorded}, not "
+                             f"{session.variant}: replay it with --variant {recorded}")
+    digest = info.get("scenario")
+    if digest is not None and digest != scenario_digest(text):
+        raise ReplayMismatch(f"{schedule_path}: recorded for another scenario than "
+                             f"{scenario_path} (its operations differ)")
+    strategy = Replay(decisions)
+    strategy.new_execution()
+    ex = execute(session, strategy)
+    if not strategy.fits():
+        raise ReplayMismatch(f"{schedule_path}: the schedule does not fit {scenario_path}: "
+                             f"{strategy.mismatch or 'the run ended before its last decision'}")
+    return ex
 
 
-__all__ = ["Execution", "Failure", "Result", "explore", "replay"]
+__all__ = ["Execution", "Failure", "ReplayMismatch", "Result", "explore", "replay"]

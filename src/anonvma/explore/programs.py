@@ -156,6 +156,26 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     return "\n".join(lines) + "\n"
 
 
+class Choices:
+    """The generator's source of decisions: drawn from a seeded generator
+    and recorded, or replayed from a recorded list (as offsets from each
+    draw's lowest value, so that a smaller list is a smaller program; past
+    its end every draw is the lowest value)."""
+
+    def __init__(self, seed: int | None = None, replay: list[int] | None = None):
+        self.rng = random.Random(seed) if replay is None else None
+        self.replay = replay
+        self.recorded: list[int] = []
+
+    def __call__(self, lo: int, hi: int) -> int:
+        if self.rng is not None:
+            value = self.rng.randint(lo, hi)
+        else:
+            i = len(self.recorded)
+            value = min(hi, lo + self.replay[i]) if i < len(self.replay) else lo
+        self.recorded.append(value - lo)
+        return value
+
+
 def random_scenario(seed: int, **kw) -> str:
-    rng = random.Random(seed)
-    return generate(rng.randint, **kw)
+    return generate(Choices(seed), **kw)

@@ -44,6 +44,18 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
 
     name = "v6.18"
     description = "today's kernel: rwsem, interval tree, anon_vma reuse with num_children/num_active_vmas"
+    # What an era is made of, for the code outside the kernel that must know
+    # it (invariant checks, lockdep, the performance model); every era class
+    # declares its own values.
+    #   rmap_layout      "interval_tree" (3.7+) or "list" (anon_vma->head)
+    #   rmap_counters    "num_children" (6.0+: num_children, num_active_vmas),
+    #                    "degree" (3.19-5.19) or None (no reuse counters)
+    #   anon_vma_lock    "rwsem" (3.8+), "mutex" (3.0-3.7) or "spinlock"
+    #   lockdep_flavour  "fs_reclaim" (4.14+) or "reclaim_fs" (the usage state)
+    rmap_layout = "interval_tree"
+    rmap_counters = "num_children"
+    anon_vma_lock = "rwsem"
+    lockdep_flavour = "fs_reclaim"
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
         """A booted kernel with ``memory`` pages in its zone and ``swap``

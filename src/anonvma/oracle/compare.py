@@ -3,8 +3,10 @@
 Each scenario runs on the live kernel (through the oracle) and on the model;
 object events and the other lines (maps, failures) are compared separately,
 and the first difference of each is shown.  ``--random N`` generates N
-sequential scenarios, and every mismatch is shrunk, line by line, to the
-smallest scenario that still differs, then saved with the kernel's trace.
+sequential scenarios, and every mismatch is shrunk, first through the
+generator's choices (fewer and smaller: numbers shrink too), then line by
+line, to the smallest scenario that still differs, then saved with the
+kernel's trace.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from ..explore.programs import random_scenario
-from ..explore.shrink import delete_lines
-from ..model import run_model
-from ..scenario import parse
+from ..explore.programs import Choices, generate
+from ..explore.shrink import delete_lines, shrink_choices
+from ..scenario import ScenarioError, parse, parse_file
+from ..session import Config, Session
 from .harness import KernelOracle
 
 
@@ -56,13 +58,25 @@ class Comparer:
             f.write(text)
         sc = parse(text, name)
         kernel = self.oracle.run(path)
-        model = run_model(sc, variant=self.variant, checks=True)
+        model = Session(sc, Config(variant=self.variant)).run()
         return Comparison(name, first_difference(kernel.events, model.events),
                           first_difference(kernel.others, model.others), model.problems), kernel
 
+    def differs(self, text: str) -> bool:
+        try:
+            return not self.compare_text(text, "candidate")[0].match
+        except ScenarioError:
+            return False
+
     def shrink(self, text: str) -> str:
         """The smallest scenario, by deleting lines, that still differs."""
-        return delete_lines(text, lambda sc, cand: not self.compare_text(cand, "candidate")[0].match)
+        return delete_lines(text, lambda sc, cand: self.differs(cand))
+
+    def shrink_generated(self, choices: list[int]) -> str:
+        """The smallest generated scenario that still differs: the
+        generator's choices first, then the lines of what they generate."""
+        small = shrink_choices(choices, lambda c: self.differs(generate(Choices(replay=c))))
+        return self.shrink(generate(Choices(replay=small)))
 
 
 def _report(c: Comparison) -> None:
@@ -91,16 +105,23 @@ def _progress(total: int):
 def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "failures",
                  variant: str | None = None) -> int:
     all_match = True
+    plain = []
+    for path in files:
+        sc = parse_file(path)
+        if sc.concurrent:
+            print(f"{path}: skipped (the live kernel runs only plain scenarios)")
+        else:
+            plain.append(path)
+    if not plain and not random:
+        print("anonvma: nothing to compare: the live kernel runs only plain scenarios, "
+              "without together blocks", file=sys.stderr)
+        return 2
     with KernelOracle() as oracle:
         print(f"comparing with the live kernel {oracle.release}")
         cmp = Comparer(oracle, variant)
-        for path in files:
+        for path in plain:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
-            sc = parse(text, path)
-            if sc.concurrent:
-                print(f"{path}: skipped (the live kernel runs only plain scenarios)")
-                continue
             c, _kernel = cmp.compare_text(text, path)
             _report(c)
             all_match &= c.match
@@ -114,14 +135,15 @@ def _fuzz(cmp: Comparer, n: int, seed: int, save: str) -> bool:
     mismatches = 0
     try:
         for s in range(seed, seed + n):
-            text = random_scenario(s)
+            choices = Choices(s)
+            text = generate(choices)
             c, _kernel = cmp.compare_text(text, f"random seed {s}")
             if progress is not None:
                 progress.advance(progress.task_ids[0])
             if c.match:
                 continue
             mismatches += 1
-            small = cmp.shrink(text)
+            small = cmp.shrink_generated(choices.recorded)
             c, kernel = cmp.compare_text(small, f"random seed {s} (shrunk)")
             os.makedirs(save, exist_ok=True)
             base = os.path.join(save, f"mismatch-seed{s}")

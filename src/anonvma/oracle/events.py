@@ -23,41 +23,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..trace_tokens import CLONE_CALLERS, RMAP_CACHES, RMAP_FUNCTIONS, SITES, UNLINK_CALLERS
+
 RECORD = re.compile(r"^\s*.*?-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+\d+: (?P<body>.*)$")
 FIELD = re.compile(r"(\w+)=(\S+)")
 MARKER = re.compile(r"^tracing_mark_write: @pid (\d+) (\S+)$")
 
-KIND = {"anon_vma": "AV", "anon_vma_chain": "AVC"}
-
-# Functions of mm/rmap.c that allocate or free anon_vma(_chain) objects.
-RMAP_FUNCS = frozenset({
-    "__anon_vma_prepare", "anon_vma_clone", "anon_vma_fork", "unlink_anon_vmas",
-    "__put_anon_vma", "anon_vma_alloc", "anon_vma_free",
-    "anon_vma_chain_alloc", "anon_vma_chain_free",
-})
-
-# Caller frame -> the name used in tokens.  Stacks show no inlined frames,
-# so where a helper is inlined its caller stands for it: on 6.18
-# dup_anon_vma() is inlined (through vma_merge_existing_range) into
-# vma_modify(), and might be into vma_expand(); neither reaches
-# anon_vma_clone() any other way.
-CALLERS = {
-    "anon_vma_fork": "fork",
-    "__split_vma": "split",
-    "copy_vma": "copy_vma",
-    "dup_anon_vma": "dup",
-    "vma_merge_existing_range": "dup",
-    "vma_modify": "dup",
-    "vma_expand": "dup",
-    "free_pgtables": "pgt",
-    "vma_complete": "merge",
-    "move_vma": "move_vma",
-    "dontunmap_complete": "move_vma",
-    "anon_vma_clone": "err",
-}
-
-ALLOC_SITES = {"__anon_vma_prepare": "prep", "anon_vma_fork": "fork"}
-
+KIND = RMAP_CACHES
 
 @dataclass
 class Record:
@@ -109,18 +81,19 @@ def parse(text: str) -> list[Record]:
 def is_rmap(rec: Record) -> bool:
     if rec.fields.get("name") == "anon_vma":
         return True         # own cache: it has a constructor, so never merged
-    return rec.function in RMAP_FUNCS or any(f in RMAP_FUNCS for f in rec.stack)
+    return rec.function in RMAP_FUNCTIONS or any(f in RMAP_FUNCTIONS for f in rec.stack)
 
 
-def caller(rec: Record) -> str:
-    """Token name of the frame that called the allocating/freeing function;
-    unknown callers stay visible as '?frame'."""
+def caller(rec: Record, table: dict) -> str:
+    """Token name of the frame that called the allocating/freeing function,
+    by ``table`` (clone or unlink callers); unknown callers stay visible as
+    '?frame'."""
     fn = rec.function
     if fn in rec.stack:
         i = rec.stack.index(fn)
         if i + 1 < len(rec.stack):
             frame = rec.stack[i + 1]
-            return CALLERS.get(frame, "?" + frame)
+            return table.get(frame, "?" + frame)
     return "?"
 
 
@@ -138,13 +111,16 @@ def unlink_sites(records: list[Record]) -> list[str]:
 def tag(rec: Record, loops: dict[str, str]) -> str:
     """What happened to the object: prep, clone/split, u1/pgt, put, ..."""
     fn = rec.function
+    site = SITES.get(fn)
     if rec.event == "kmem_cache_alloc":
-        if fn == "anon_vma_clone":
-            return "clone/" + caller(rec)
-        return ALLOC_SITES.get(fn, "?" + fn)
-    if fn == "unlink_anon_vmas":
-        return loops.get(rec.fields.get("call_site", ""), "u?") + "/" + caller(rec)
-    if fn == "__put_anon_vma":
+        if site == "clone":
+            return "clone/" + caller(rec, CLONE_CALLERS)
+        if site in ("prep", "fork"):
+            return site
+        return "?" + fn
+    if site == "u":
+        return loops.get(rec.fields.get("call_site", ""), "u?") + "/" + caller(rec, UNLINK_CALLERS)
+    if site == "put":
         return "put"
     return "?" + fn
 

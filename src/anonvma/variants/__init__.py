@@ -19,6 +19,13 @@ class UnknownVariant(LookupError):
         super().__init__(f"unknown variant {name!r}: known are " + ", ".join(VARIANTS))
 
 
+def lockdep_for(kernel_class: type) -> type:
+    """The lockdep of an era: its class declares the flavour it had."""
+    from ..kernel.kernel.locking.lockdep import Lockdep
+    from .lockdep_reclaim_fs import LockdepReclaimFs
+    return {"fs_reclaim": Lockdep, "reclaim_fs": LockdepReclaimFs}[kernel_class.lockdep_flavour]
+
+
 def get_variant(name: str | None) -> type:
     try:
         return VARIANTS[name or NEWEST]

@@ -43,6 +43,7 @@ class Linux_2_6_39(Linux_3_0_rc2):
 
     name = "v2.6.39"
     description = "2.6.39: anon_vma->lock spinlock taken per AVC, allocations outside it"
+    anon_vma_lock = "spinlock"
 
     def anon_vma_lock(self, av: anon_vma) -> None:
         spin_lock(av.root.lock)

@@ -29,7 +29,6 @@ from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM
 from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, vma_address
 from ..kernel.kernel.locking.lock import lock_class_key
-from ..kernel.kernel.locking.lockdep import RECLAIM_FS
 from ..kernel.kernel.locking.mutex import (
     mutex, mutex_is_locked, mutex_lock, mutex_trylock, mutex_unlock,
 )
@@ -124,8 +123,14 @@ class Linux_3_0_rc2(Linux):
     name = "v3.0-rc2"
     description = ("3.0-rc + anon_vma_clone/unlink batching: mutex held across GFP_KERNEL "
                    "anon_vma_chain allocations (the bug the seed fixed)")
-    # 2011 lockdep: reclaim is a usage state (RECLAIM_FS), not a lock.
-    lockdep_mode = RECLAIM_FS
+    # What this era's kernel was made of (see Linux): an anon_vma's VMAs on
+    # a list (the interval tree came in 3.7), no reuse counters (3.19), a
+    # mutex (2b575eb64f7a; an rwsem from 3.8), and 2011's lockdep, where
+    # reclaim is a usage state (RECLAIM_FS), not a lock.
+    rmap_layout = "list"
+    rmap_counters = None
+    anon_vma_lock = "mutex"
+    lockdep_flavour = "reclaim_fs"
 
     # -- include/linux/rmap.h -----------------------------------------------------
 
@@ -452,12 +457,28 @@ class Linux_3_0_rc2(Linux):
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
         """In 3.0 an allocation calls lockdep_trace_alloc(gfp) (mm/slub.c:
         slab_pre_alloc_hook, mm/page_alloc.c:__alloc_pages_nodemask) and
-        direct reclaim lockdep_set_current_reclaim_state(gfp): lockdep in
-        "reclaim_fs" mode does both here, reading 3.0 gfp bits."""
-        self.lockdep.fs_reclaim_acquire(gfp_to_3_0(gfp_mask))
+        direct reclaim lockdep_set_current_reclaim_state(gfp), both in 3.0
+        gfp bits: here both happen where 6.18 takes fs_reclaim, and the
+        release clears the reclaim state again."""
+        trace = self.trace
+        if trace.lockdep_trace_alloc.probes:
+            gfp_mask = gfp_to_3_0(gfp_mask)
+            trace.lockdep_trace_alloc(gfp_mask)
+            trace.lockdep_reclaim_state(gfp_mask)
 
     def fs_reclaim_release(self, gfp_mask: int) -> None:
-        self.lockdep.fs_reclaim_release(gfp_to_3_0(gfp_mask))
+        tp = self.trace.lockdep_reclaim_state
+        if tp.probes:
+            tp(0)
+
+    def _fs_reclaim_acquire(self) -> None:
+        """3.0 mm/vmscan.c:kswapd: lockdep_set_current_reclaim_state(GFP_KERNEL)."""
+        tp = self.trace.lockdep_reclaim_state
+        if tp.probes:
+            tp(GFP_KERNEL)
+
+    def _fs_reclaim_release(self) -> None:
+        self.fs_reclaim_release(0)
 
 
 class Linux_3_0(Linux_3_0_rc2):

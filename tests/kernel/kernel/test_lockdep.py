@@ -2,9 +2,11 @@
 
 import pytest
 
-from anonvma.explore.toy import ToyKernel
+from toy import ToyKernel
 from anonvma.kernel.kernel.locking.lock import lock_class_key
-from anonvma.kernel.kernel.locking.lockdep import Lockdep, lockdep_map, fs_reclaim_map
+from anonvma.kernel.kernel.locking.lockdep import Lockdep, lockdep_map
+from anonvma.kernel.mm.page_alloc import PageAlloc, fs_reclaim_map
+from anonvma.variants.lockdep_reclaim_fs import LockdepReclaimFs
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_trylock, mutex_unlock
 from anonvma.kernel.kernel.locking.rwsem import (
     down_read, down_write, down_write_nested, rw_semaphore, up_read, up_write,
@@ -230,17 +232,22 @@ def anon_vma_lock(k):
 
 
 def might_alloc(k, gfp):
-    k.lockdep.fs_reclaim_acquire(gfp)
-    k.lockdep.fs_reclaim_release(gfp)
+    PageAlloc.fs_reclaim_acquire(k, gfp)
+    PageAlloc.fs_reclaim_release(k, gfp)
+
+
+def might_alloc_2011(k, gfp):
+    """What 3.0's allocators told lockdep (lockdep_trace_alloc)."""
+    k.trace.lockdep_trace_alloc(gfp)
 
 
 def reclaim_takes(k, sem, gfp=GFP_KERNEL):
     """Direct reclaim: fs_reclaim held, PF_MEMALLOC set, rmap walk locks."""
-    k.lockdep.fs_reclaim_acquire(gfp)
+    PageAlloc.fs_reclaim_acquire(k, gfp)
     k.current.flags |= PF_MEMALLOC
     down_read(sem); up_read(sem)
     k.current.flags &= ~PF_MEMALLOC
-    k.lockdep.fs_reclaim_release(gfp)
+    PageAlloc.fs_reclaim_release(k, gfp)
 
 
 def test_gfp_kernel_under_anon_vma_lock_is_the_fs_reclaim_inversion(k):
@@ -270,15 +277,15 @@ def test_allocations_that_cannot_recurse_into_fs_reclaim_are_clean(k, gfp, flags
 
 
 def test_2011_reclaim_fs_usage_bits_give_hughs_report():
-    k = ToyKernel(lockdep_mode="reclaim_fs")
+    k = ToyKernel(lockdep=LockdepReclaimFs)
     av = mutex(k, lock_class_key("&anon_vma->mutex"))
     as_task(k, "fork")
-    mutex_lock(av); might_alloc(k, GFP_KERNEL_3_0); mutex_unlock(av)
+    mutex_lock(av); might_alloc_2011(k, GFP_KERNEL_3_0); mutex_unlock(av)
     assert k.lockdep.reports == []
     as_task(k, "cp")
-    k.lockdep.lockdep_set_current_reclaim_state(GFP_KERNEL_3_0)
+    k.trace.lockdep_reclaim_state(GFP_KERNEL_3_0)
     mutex_lock(av); mutex_unlock(av)
-    k.lockdep.lockdep_clear_current_reclaim_state()
+    k.trace.lockdep_reclaim_state(0)
     (text,) = k.lockdep.reports
     assert "[ INFO: inconsistent lock state ]" in text
     assert "inconsistent {RECLAIM_FS-ON-W} -> {IN-RECLAIM_FS-W} usage." in text
@@ -290,19 +297,14 @@ def test_2011_reclaim_fs_usage_bits_give_hughs_report():
 
 
 def test_2011_nowait_and_trylock_in_reclaim_are_clean():
-    k = ToyKernel(lockdep_mode="reclaim_fs")
+    k = ToyKernel(lockdep=LockdepReclaimFs)
     av = mutex(k, lock_class_key("&anon_vma->mutex"))
     as_task(k, "fork")
-    mutex_lock(av); might_alloc(k, GFP_NOWAIT_3_0); mutex_unlock(av)
-    mutex_lock(av); might_alloc(k, GFP_KERNEL_3_0); mutex_unlock(av)
+    mutex_lock(av); might_alloc_2011(k, GFP_NOWAIT_3_0); mutex_unlock(av)
+    mutex_lock(av); might_alloc_2011(k, GFP_KERNEL_3_0); mutex_unlock(av)
     as_task(k, "cp")
-    k.lockdep.lockdep_set_current_reclaim_state(GFP_KERNEL_3_0)
+    k.trace.lockdep_reclaim_state(GFP_KERNEL_3_0)
     assert mutex_trylock(av)        # page_lock_anon_vma's trylock fast path
     mutex_unlock(av)
-    k.lockdep.lockdep_clear_current_reclaim_state()
+    k.trace.lockdep_reclaim_state(0)
     assert k.lockdep.reports == []
-
-
-def test_lockdep_mode_is_checked():
-    with pytest.raises(ValueError):
-        Lockdep(ToyKernel(lockdep=False), mode="2011")

@@ -18,7 +18,7 @@ import pytest
 from anonvma.checks.invariants import check_all_freed, check_invariants
 from anonvma.kernel import Linux
 from anonvma.kernel.include.gfp import GFP_NOWAIT
-from anonvma.model import MESSAGE_KINDS, setup_fault_injection
+from anonvma.session import MESSAGE_KINDS, setup_fault_injection
 from anonvma.scenario import Line, Runner, parse_file
 from anonvma.trace import TraceLines, kernel_stack
 
@@ -80,7 +80,7 @@ class Run:
             armed = step.lineno == lineno and proc is not None and not proc.dead
             if armed:
                 proc.task.fail_nth, proc.task.make_it_fail = nth, True
-            runner.run_step(sc, step)
+            runner.run_line(step)
             if armed:
                 self.left, proc.task.fail_nth = proc.task.fail_nth, 0
                 proc.task.make_it_fail = armed = False
@@ -143,7 +143,7 @@ def test_every_allocation_and_the_next_fail_cleanly(path):
 from anonvma.kernel.include.gfp import GFP_KERNEL  # noqa: E402
 from anonvma.kernel.mm.failslab import failslab  # noqa: E402
 from anonvma.kernel.mm.slub import SLAB_FAILSLAB  # noqa: E402
-from anonvma.model import run_model  # noqa: E402
+from anonvma.session import Config, Session  # noqa: E402
 from anonvma.scenario import ScenarioError, parse  # noqa: E402
 
 
@@ -203,7 +203,7 @@ def test_space_cache_filter_and_task_filter(machine):
 
 def test_verbose_reports_with_the_stack_and_nowarn_is_silent():
     text = "set failslab.ignore_gfp_wait N\nset fail_nth 4:1\nP0 mmap 0 4\nP0 write 0\n"
-    r = run_model(parse(text), checks=True)
+    r = Session(parse(text), Config()).run()
     # the fault is retried (pagefault_out_of_memory) and the retry succeeds
     assert r.fail_nth_left == 0 and r.others == [] and not r.problems
     report, retry = r.messages
@@ -215,7 +215,7 @@ def test_verbose_reports_with_the_stack_and_nowarn_is_silent():
         < stack.index("handle_mm_fault")
     # the NOWAIT try of anon_vma_clone carries __GFP_NOWARN: no report
     text = "set fail_nth 4:1\nP0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 maps\n"
-    r = run_model(parse(text), checks=True)
+    r = Session(parse(text), Config()).run()
     assert r.fail_nth_left == 0 and not r.messages and not r.problems
     assert "P0 !AVC:clone/fork" in r.events and "P1 maps 200000000000-200000004000 rw-p" in r.others
 
@@ -224,7 +224,7 @@ def test_make_it_fail_is_inherited_by_fork():
     text = ("set failslab.probability 100\nset failslab.times -1\nset failslab.task_filter Y\n"
             "set failslab.ignore_gfp_wait N\nset make_it_fail P1\n"
             "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\nP0 fork P3\n")
-    r = run_model(parse(text), checks=True)
+    r = Session(parse(text), Config()).run()
     assert r.others == ["P1 !fork ENOMEM"] and not r.problems
 
 

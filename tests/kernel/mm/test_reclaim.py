@@ -8,7 +8,7 @@ import random
 
 from anonvma.checks.invariants import check_all_freed, check_invariants
 from anonvma.kernel.include.gfp import GFP_KERNEL, GFP_NOWAIT
-from anonvma.model import run_model
+from anonvma.session import Config, Session
 from anonvma.scenario import parse
 
 
@@ -126,5 +126,5 @@ def test_every_op_keeps_working_under_pressure():
     rng = random.Random(618)
     for _ in range(25):
         text = pressure_program(rng)
-        result = run_model(parse(text, "<pressure>"), checks=True)
+        result = Session(parse(text, "<pressure>"), Config()).run()
         assert result.problems == [], text

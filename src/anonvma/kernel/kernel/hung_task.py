@@ -11,9 +11,15 @@ kernel's text the report names the cycle of tasks waiting for each other.
 
 from __future__ import annotations
 
-import sys
+from .locking.lockdep import stack_from
 
 HUNG_TASK_TIMEOUT_SECS = 120
+
+
+def is_lock(obj) -> bool:
+    """A wait on a lock can only end when its holder releases it; a daemon
+    waiting on a wait queue (kswapd_wait) is idle, not hung."""
+    return hasattr(obj, "wait_list")
 
 
 def _kind(lock) -> str:
@@ -75,22 +81,27 @@ def find_cycle(tasks) -> list:
     return []
 
 
-def task_stack(task) -> list[str]:
-    """Function names on a blocked task's stack, innermost first."""
-    g = task.greenlet
-    frame = g.gr_frame if g is not None and not g.dead else sys._getframe(1)
-    names = []
-    while frame is not None and len(names) < 32:
-        names.append(frame.f_code.co_name)
-        frame = frame.f_back
+# Frames of the model's lock helpers, and the kernel functions they are.
+_INLINE = frozenset({"_lock", "_acquire", "_contended", "_acquired"})
+
+
+def task_stack(kernel, task) -> list[str]:
+    """sched_show_task(): the blocked task's call trace, innermost first,
+    from ``schedule`` out to its kernel entry point."""
+    frame = kernel.sched.task_frame(task)
+    lock = task.blocked_on
+    names = ["__schedule", "schedule"]
+    for name in stack_from(frame):
+        if name in _INLINE:
+            continue
+        if name == "_slowpath" and is_lock(lock):
+            mine = next((w for w in lock.wait_list if w.task is task), None)
+            name = lock.slowpath_name(mine is not None and mine.read)
+        names.append(name)
     return names
 
 
 def check_hung_tasks(kernel, tasks) -> str:
-    from .locking.lockdep import format_held_lock    # only reports need it
-
-    from .sched.core import is_lock
-
     # Like khungtaskd, only D-state waits count: an idle kernel thread
     # sleeping on its wait queue is not hung.
     blocked = [t for t in tasks if t.blocked_on is not None
@@ -104,7 +115,7 @@ def check_hung_tasks(kernel, tasks) -> str:
         out.append(f"task:{t.comm:<15} state:D pid:{t.pid:<5} flags:{t.flags:#010x}")
         out.append("Call Trace:")
         out.append(" <TASK>")
-        out.extend(f" {name}" for name in task_stack(t))
+        out.extend(f" {name}" for name in task_stack(kernel, t))
         out.append(" </TASK>")
         holders = lock.holders() if is_lock(lock) else []
         name = getattr(lock, "name", lock)
@@ -137,11 +148,25 @@ def check_hung_tasks(kernel, tasks) -> str:
                    "(a lock held by a task that will not release it).")
     out.append("")
     out.append("Showing all locks held in the system:")
-    for t in tasks:
-        if t.held_locks:
-            n = len(t.held_locks)
-            out.append(f"{n} lock{'s' if n > 1 else ''} held by {t.comm}/{t.pid}:")
-            out.extend(f" #{i}: {format_held_lock(h)}" for i, h in enumerate(t.held_locks))
+    lockdep = kernel.lockdep
+    if lockdep is not None:
+        for t in tasks:
+            if t.held_locks:
+                n = len(t.held_locks)
+                out.append(f"{n} lock{'s' if n > 1 else ''} held by {t.comm}/{t.pid}:")
+                out.extend(f" #{i}: {lockdep.format_held_lock(h)}"
+                           for i, h in enumerate(t.held_locks))
+    else:
+        # Without lockdep the kernel has no held-lock stacks to show; the
+        # locks the blocked tasks wait on still name their holders.
+        seen = []
+        for t in blocked:
+            lock = t.blocked_on
+            if is_lock(lock) and lock not in seen:
+                seen.append(lock)
+                holders = ", ".join(_who(h) for h in lock.holders()) or "nobody"
+                out.append(f" {lock.name} ({_kind(lock)}) held by {holders}")
+        out.append(" (lockdep is off: held-lock stacks are not tracked)")
     out.append("")
     out.append("=============================================")
     return "\n".join(out) + "\n"

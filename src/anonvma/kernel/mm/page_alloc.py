@@ -13,10 +13,11 @@ passes first: lockdep's ``fs_reclaim`` annotation and ``might_sleep``.
 from __future__ import annotations
 
 from ..include.gfp import (
-    __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, __GFP_NOWARN,
-    gfp_name, gfpflags_allow_blocking,
+    __GFP_DIRECT_RECLAIM, __GFP_FS, __GFP_HIGH, __GFP_IO, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL,
+    __GFP_NOLOCKDEP, __GFP_NOWARN, gfp_name, gfpflags_allow_blocking,
 )
-from ..kernel.sched.core import PF_MEMALLOC
+from ..kernel.locking.lockdep import lockdep_map
+from ..kernel.sched.core import PF_MEMALLOC, PF_MEMALLOC_NOFS, PF_MEMALLOC_NOIO
 from .mm_types import folio
 
 DEFAULT_PAGES = 24 << 18            # 24 GiB of 4 KiB pages
@@ -31,6 +32,35 @@ ALLOC_MIN_RESERVE = 0x08
 ALLOC_KSWAPD = 0x800
 ALLOC_NOFAIL = 0x10000          # the model's: __GFP_NOFAIL, looked up once
 ALLOC_NOWARN = 0x20000          # the model's: __GFP_NOWARN, likewise
+
+
+# static struct lockdep_map __fs_reclaim_map: reclaim, as lockdep sees it.
+fs_reclaim_map = lockdep_map("fs_reclaim")
+
+
+def current_gfp_context(task, flags: int) -> int:
+    """include/linux/sched/mm.h: memalloc_noio/nofs scopes strip the bits."""
+    pflags = task.flags
+    if pflags & PF_MEMALLOC_NOIO:
+        flags &= ~(__GFP_IO | __GFP_FS)
+    elif pflags & PF_MEMALLOC_NOFS:
+        flags &= ~__GFP_FS
+    return flags
+
+
+def _need_reclaim(curr, gfp_mask: int) -> bool:
+    """``__need_reclaim()``."""
+    if not gfp_mask & __GFP_DIRECT_RECLAIM:
+        return False        # no reclaim without waiting on it
+    if curr.flags & PF_MEMALLOC:
+        return False        # this guy won't enter reclaim
+    return not gfp_mask & __GFP_NOLOCKDEP
+
+
+def _fs_reclaim_needed(curr, gfp_mask: int) -> bool:
+    """What fs_reclaim_acquire() asks before taking the map."""
+    gfp_mask = current_gfp_context(curr, gfp_mask)
+    return _need_reclaim(curr, gfp_mask) and bool(gfp_mask & __GFP_FS)
 
 
 def gfp_to_alloc_flags(gfp_mask: int) -> int:
@@ -65,17 +95,34 @@ class zone:
 class PageAlloc:
 
     def might_alloc(self, gfp_mask: int) -> None:
-        if self.lockdep is not None:
-            self.fs_reclaim_acquire(gfp_mask)
-            self.fs_reclaim_release(gfp_mask)
+        self.fs_reclaim_acquire(gfp_mask)
+        self.fs_reclaim_release(gfp_mask)
         if gfp_mask & _GFP_DIRECT_RECLAIM:      # gfpflags_allow_blocking(), inlined
             self.might_sleep()
 
+    # CONFIG_LOCKDEP's reclaim annotation: lock_map_acquire(&__fs_reclaim_map)
+    # is the lock_acquire tracepoint.  Nobody listening costs one test.
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
-        self.lockdep.fs_reclaim_acquire(gfp_mask)
+        tp = self.trace.lock_acquire
+        if tp.probes and _fs_reclaim_needed(self.current, gfp_mask):
+            tp(fs_reclaim_map, 0, 0, 0, None)
 
     def fs_reclaim_release(self, gfp_mask: int) -> None:
-        self.lockdep.fs_reclaim_release(gfp_mask)
+        tp = self.trace.lock_release
+        if tp.probes and _fs_reclaim_needed(self.current, gfp_mask):
+            tp(fs_reclaim_map, None)
+
+    def _fs_reclaim_acquire(self) -> None:
+        """``__fs_reclaim_acquire()``: what kswapd's balance_pgdat() holds,
+        whatever its own flags (kswapd runs with PF_MEMALLOC)."""
+        tp = self.trace.lock_acquire
+        if tp.probes:
+            tp(fs_reclaim_map, 0, 0, 0, None)
+
+    def _fs_reclaim_release(self) -> None:
+        tp = self.trace.lock_release
+        if tp.probes:
+            tp(fs_reclaim_map, None)
 
     # -- the zone -------------------------------------------------------------------
 
@@ -147,9 +194,7 @@ class PageAlloc:
         """Direct reclaim, holding fs_reclaim as the kernel does, with
         PF_MEMALLOC so that allocations inside reclaim do not recurse."""
         current = self.current
-        lockdep = self.lockdep is not None
-        if lockdep:
-            self.fs_reclaim_acquire(gfp_mask)
+        self.fs_reclaim_acquire(gfp_mask)
         flags = current.flags
         current.flags |= PF_MEMALLOC
         tp = self.trace.mm_vmscan_direct_reclaim_begin
@@ -159,8 +204,7 @@ class PageAlloc:
             progress = self.try_to_free_pages(gfp_mask)
         finally:
             current.flags = flags
-            if lockdep:
-                self.fs_reclaim_release(gfp_mask)
+            self.fs_reclaim_release(gfp_mask)
         tp = self.trace.mm_vmscan_direct_reclaim_end
         if tp.probes:
             tp(progress)

@@ -43,8 +43,9 @@ class kmem_cache:
         self.nr_allocated = 0
         self.nr_freed = 0
         # Objects handed out and not freed: what /sys/kernel/slab/*/objects
-        # counts, and what leak and invariant checks walk.
-        self.live: set = set()
+        # counts, and what leak and invariant checks walk.  A dict, so that
+        # walks go in allocation order, the same in every run.
+        self.live: dict = {}
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name}>"
@@ -75,7 +76,7 @@ class Slub:
                 s.ctor(obj)
         if obj is not None:
             s.nr_allocated += 1
-            s.live.add(obj)
+            s.live[obj] = None
         tp = self.trace.kmem_cache_alloc
         if tp.probes:
             tp(sys._getframe(1), obj, s, gfpflags)
@@ -93,7 +94,7 @@ class Slub:
         tp = self.trace.kmem_cache_free
         if tp.probes:
             tp(sys._getframe(1), obj, s)
-        s.live.remove(obj)
+        del s.live[obj]
         s.nr_freed += 1
         obj.freed = True
         s.freelist.append(obj)

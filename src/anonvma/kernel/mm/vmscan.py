@@ -123,13 +123,10 @@ class Vmscan:
     def balance_pgdat(self) -> None:
         """Reclaim until the zone is above its high watermark, holding
         fs_reclaim as kswapd does."""
-        lockdep = self.lockdep
-        if lockdep is not None:
-            lockdep._fs_reclaim_acquire()
+        self._fs_reclaim_acquire()
         try:
             while self.zone.nr_free < self.zone.wmark_high:
                 if not self.try_to_free_pages(GFP_KERNEL):
                     break
         finally:
-            if lockdep is not None:
-                lockdep._fs_reclaim_release()
+            self._fs_reclaim_release()

@@ -70,6 +70,10 @@ class Lock:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
+    def slowpath_name(self, read: bool) -> str:
+        """The kernel function a waiter on this lock sleeps or spins in."""
+        return self.SLOWPATH
+
     def holders(self) -> list:
         """The tasks holding this lock (readers included, for an rwsem)."""
         return [] if self.owner is None else [self.owner]

@@ -25,12 +25,11 @@ design (Documentation/locking/lockdep-design.rst):
 - Reclaim: since 4.14 the kernel treats reclaim as a lock, ``fs_reclaim``,
   taken around every allocation that may enter fs reclaim (``might_alloc``)
   and held by reclaim itself; "L held over GFP_KERNEL" plus "L taken in
-  reclaim" is then an ordinary circular dependency.  Before that (2009-2017)
-  reclaim was an IRQ-like *usage state*, RECLAIM_FS: ``lockdep_trace_alloc``
-  marked every held lock RECLAIM_FS-ON, acquisitions in reclaim marked
-  IN-RECLAIM_FS, and a class with both was an "inconsistent lock state",
-  the report Hugh Dickins got for the 3.0-rc anon_vma_clone.  ``mode``
-  selects the era: ``"fs_reclaim"`` (default) or ``"reclaim_fs"``.
+  reclaim" is then an ordinary circular dependency.  The allocator reaches
+  lockdep the kernel's way, through ``lock_map_acquire(&__fs_reclaim_map)``,
+  i.e. the ``lock_acquire`` tracepoint (mm/page_alloc.py).  The 2009-2017
+  flavour, where reclaim was an IRQ-like usage state (RECLAIM_FS), belongs to
+  the eras that had it: ``anonvma.variants.lockdep_reclaim_fs``.
 
 Where the model departs from the kernel:
 - The kernel stops validating after its first report (``debug_locks_off``);
@@ -66,47 +65,9 @@ DEP_S_MASK = DEP_SR | DEP_SN
 DEP_N_MASK = DEP_SN | DEP_EN
 
 # Usage bits.  ENABLED_IRQ: acquired in process context with irqs on, the
-# only context the model has (the '+' of "{+.+.}").  The RECLAIM_FS bits
-# exist in the "reclaim_fs" mode only.
+# only context the model has (the '+' of "{+.+.}").
 LOCK_USED = 1 << 0
 LOCK_USED_READ = 1 << 1
-LOCK_USED_IN_RECLAIM_FS = 1 << 2
-LOCK_USED_IN_RECLAIM_FS_READ = 1 << 3
-LOCK_ENABLED_RECLAIM_FS = 1 << 4
-LOCK_ENABLED_RECLAIM_FS_READ = 1 << 5
-
-USAGE_STR = {
-    LOCK_USED_IN_RECLAIM_FS: "IN-RECLAIM_FS-W",
-    LOCK_USED_IN_RECLAIM_FS_READ: "IN-RECLAIM_FS-R",
-    LOCK_ENABLED_RECLAIM_FS: "RECLAIM_FS-ON-W",
-    LOCK_ENABLED_RECLAIM_FS_READ: "RECLAIM_FS-ON-R",
-}
-# mark_lock_irq()'s valid_state() checks: new bit -> the bits it conflicts
-# with (the exclusive bit, and its read variant for a write usage).
-USAGE_CONFLICTS = {
-    LOCK_USED_IN_RECLAIM_FS: (LOCK_ENABLED_RECLAIM_FS, LOCK_ENABLED_RECLAIM_FS_READ),
-    LOCK_USED_IN_RECLAIM_FS_READ: (LOCK_ENABLED_RECLAIM_FS,),
-    LOCK_ENABLED_RECLAIM_FS: (LOCK_USED_IN_RECLAIM_FS, LOCK_USED_IN_RECLAIM_FS_READ),
-    LOCK_ENABLED_RECLAIM_FS_READ: (LOCK_USED_IN_RECLAIM_FS,),
-}
-
-# GFP bits lockdep looks at.  Linux 6.18 (include/linux/gfp_types.h) ...
-__GFP_IO = 0x40
-__GFP_FS = 0x80
-# what 2011's kswapd passed to lockdep_set_current_reclaim_state(): GFP_KERNEL
-KSWAPD_RECLAIM_GFP = 0xD0
-__GFP_DIRECT_RECLAIM = 0x400
-__GFP_NOLOCKDEP = 0x1000000
-# ... and Linux 3.0 (include/linux/gfp.h), for the "reclaim_fs" mode.
-__GFP_WAIT_3_0 = 0x10
-__GFP_NOMEMALLOC_3_0 = 0x10000
-
-PF_MEMALLOC = 0x00000800
-PF_MEMALLOC_NOFS = 0x00040000
-PF_MEMALLOC_NOIO = 0x00080000
-
-FS_RECLAIM = "fs_reclaim"
-RECLAIM_FS = "reclaim_fs"
 
 MAX_TRACE = 24
 
@@ -124,11 +85,6 @@ class lockdep_map:
 
     def __repr__(self) -> str:
         return f"<lockdep_map {self.name}>"
-
-
-# mm/page_alloc.c: static struct lockdep_map __fs_reclaim_map.
-__fs_reclaim_map = lockdep_map("fs_reclaim")
-fs_reclaim_map = __fs_reclaim_map
 
 
 class lock_class:
@@ -182,27 +138,43 @@ _LOCKDEP_FILES = frozenset((_lock_mod.__file__, _trace_mod.__file__, __file__))
 # ... and of the lock functions: skipped too when looking for the caller.
 _LOCKING_FILES = _LOCKDEP_FILES | {_mutex_mod.__file__, _rwsem_mod.__file__, _spin_mod.__file__}
 
+# Where a kernel stack trace ends: at the entry from user space (a syscall,
+# the page fault) or a kernel thread's function, as the kernel's traces end
+# at entry_SYSCALL_64 or ret_from_fork.  Whatever called them is user space.
+KERNEL_ENTRY_POINTS = frozenset({
+    "handle_user_access", "kernel_clone", "do_group_exit", "bprm_mm_init", "proc_pid_maps",
+    "kswapd",
+})
 
-def _stop_frame(filename: str) -> bool:
-    """Where a model stack trace ends: at the scheduler (a task's entry, the
-    hub) or the harness above the kernel (runner, scenario, CLI, pytest)."""
-    return ("/sched/core.py" in filename or filename.endswith(
-        ("/explore/runner.py", "/anonvma/scenario.py", "/anonvma/cli.py"))
-        or "/_pytest/" in filename or "/pluggy/" in filename)
+
+def kernel_entry(code) -> bool:
+    name = code.co_name
+    return name.startswith("sys_") or name in KERNEL_ENTRY_POINTS
+
+
+def stack_from(f, limit: int = MAX_TRACE) -> list[str]:
+    """Function names from frame ``f`` outwards, innermost first, up to and
+    including the kernel entry point (or the bottom of the task's stack)."""
+    names = []
+    while f is not None and len(names) < limit:
+        code = f.f_code
+        names.append(code.co_name)
+        if kernel_entry(code):
+            break
+        f = f.f_back
+    return names
 
 
 def save_trace() -> list[str]:
     """The current stack, innermost first, from the lock function (as the
-    kernel's traces start at ``lock_acquire``) out to the task's entry."""
+    kernel's traces start at ``lock_acquire``) out to the kernel entry."""
     files = _LOCKDEP_FILES
     f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename in files:
+    # lockdep's own frames, and those of a flavour of it defined elsewhere
+    while f is not None and (f.f_code.co_filename in files
+                             or isinstance(f.f_locals.get("self"), Lockdep)):
         f = f.f_back
-    names = []
-    while f is not None and len(names) < MAX_TRACE and not _stop_frame(f.f_code.co_filename):
-        names.append(f.f_code.co_name)
-        f = f.f_back
-    return names
+    return stack_from(f)
 
 
 def _acquire_ip():
@@ -215,87 +187,15 @@ def _acquire_ip():
     return f.f_code
 
 
-def _usage_char(mask: int, used_in: int, enabled: int) -> str:
-    # get_usage_char(): '+' enabled, '-' used in, '?' both, '.' neither
-    if mask & used_in:
-        return "?" if mask & enabled else "-"
-    return "+" if mask & enabled else "."
-
-
-def _usage_chars(cls: lock_class, reclaim_fs: bool) -> str:
-    m = cls.usage_mask
-    w = "+" if m & LOCK_USED else "."
-    r = "+" if m & LOCK_USED_READ else "."
-    chars = w + r + w + r                       # hardirq W R, softirq W R
-    if reclaim_fs:
-        chars += _usage_char(m, LOCK_USED_IN_RECLAIM_FS, LOCK_ENABLED_RECLAIM_FS)
-        chars += _usage_char(m, LOCK_USED_IN_RECLAIM_FS_READ, LOCK_ENABLED_RECLAIM_FS_READ)
-    return chars
-
-
-def format_lock_class(cls: lock_class, reclaim_fs: bool = False) -> str:
-    if reclaim_fs:      # 2011 lockdep had no wait types
-        return f"({cls.name}){{{_usage_chars(cls, True)}}}"
-    return f"({cls.name}){{{_usage_chars(cls, False)}}}-{{{cls.wait_type}:{cls.wait_type}}}"
-
-
-def format_held_lock(h: held_lock, reclaim_fs: bool = False) -> str:
-    """print_lock(): ``(class){usage}-{wait}, at: function``."""
-    return f"{format_lock_class(h.cls, reclaim_fs)}, at: {h.acquire_ip.co_name}"
-
-
-def _need_reclaim(curr, gfp_mask: int) -> bool:
-    """mm/page_alloc.c ``__need_reclaim()`` (one underscore: Python would
-    mangle two inside the class that calls it)."""
-    if not gfp_mask & __GFP_DIRECT_RECLAIM:
-        return False        # no reclaim without waiting on it
-    if curr.flags & PF_MEMALLOC:
-        return False        # this guy won't enter reclaim
-    return not gfp_mask & __GFP_NOLOCKDEP
-
-
-def _fs_reclaim_allowed(curr, gfp_mask: int) -> bool:
-    """Would this allocation take fs_reclaim (modern mode)?"""
-    gfp_mask = current_gfp_context(curr, gfp_mask)
-    return _need_reclaim(curr, gfp_mask) and bool(gfp_mask & __GFP_FS)
-
-
-def _may_reclaim_fs_3_0(curr, gfp_mask: int) -> bool:
-    """2011 ``__lockdep_trace_alloc()``'s conditions, in 3.0 GFP numbering."""
-    if not gfp_mask & __GFP_WAIT_3_0:
-        return False        # no reclaim without waiting on it
-    if curr.flags & PF_MEMALLOC and not gfp_mask & __GFP_NOMEMALLOC_3_0:
-        return False        # this guy won't enter reclaim
-    return bool(gfp_mask & __GFP_FS)    # only __GFP_FS allocations for now
-
-
-def _in_fs_reclaim(curr) -> bool:
-    return bool(curr.lockdep_reclaim_gfp & __GFP_FS)
-
-
-def current_gfp_context(task, flags: int) -> int:
-    """include/linux/sched/mm.h: memalloc_noio/nofs scopes strip the bits."""
-    pflags = task.flags
-    if pflags & PF_MEMALLOC_NOIO:
-        flags &= ~(__GFP_IO | __GFP_FS)
-    elif pflags & PF_MEMALLOC_NOFS:
-        flags &= ~__GFP_FS
-    return flags
-
-
 class Lockdep:
-    """The validator for one simulated kernel.  Attach with
-    ``kernel.lockdep = Lockdep(kernel)``; reports go out through
+    """The validator for one simulated kernel (CONFIG_PROVE_LOCKING): it
+    attaches itself as ``kernel.lockdep``; reports go out through
     ``kernel.trace.report("lockdep", text)`` and are kept in ``reports``."""
 
-    def __init__(self, kernel, mode: str = FS_RECLAIM, ident: str | None = None):
-        if mode not in (FS_RECLAIM, RECLAIM_FS):
-            raise ValueError(f"lockdep mode must be {FS_RECLAIM!r} or {RECLAIM_FS!r}, not {mode!r}")
+    ident = "6.18.0 (anonvma model) Not tainted"
+
+    def __init__(self, kernel):
         self.kernel = kernel
-        self.mode = mode
-        self.reclaim_fs = mode == RECLAIM_FS
-        self.ident = ident or ("3.0.0 (anonvma model)" if self.reclaim_fs
-                               else "6.18.0 (anonvma model) Not tainted")
         self.classes: dict = {}
         self.nr_classes = 0
         self._names: dict[str, int] = {}
@@ -305,10 +205,12 @@ class Lockdep:
         self._reported: set = set()
         kernel.trace.lock_acquire.register(self.lock_acquire)
         kernel.trace.lock_release.register(self.lock_release)
+        kernel.lockdep = self
 
     def detach(self) -> None:
         self.kernel.trace.lock_acquire.unregister(self.lock_acquire)
         self.kernel.trace.lock_release.unregister(self.lock_release)
+        self.kernel.lockdep = None
 
     # -- classes ---------------------------------------------------------------
 
@@ -347,10 +249,7 @@ class Lockdep:
             cls.usage_mask |= bit
         prev_key = curr.curr_chain_key
         hlock = held_lock(cls, lock, read, trylock, ip, prev_key)
-        if self.reclaim_fs and not trylock and _in_fs_reclaim(curr):
-            # mark_irqflags(): a lock taken inside fs reclaim.
-            self.mark_lock(curr, hlock,
-                           LOCK_USED_IN_RECLAIM_FS_READ if read else LOCK_USED_IN_RECLAIM_FS)
+        self.mark_irqflags(curr, hlock)
         chain_key = hash((prev_key, cls.idx, read))
         if not trylock and chain_key not in self.chains:
             self.chains.add(chain_key)
@@ -466,70 +365,10 @@ class Lockdep:
                 queue.append(s)
         return None
 
-    # -- reclaim ----------------------------------------------------------------
-
-    def fs_reclaim_acquire(self, gfp_mask: int) -> None:
-        """mm/page_alloc.c: called around every allocation (``might_alloc``)
-        and held across direct reclaim.  In the "reclaim_fs" mode the same
-        call is 2011's ``lockdep_trace_alloc`` plus entering the reclaim
-        context (``lockdep_set_current_reclaim_state``)."""
-        curr = self.kernel.current
-        if self.reclaim_fs:
-            self.lockdep_trace_alloc(gfp_mask)
-            self.lockdep_set_current_reclaim_state(gfp_mask)
-            return
-        if _fs_reclaim_allowed(curr, gfp_mask):
-            self.kernel.trace.lock_acquire(fs_reclaim_map, 0, 0, 0, None)
-
-    def fs_reclaim_release(self, gfp_mask: int) -> None:
-        curr = self.kernel.current
-        if self.reclaim_fs:
-            self.lockdep_clear_current_reclaim_state()
-            return
-        if _fs_reclaim_allowed(curr, gfp_mask):
-            self.kernel.trace.lock_release(fs_reclaim_map, None)
-
-    def _fs_reclaim_acquire(self) -> None:
-        """``__fs_reclaim_acquire()``: what kswapd's balance_pgdat() holds,
-        whatever its own flags (kswapd runs with PF_MEMALLOC)."""
-        if self.reclaim_fs:
-            self.lockdep_set_current_reclaim_state(KSWAPD_RECLAIM_GFP)
-        else:
-            self.kernel.trace.lock_acquire(fs_reclaim_map, 0, 0, 0, None)
-
-    def _fs_reclaim_release(self) -> None:
-        if self.reclaim_fs:
-            self.lockdep_clear_current_reclaim_state()
-        else:
-            self.kernel.trace.lock_release(fs_reclaim_map, None)
-
-    def lockdep_trace_alloc(self, gfp_mask: int) -> None:
-        """2.6.30-4.13: an allocation that may recurse into fs reclaim marks
-        every held lock RECLAIM_FS-ON (``mark_held_locks``).  GFP bits are
-        read in that era's numbering (__GFP_WAIT = 0x10)."""
-        curr = self.kernel.current
-        if not _may_reclaim_fs_3_0(curr, gfp_mask):
-            return
-        for hlock in curr.held_locks:
-            self.mark_lock(curr, hlock,
-                           LOCK_ENABLED_RECLAIM_FS_READ if hlock.read else LOCK_ENABLED_RECLAIM_FS)
-
-    def lockdep_set_current_reclaim_state(self, gfp_mask: int) -> None:
-        self.kernel.current.lockdep_reclaim_gfp = gfp_mask
-
-    def lockdep_clear_current_reclaim_state(self) -> None:
-        self.kernel.current.lockdep_reclaim_gfp = 0
-
-    def mark_lock(self, curr, hlock: held_lock, new_bit: int) -> None:
-        cls = hlock.cls
-        if cls.usage_mask & new_bit:
-            return
-        cls.usage_mask |= new_bit
-        cls.usage_traces[new_bit] = save_trace()
-        for bad in USAGE_CONFLICTS[new_bit]:
-            if cls.usage_mask & bad:
-                self.print_usage_bug(curr, hlock, bad, new_bit)
-                return
+    def mark_irqflags(self, curr, hlock: held_lock) -> None:
+        """Usage bits of the context the lock is taken in.  The model has
+        process context only, with interrupts on: nothing to mark beyond
+        LOCK_USED (eras with more usage states override this)."""
 
     # -- reports ------------------------------------------------------------------
 
@@ -543,11 +382,21 @@ class Lockdep:
         if trace.report.probes:
             trace.report("lockdep", text)
 
-    def _lock(self, h: held_lock) -> str:
-        return format_held_lock(h, self.reclaim_fs)
+    def usage_chars(self, cls: lock_class) -> str:
+        """get_usage_chars(): one column pair (write, read) per usage state,
+        hardirq then softirq: '+' for used with irqs enabled, '.' unused."""
+        m = cls.usage_mask
+        w = "+" if m & LOCK_USED else "."
+        r = "+" if m & LOCK_USED_READ else "."
+        return w + r + w + r
 
-    def _class(self, cls: lock_class) -> str:
-        return format_lock_class(cls, self.reclaim_fs)
+    def format_lock_class(self, cls: lock_class) -> str:
+        """print_lock_name(): ``(name){usage}-{wait_type_inner:outer}``."""
+        return f"({cls.name}){{{self.usage_chars(cls)}}}-{{{cls.wait_type}:{cls.wait_type}}}"
+
+    def format_held_lock(self, h: held_lock) -> str:
+        """print_lock(): ``(class){usage}-{wait}, at: function``."""
+        return f"{self.format_lock_class(h.cls)}, at: {h.acquire_ip.co_name}"
 
     def _held_locks(self, curr) -> list[str]:
         held = curr.held_locks
@@ -555,7 +404,7 @@ class Lockdep:
             return [f"no locks held by {curr.comm}/{curr.pid}."]
         n = len(held)
         lines = [f"{n} lock{'s' if n > 1 else ''} held by {curr.comm}/{curr.pid}:"]
-        lines += [f" #{i}: {self._lock(h)}" for i, h in enumerate(held)]
+        lines += [f" #{i}: {self.format_held_lock(h)}" for i, h in enumerate(held)]
         return lines
 
     @staticmethod
@@ -563,22 +412,22 @@ class Lockdep:
         return [f"       {n}" for n in names]
 
     def _banner(self, title: str, old_kind: str = "INFO") -> list[str]:
-        # 2011 headers were "[ INFO: ... ]" or "[ BUG: ... ]"; since 4.15
-        # they are "WARNING: ...".
-        head = f"[ {old_kind}: {title} ]" if self.reclaim_fs else f"WARNING: {title}"
+        """The report's header; ``old_kind`` is the word the pre-4.15
+        headers used ("[ INFO: ... ]", "[ BUG: ... ]")."""
+        head = f"WARNING: {title}"
         return ["", "=" * len(head), head, self.ident, "-" * len(head)]
 
     def print_circular_bug(self, curr, path, next: held_lock, prev: held_lock) -> None:
         classes = frozenset(cls for cls, _ in path)
         lines = self._banner("possible circular locking dependency detected")
-        lines += [f"{curr.comm}/{curr.pid} is trying to acquire lock:", self._lock(next), "",
-                  "but task is already holding lock:", self._lock(prev), "",
+        lines += [f"{curr.comm}/{curr.pid} is trying to acquire lock:", self.format_held_lock(next), "",
+                  "but task is already holding lock:", self.format_held_lock(prev), "",
                   "which lock already depends on the new lock.", "", "",
                   "the existing dependency chain (in reverse order) is:"]
         depth = len(path) - 1
         for i in range(depth, -1, -1):
             cls, entry = path[i]
-            lines += ["", f"-> #{i} {self._class(cls)}:"]
+            lines += ["", f"-> #{i} {self.format_lock_class(cls)}:"]
             lines += self._trace(entry.trace if entry is not None else save_trace())
         source, target = next.cls, prev.cls
         parent = path[-2][0] if len(path) > 1 else source
@@ -600,8 +449,8 @@ class Lockdep:
 
     def print_deadlock_bug(self, curr, prev: held_lock, next: held_lock) -> None:
         lines = self._banner("possible recursive locking detected")
-        lines += [f"{curr.comm}/{curr.pid} is trying to acquire lock:", self._lock(next), "",
-                  "but task is already holding lock:", self._lock(prev), "",
+        lines += [f"{curr.comm}/{curr.pid} is trying to acquire lock:", self.format_held_lock(next), "",
+                  "but task is already holding lock:", self.format_held_lock(prev), "",
                   "other info that might help us debug this:",
                   " Possible unsafe locking scenario:", "",
                   "       CPU0", "       ----",
@@ -611,23 +460,6 @@ class Lockdep:
         lines += self._held_locks(curr)
         lines += ["", "stack backtrace:"] + self._trace(save_trace())
         self._report(("recursive", next.cls), lines)
-
-    def print_usage_bug(self, curr, this: held_lock, prev_bit: int, new_bit: int) -> None:
-        cls = this.cls
-        lines = self._banner("inconsistent lock state")
-        lines += [f"inconsistent {{{USAGE_STR[prev_bit]}}} -> {{{USAGE_STR[new_bit]}}} usage.",
-                  f"{curr.comm}/{curr.pid} [HC0[0]:SC0[0]:HE1:SE1] takes:",
-                  f" {self._lock(this)}",
-                  f"{{{USAGE_STR[prev_bit]}}} state was registered at:"]
-        lines += self._trace(cls.usage_traces.get(prev_bit, []))
-        lines += ["", "other info that might help us debug this:",
-                  " Possible unsafe locking scenario:", "",
-                  "       CPU0", "       ----",
-                  f"  lock({cls.name});", "  <Interrupt>", f"    lock({cls.name});", "",
-                  " *** DEADLOCK ***", ""]
-        lines += self._held_locks(curr)
-        lines += ["", "stack backtrace:"] + self._trace(save_trace())
-        self._report(("usage", cls, frozenset((prev_bit, new_bit))), lines)
 
     def print_unlock_imbalance_bug(self, curr, lock) -> None:
         lines = self._banner("bad unlock balance detected!", "BUG")

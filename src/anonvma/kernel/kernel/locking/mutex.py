@@ -8,6 +8,7 @@ from .lock import Lock
 
 class mutex(Lock):
     __slots__ = ()
+    SLOWPATH = "__mutex_lock_slowpath"
 
 
 def mutex_lock(lock: mutex, subclass: int = 0) -> None:

@@ -36,6 +36,9 @@ class rw_semaphore(Lock):
     def holders(self) -> list:
         return [self.owner] if self.owner is not None else list(self.read_owners)
 
+    def slowpath_name(self, read: bool) -> str:
+        return "rwsem_down_read_slowpath" if read else "rwsem_down_write_slowpath"
+
 
 def _read_lock(sem: rw_semaphore, task) -> None:
     sem.readers += 1

@@ -8,6 +8,7 @@ from .lock import Lock
 
 class spinlock_t(Lock):
     __slots__ = ()
+    SLOWPATH = "queued_spin_lock_slowpath"
     wait_type = 2
 
 

@@ -1,36 +1,32 @@
-"""kernel/sched/core.c: tasks, and the schedulers that decide which one runs.
+"""kernel/sched/core.c: tasks, and where they may be scheduled.
 
 ``task_struct`` is the part of the kernel's task that the model needs.  The
 object behind ``kernel.sched`` is where a task waits, sleeps or may be
 preempted; kernel code calls it at the kernel's scheduling points only:
 
-  ``wait_for(obj, test)``  a lock or wait queue that is not free
-                           (``schedule()`` in the slow paths)
-  ``might_sleep()``        sleeping locks and blocking allocations
-  ``cond_resched()``       the kernel's explicit preemption points
-  ``yield_()``             ``cpu_relax()``/``sched_yield()`` retry loops
+  ``spawn(task, fn, *args)``  a new task (``wake_up_new_task``), or a kernel
+                              thread (``daemon=True``) that is not waited for
+  ``run()``                   run the spawned tasks until they are done
+  ``wait_for(obj, test)``     a lock or wait queue that is not free
+                              (``schedule()`` in the slow paths)
+  ``might_sleep()``           sleeping locks and blocking allocations
+  ``cond_resched()``          the kernel's explicit preemption points
+  ``yield_()``                ``cpu_relax()``/``sched_yield()`` retry loops
+  ``choose(n)``               a modelled random choice among n
 
-Two schedulers implement that interface.  ``SequentialScheduler`` runs one
-task at a time and never switches: a wait it cannot satisfy at once is a hung
-task, and nothing on its path touches greenlets, so a plain scenario pays for
-concurrency with one method call per scheduling point.  ``Scheduler`` runs
-every task as a greenlet that switches only at those points, and asks a
-*strategy* (``anonvma.explore.strategies``) which runnable task goes next
-whenever there is more than one.  It records every such choice in
-``choices``, the run's *schedule*: running the same program with
-``Replay(choices)`` repeats the run event for event.
-
-Where Python departs from C: there are no CPUs, runqueues or time slices.
-A task that spins on a lock (``spin=True``) is no more runnable than one that
-sleeps: it can make no progress until the holder runs, and counting it as
-runnable would only let a strategy waste choices on it.  "Preemption" means
-the strategy picked another task at a point where the current one could have
-continued.
+The kernel's own scheduler is ``SequentialScheduler``: one task at a time,
+never switching, so a wait it cannot satisfy at once is a hung task, and a
+plain scenario pays for concurrency with one method call per scheduling
+point.  The explorer installs a scheduler that runs every task in a context
+of its own and lets a strategy choose at each of those points
+(``anonvma.explore.scheduler``); the kernel does not know which it has.
 """
 
 from __future__ import annotations
 
-import greenlet
+import sys
+
+from ..hung_task import check_hung_tasks
 
 PF_MEMALLOC = 0x00000800
 PF_KSWAPD = 0x00020000
@@ -48,13 +44,15 @@ class task_struct:
     __slots__ = (
         "pid", "comm", "mm", "flags", "exit_state", "state",
         # lockdep (include/linux/sched.h, CONFIG_LOCKDEP): the held-lock
-        # stack, the running hash of it, and the 2009-2017 reclaim context.
-        "held_locks", "curr_chain_key", "lockdep_reclaim_gfp",
+        # stack and the running hash of it.
+        "held_locks", "curr_chain_key",
         # What the task is blocked on (the 6.x hung-task "blocker"), and the
         # condition that makes it runnable again: the model's wait queue entry.
         "blocked_on", "sched_wait",
-        # The model's scheduler: the task's greenlet and its entry point.
-        "greenlet", "fn", "args", "daemon",
+        # For the scheduler: the task's entry point, whether it is a kernel
+        # thread nobody waits for, and ``thread``, the context it runs in
+        # (the kernel's thread_struct: saved registers; here the explorer's).
+        "fn", "args", "daemon", "thread",
         # Fault injection (CONFIG_FAULT_INJECTION): /proc/<pid>/make-it-fail
         # for failslab's task filter, and /proc/<pid>/fail-nth.
         "make_it_fail", "fail_nth",
@@ -71,10 +69,9 @@ class task_struct:
         self.state = TASK_RUNNING      # the kernel's __state
         self.held_locks = []
         self.curr_chain_key = 0
-        self.lockdep_reclaim_gfp = 0
         self.blocked_on = None
         self.sched_wait = None
-        self.greenlet = None
+        self.thread = None
         self.fn = None
         self.args = ()
         self.daemon = False
@@ -95,10 +92,9 @@ class HungTask(Exception):
         self.report = report
 
 
-def _hung(kernel, tasks) -> HungTask:
-    # Imported here: hung_task formats reports, which the fast paths never do.
-    from ..hung_task import check_hung_tasks
-
+def hung(kernel, tasks) -> HungTask:
+    """Report tasks that can never run again (khungtaskd's report, through
+    the bus) and return the exception that ends the run."""
     text = check_hung_tasks(kernel, tasks)
     trace = kernel.trace
     if trace.report.probes:
@@ -113,6 +109,7 @@ class SequentialScheduler:
     def __init__(self, kernel):
         self.kernel = kernel
         self.tasks: list[task_struct] = []
+        self._blocked_frame = None
 
     def spawn(self, task: task_struct, fn, *args, daemon: bool = False) -> None:
         """Queue ``fn(*args)`` to run as ``task``.  A daemon (a kernel thread
@@ -138,7 +135,17 @@ class SequentialScheduler:
             return
         task = self.kernel.current
         task.blocked_on = obj
-        raise _hung(self.kernel, [task])
+        self._blocked_frame = sys._getframe(1)
+        raise hung(self.kernel, [task])
+
+    def task_frame(self, task):
+        """The innermost kernel frame of the blocked ``task`` (sequentially,
+        the one task, where it found it would wait forever)."""
+        return self._blocked_frame
+
+    def shutdown(self) -> None:
+        """The run is over: forget what was never run."""
+        self.tasks = []
 
     def might_sleep(self) -> None:
         pass
@@ -152,198 +159,3 @@ class SequentialScheduler:
     def choose(self, n: int) -> int:
         """A modelled random choice among ``n``: sequentially, the first."""
         return 0
-
-
-class Scheduler:
-    """Tasks as greenlets, switched at scheduling points by a strategy.
-
-    The greenlet that calls ``run()`` is the *hub*: it starts the tasks and
-    gets control back only when a task finishes, raises, or when no task can
-    run.  Tasks hand the CPU to each other directly, so a context switch is
-    one greenlet switch.  Invariants: ``kernel.current`` is the task whose
-    greenlet is running (or the hub's task outside ``run()``); every task in
-    ``tasks`` is unfinished, in spawn order, which is the order strategies see
-    them in.
-    """
-
-    def __init__(self, kernel, strategy, log: bool = False):
-        self.kernel = kernel
-        self.strategy = strategy
-        self.tasks: list[task_struct] = []
-        # The recorded choices: a pid for each pick among several runnable
-        # tasks, an int for each ``choose()``; what Replay consumes.
-        self.choices: list[int] = []
-        # Optional decision log, one entry per schedule entry: (runnable pids,
-        # current pid, pick) or (n, choice); the determinism check compares
-        # logs and shrinking reads preemptions from them.
-        self.log: list | None = [] if log else None
-        self.hub = None
-        self.nr_switches = 0
-        self._dying = False
-
-    # -- creating and running tasks ------------------------------------------
-
-    def spawn(self, task: task_struct, fn, *args, daemon: bool = False) -> None:
-        task.fn, task.args, task.daemon = fn, args, daemon
-        task.sched_wait = None
-        self.tasks.append(task)
-
-    def run(self) -> None:
-        """Run until every non-daemon task has finished and no task can run.
-
-        Raises ``HungTask`` (after reporting it) if tasks remain blocked on
-        locks, and re-raises whatever a task raised.  Daemons left waiting
-        on their wait queues stay for the next ``run()``.
-        """
-        kernel = self.kernel
-        saved = kernel.current
-        self.hub = greenlet.getcurrent()
-        try:
-            while True:
-                runnable = self._runnable()
-                if not runnable:
-                    if any(not t.daemon or is_lock(t.blocked_on) for t in self.tasks):
-                        raise _hung(kernel, self.tasks)
-                    return
-                task = self._pick(runnable, None, False)
-                kernel.current = task
-                self.nr_switches += 1
-                if task.greenlet is None:
-                    task.greenlet = greenlet.greenlet(self._task_entry, self.hub)
-                    task.greenlet.switch(task)
-                else:
-                    # A daemon left idle by an earlier run() returns to us.
-                    task.greenlet.parent = self.hub
-                    task.greenlet.switch()
-        except BaseException:
-            self._kill_all()
-            raise
-        finally:
-            kernel.current = saved
-            self.hub = None
-
-    def _task_entry(self, task: task_struct) -> None:
-        task.fn(*task.args)
-        self.tasks.remove(task)
-        task.state = TASK_DEAD
-        # Returning switches to the hub, which picks the next task.
-
-    def _kill_all(self) -> None:
-        """Unwind every unfinished task after a failure.  The kernel and
-        everything attached to it are being thrown away; the unwinding runs
-        ``finally`` clauses of model code, which must not schedule, so the
-        scheduler refuses (``GreenletExit``) while it is dying."""
-        self._dying = True
-        kernel = self.kernel
-        # The unwinding is not part of the run: nobody hears its tracepoints.
-        trace, kernel.trace = kernel.trace, type(kernel.trace)()
-        try:
-            for task in self.tasks:
-                g = task.greenlet
-                if g is not None and not g.dead:
-                    kernel.current = task
-                    try:
-                        g.throw()
-                    except greenlet.GreenletExit:
-                        pass
-        finally:
-            kernel.trace = trace
-        self.tasks = []
-
-    # -- scheduling points ---------------------------------------------------
-
-    def _runnable(self) -> list[task_struct]:
-        return [t for t in self.tasks if t.sched_wait is None or t.sched_wait()]
-
-    def _pick(self, runnable, current, is_yielding: bool) -> task_struct:
-        if len(runnable) == 1:
-            return runnable[0]
-        task = self.strategy.next_task(runnable, current, is_yielding)
-        self.choices.append(task.pid)
-        if self.log is not None:
-            self.log.append((tuple(t.pid for t in runnable),
-                             current.pid if current is not None else None, task.pid))
-        return task
-
-    def schedule(self, is_yielding: bool = False) -> None:
-        """``__schedule()``: let the strategy pick who runs next, and switch
-        to it.  Returns when the current task is picked again."""
-        if self.hub is None:
-            return              # outside run(): one task, nothing to switch
-        if self._dying:
-            raise greenlet.GreenletExit
-        prev = self.kernel.current
-        runnable = self._runnable()
-        if not runnable:
-            # Nobody can run: the hub decides whether this is the end of the
-            # run (only idle daemons left) or a hang.  If the run goes on
-            # later, the hub resumes us here.
-            self.hub.switch()
-            return
-        if len(runnable) == 1 and runnable[0] is prev:
-            return
-        next = self._pick(runnable, prev, is_yielding)
-        if next is prev:
-            return
-        self.context_switch(prev, next)
-
-    def context_switch(self, prev: task_struct, next: task_struct) -> None:
-        kernel = self.kernel
-        tp = kernel.trace.sched_switch
-        if tp.probes:
-            tp(prev, next)
-        kernel.current = next
-        self.nr_switches += 1
-        if next.greenlet is None:
-            next.greenlet = greenlet.greenlet(self._task_entry, self.hub)
-            next.greenlet.switch(next)
-        else:
-            next.greenlet.switch()
-        if self._dying:
-            raise greenlet.GreenletExit
-
-    def wait_for(self, obj, test, spin: bool = False) -> None:
-        """Block the current task on ``obj`` until ``test()`` holds."""
-        if test():
-            return
-        task = self.kernel.current
-        if self.hub is None:
-            # Outside run() there is no other task to wait for.
-            task.blocked_on = obj
-            raise _hung(self.kernel, [task])
-        task.blocked_on = obj
-        task.sched_wait = test
-        task.state = TASK_UNINTERRUPTIBLE
-        try:
-            while not test():
-                self.schedule()
-        finally:
-            task.blocked_on = None
-            task.sched_wait = None
-            task.state = TASK_RUNNING
-
-    def might_sleep(self) -> None:
-        self.schedule()
-
-    def cond_resched(self) -> None:
-        self.schedule()
-
-    def yield_(self) -> None:
-        self.schedule(True)
-
-    def choose(self, n: int) -> int:
-        """A modelled random choice among ``n`` (which allocation fails, which
-        page reclaim picks...), drawn from the strategy and recorded."""
-        if n <= 1:
-            return 0
-        c = self.strategy.choose(n)
-        self.choices.append(c)
-        if self.log is not None:
-            self.log.append((n, c))
-        return c
-
-
-def is_lock(obj) -> bool:
-    """A wait on a lock can only end when its holder releases it; a daemon
-    waiting on a wait queue (kswapd_wait) is idle, not hung."""
-    return hasattr(obj, "wait_list")

@@ -9,22 +9,26 @@ program here is the smallest reproducer of each classic locking bug.
 
 from __future__ import annotations
 
-from ..kernel.kernel.locking.lock import lock_class_key
-from ..kernel.kernel.locking.lockdep import Lockdep
-from ..kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
-from ..kernel.kernel.locking.rwsem import (
+from anonvma.kernel.kernel.locking.lock import lock_class_key
+from anonvma.kernel.kernel.locking.lockdep import Lockdep
+from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
+from anonvma.kernel.kernel.locking.rwsem import (
     down_read, down_write, rw_semaphore, up_read, up_write,
 )
-from ..kernel.kernel.sched.core import SequentialScheduler, task_struct
-from ..trace import Tracer
+from anonvma.kernel.kernel.sched.core import HungTask, SequentialScheduler, task_struct
+from anonvma.trace import Tracer
 
 
 class ToyKernel:
-    def __init__(self, lockdep: bool = True, lockdep_mode: str = "fs_reclaim"):
+    """``lockdep``: False, True (today's), or a lockdep class to attach."""
+
+    def __init__(self, lockdep=True):
         self.trace = Tracer()
         self.sched = SequentialScheduler(self)
         self.current = task_struct(1, "init")
-        self.lockdep = Lockdep(self, lockdep_mode) if lockdep else None
+        self.lockdep = None
+        if lockdep:
+            (Lockdep if lockdep is True else lockdep)(self)
         self.next_pid = 2
 
     def might_sleep(self) -> None:
@@ -39,6 +43,25 @@ class ToyKernel:
         return t
 
 
+class ToyMachine:
+    """What the explorer runs: a booted toy kernel, the reports heard on its
+    bus, and ``run()``, the program's tasks under ``kernel.sched``."""
+
+    def __init__(self, program, kernel):
+        self.program = program
+        self.kernel = kernel
+        self.reports = []
+        kernel.trace.report.register(lambda kind, text: self.reports.append((kind, text)))
+
+    def run(self) -> None:
+        try:
+            self.program.run(self.kernel)
+        except HungTask:
+            pass            # reported on the bus
+        finally:
+            self.kernel.sched.shutdown()
+
+
 class ToyProgram:
     """A program for the explorer: ``boot()`` makes a fresh kernel,
     ``run(kernel)`` starts the tasks and runs them to the end."""
@@ -48,8 +71,8 @@ class ToyProgram:
     def __init__(self, lockdep: bool = True):
         self.lockdep = lockdep
 
-    def boot(self) -> ToyKernel:
-        return ToyKernel(lockdep=self.lockdep)
+    def boot(self) -> ToyMachine:
+        return ToyMachine(self, ToyKernel(lockdep=self.lockdep))
 
     def source(self) -> str:
         return f"# {self.name}: {type(self).__doc__.strip().splitlines()[0]}\n"

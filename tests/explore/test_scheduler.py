@@ -1,16 +1,19 @@
-"""The schedulers and the locks' wait queues, on a toy kernel."""
+"""The explorer's scheduler (and the kernel's sequential one) and the
+locks' wait queues, on a toy kernel."""
 
 import pytest
 
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Dfs, Replay, Sequential
-from anonvma.explore.toy import ToyKernel, ToyProgram
+from toy import ToyKernel, ToyProgram
 from anonvma.kernel.kernel.locking.lock import lock_class_key
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
 from anonvma.kernel.kernel.locking.rwsem import (
     down_read, down_read_trylock, down_write, rw_semaphore, up_read, up_write,
 )
-from anonvma.kernel.kernel.sched.core import HungTask, Scheduler, SequentialScheduler
+from anonvma.explore.schedule import Pick
+from anonvma.explore.scheduler import Scheduler
+from anonvma.kernel.kernel.sched.core import HungTask, SequentialScheduler
 
 
 def test_sequential_scheduler_runs_in_order_without_greenlets():
@@ -21,7 +24,7 @@ def test_sequential_scheduler_runs_in_order_without_greenlets():
         k.sched.spawn(t, lambda: (order.append(k.current.comm), k.cond_resched()))
     k.sched.run()
     assert order == ["t0", "t1", "t2"]
-    assert all(t.greenlet is None for t in tasks)
+    assert all(t.thread is None for t in tasks)
     assert k.current.comm == "init"
 
 
@@ -39,10 +42,15 @@ def test_sequential_wait_is_a_hung_task_report():
     assert "is blocked on a mutex (M) likely owned by task init:1." in e.value.report
 
 
-def greenlet_kernel(strategy, log=False):
+def greenlet_kernel(strategy):
     k = ToyKernel(lockdep=False)
-    k.sched = Scheduler(k, strategy, log=log)
+    k.sched = Scheduler(k, strategy)
     return k
+
+
+def picks(*pids):
+    """A schedule of task picks (lenient replay needs only the pids)."""
+    return [Pick(pid, (), None) for pid in pids]
 
 
 def test_one_runnable_task_never_switches():
@@ -58,7 +66,7 @@ def test_one_runnable_task_never_switches():
     k.sched.spawn(k.new_task("only"), body)
     k.sched.run()
     assert k.sched.nr_switches == 1         # the hub starting it
-    assert k.sched.choices == []
+    assert k.sched.decisions == []
 
 
 def every_run(make_program, max_preemptions=2):
@@ -193,7 +201,7 @@ def test_exception_in_a_task_unwinds_the_others():
     k.sched.spawn(k.new_task("holder"), holder)
     k.sched.spawn(k.new_task("crasher"), crasher)
     # holder starts and takes the mutex, then is preempted by crasher.
-    k.sched.strategy = Replay([2, 2, 3])
+    k.sched.strategy = Replay(picks(2, 2, 3))
     with pytest.raises(RuntimeError):
         k.sched.run()
     assert unwound == ["holder"]
@@ -245,7 +253,7 @@ class RecursiveRead(ToyProgram):
 
 def test_recursive_read_deadlocks_behind_a_queued_writer():
     # reader takes R and is preempted; writer queues; reader reads again.
-    ex = execute(RecursiveRead(lockdep=False), Replay([2, 2, 3]))
+    ex = execute(RecursiveRead(lockdep=False), Replay(picks(2, 2, 3)))
     text = ex.failure.text
     assert ex.failure.kind == "hung_task"
     assert "INFO: task reader:2 <reader> is blocked on an rw-semaphore (R) likely owned by " \
@@ -255,7 +263,7 @@ def test_recursive_read_deadlocks_behind_a_queued_writer():
 
 
 def test_hung_task_report_lists_locks_held_when_lockdep_is_on():
-    ex = execute(RecursiveRead(lockdep=True), Replay([2, 2, 3]))
+    ex = execute(RecursiveRead(lockdep=True), Replay(picks(2, 2, 3)))
     kinds = [kind for kind, _ in ex.reports]
     assert kinds == ["lockdep", "hung_task"]
     # As in the kernel, a lock being waited for is already on the stack.
@@ -264,6 +272,7 @@ def test_hung_task_report_lists_locks_held_when_lockdep_is_on():
 
 
 def test_sequential_scheduler_has_the_same_interface():
-    for name in ("spawn", "run", "wait_for", "might_sleep", "cond_resched", "yield_", "choose"):
+    for name in ("spawn", "run", "wait_for", "might_sleep", "cond_resched", "yield_", "choose",
+                 "task_frame", "shutdown"):
         assert callable(getattr(SequentialScheduler, name))
         assert callable(getattr(Scheduler, name))

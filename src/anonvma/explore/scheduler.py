@@ -1,0 +1,225 @@
+"""The explorer's scheduler: every task in a greenlet of its own, switched
+only at the kernel's scheduling points, with a strategy choosing who runs.
+
+It implements the interface of ``kernel.sched`` (kernel/kernel/sched/core.py).
+The greenlet that calls ``run()`` is the *hub*: it starts tasks and gets
+control back when a task finishes, raises, or when no task can run.  Tasks
+hand the CPU to each other directly, so a context switch is one greenlet
+switch.  Invariants: ``kernel.current`` is the task whose greenlet runs (the
+hub's task outside ``run()``); ``tasks`` holds every unfinished task in spawn
+order, the order strategies see them in.
+
+Every decision among two or more possibilities is recorded in ``decisions``
+as a typed record (``schedule.Pick`` or ``schedule.Draw``): the run's
+*schedule*, which ``Replay`` plays back event for event.
+
+Where Python departs from C: there are no CPUs, runqueues or time slices.
+A task that spins on a lock is no more runnable than one that sleeps: it
+can make no progress until the holder runs, and counting it as runnable
+would only let a strategy waste decisions on it.  "Preemption" means the
+strategy picked another task at a point where the current one could have
+continued.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import greenlet
+
+from ..kernel.kernel.hung_task import is_lock
+from ..kernel.kernel.sched.core import TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, hung
+from .schedule import Draw, Pick
+
+
+class Scheduler:
+
+    def __init__(self, kernel, strategy):
+        self.kernel = kernel
+        self.strategy = strategy
+        self.tasks: list = []
+        self.decisions: list = []
+        self.hub = None
+        self.nr_switches = 0
+        self._dying = False
+
+    # -- creating and running tasks ------------------------------------------
+
+    def spawn(self, task, fn, *args, daemon: bool = False) -> None:
+        task.fn, task.args, task.daemon = fn, args, daemon
+        task.sched_wait = None
+        task.thread = None          # a task of an earlier block starts afresh
+        self.tasks.append(task)
+
+    def run(self) -> None:
+        """Run until every non-daemon task has finished and no task can run.
+
+        Raises ``HungTask`` (after reporting it) if tasks remain blocked on
+        locks, and re-raises whatever a task raised.  Daemons left waiting
+        on their wait queues stay for the next ``run()``.
+        """
+        kernel = self.kernel
+        saved = kernel.current
+        self.hub = greenlet.getcurrent()
+        try:
+            while True:
+                self._reap()
+                runnable = self._runnable()
+                if not runnable:
+                    if any(not t.daemon or is_lock(t.blocked_on) for t in self.tasks):
+                        raise hung(kernel, self.tasks)
+                    return
+                self._switch_to(self._pick(runnable, None, False))
+        except BaseException:
+            self.shutdown()
+            raise
+        finally:
+            kernel.current = saved
+            self.hub = None
+
+    def _switch_to(self, task) -> None:
+        self.kernel.current = task
+        self.nr_switches += 1
+        g = task.thread
+        if g is None:
+            # The task's entry function is the bottom of its stack.
+            g = task.thread = greenlet.greenlet(task.fn, self.hub)
+            g.switch(*task.args)
+        else:
+            g.parent = self.hub     # a daemon left idle by an earlier run()
+            g.switch()
+
+    def _reap(self) -> None:
+        """Tasks whose greenlet returned are done (do_task_dead)."""
+        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
+            self.tasks.remove(task)
+            task.state = TASK_DEAD
+            task.thread = None
+
+    def shutdown(self) -> None:
+        """Unwind every unfinished task, daemons included: the run is over
+        (it failed, or it ended and the kernel is thrown away), and a task
+        left suspended would keep its whole kernel alive.  The unwinding
+        runs ``finally`` clauses of model code, which must not schedule, so
+        the scheduler refuses (``GreenletExit``) while it is dying."""
+        self._dying = True
+        kernel = self.kernel
+        # The unwinding is not part of the run: nobody hears its tracepoints.
+        trace, kernel.trace = kernel.trace, type(kernel.trace)()
+        try:
+            for task in self.tasks:
+                g = task.thread
+                if g is not None and not g.dead:
+                    kernel.current = task
+                    try:
+                        g.throw()
+                    except greenlet.GreenletExit:
+                        pass
+                task.thread = None
+        finally:
+            kernel.trace = trace
+        self.tasks = []
+
+    # -- scheduling points ---------------------------------------------------
+
+    def _runnable(self) -> list:
+        return [t for t in self.tasks
+                if (t.thread is None or not t.thread.dead)
+                and (t.sched_wait is None or t.sched_wait())]
+
+    def _pick(self, runnable, current, is_yielding: bool):
+        if len(runnable) == 1:
+            return runnable[0]
+        task = self.strategy.next_task(runnable, current, is_yielding)
+        self.decisions.append(Pick(task.pid, tuple(t.pid for t in runnable),
+                                   current.pid if current is not None else None))
+        return task
+
+    def schedule(self, is_yielding: bool = False) -> None:
+        """``__schedule()``: let the strategy pick who runs next, and switch
+        to it.  Returns when the current task is picked again."""
+        if self.hub is None:
+            return              # outside run(): one task, nothing to switch
+        if self._dying:
+            raise greenlet.GreenletExit
+        prev = self.kernel.current
+        runnable = self._runnable()
+        if not runnable:
+            # Nobody can run: the hub decides whether this is the end of the
+            # run (only idle daemons left) or a hang.  If the run goes on
+            # later, the hub resumes us here.
+            self.hub.switch()
+            return
+        if len(runnable) == 1 and runnable[0] is prev:
+            return
+        next = self._pick(runnable, prev, is_yielding)
+        if next is prev:
+            return
+        self.context_switch(prev, next)
+
+    def context_switch(self, prev, next) -> None:
+        tp = self.kernel.trace.sched_switch
+        if tp.probes:
+            tp(prev, next)
+        if next.thread is None:
+            # Started from the hub, so that its return lands there.
+            self.kernel.current = next
+            self.nr_switches += 1
+            next.thread = greenlet.greenlet(next.fn, self.hub)
+            next.thread.switch(*next.args)
+        else:
+            self.kernel.current = next
+            self.nr_switches += 1
+            next.thread.switch()
+        if self._dying:
+            raise greenlet.GreenletExit
+
+    def wait_for(self, obj, test, spin: bool = False) -> None:
+        """Block the current task on ``obj`` until ``test()`` holds."""
+        if test():
+            return
+        task = self.kernel.current
+        task.blocked_on = obj
+        if self.hub is None:
+            # Outside run() there is no other task to wait for.
+            self._blocked_frame = sys._getframe(1)
+            raise hung(self.kernel, [task])
+        task.sched_wait = test
+        task.state = TASK_UNINTERRUPTIBLE
+        try:
+            while not test():
+                self.schedule()
+        finally:
+            task.blocked_on = None
+            task.sched_wait = None
+            task.state = TASK_RUNNING
+
+    def task_frame(self, task):
+        """The innermost frame of a blocked task outside this scheduler:
+        the kernel function that called ``wait_for``."""
+        g = task.thread
+        suspended = g is not None and not g.dead and g is not greenlet.getcurrent()
+        frame = g.gr_frame if suspended else self._blocked_frame
+        while frame is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+        return frame
+
+    _blocked_frame = None
+
+    def might_sleep(self) -> None:
+        self.schedule()
+
+    def cond_resched(self) -> None:
+        self.schedule()
+
+    def yield_(self) -> None:
+        self.schedule(True)
+
+    def choose(self, n: int) -> int:
+        """A modelled random choice among ``n`` (which allocation fails, which
+        page reclaim picks...), drawn from the strategy and recorded."""
+        if n <= 1:
+            return 0
+        c = self.strategy.choose(n)
+        self.decisions.append(Draw(c, n))
+        return c

@@ -1,0 +1,115 @@
+"""One session for every command: a ``set`` key means the same to all of
+them, and the checkers report the same problems in the same order."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonvma.explore import explore
+from anonvma.explore.runner import execute
+from anonvma.explore.strategies import Sequential
+from anonvma.scenario import parse
+from anonvma.session import Config, Session
+
+FAIL_NTH = """\
+set fail_nth 2
+P0 mmap 0 4
+P0 write 0
+P0 fork P1
+"""
+
+
+def test_fail_nth_injects_the_same_failure_through_run_and_explore(tmp_path):
+    scn = tmp_path / "nth.scn"
+    scn.write_text(FAIL_NTH)
+    run = Session(parse(FAIL_NTH, str(scn))).run()
+    # the second allocation fail-nth counts (GFP_KERNEL ones are not: the
+    # default ignore-gfp-wait) is the second AVC of fork's GFP_NOWAIT clones
+    failed = [line for line in run.events if "!" in line]
+    assert failed == ["P0 !AVC:clone/fork"]
+    ex = execute(Session(parse(FAIL_NTH, str(scn))), Sequential())
+    assert dict(ex.alloc_failures) == {"AVC:clone/fork": 1}
+    r = explore(scn, strategy="sequential")
+    assert r.failure is None and dict(r.alloc_failures) == {"AVC:clone/fork": 1}
+
+
+def test_run_and_explore_see_the_same_reports_in_the_same_order(tmp_path):
+    """A checker report from a step before any together block reaches both."""
+    from anonvma.kernel import Linux
+    from anonvma.variants import VARIANTS
+
+    class LeakyFork(Linux):
+        """Counts the child's VMA twice in num_active_vmas."""
+        name = "test-leaky-fork"
+
+        def anon_vma_fork(self, vma, pvma):
+            err = super().anon_vma_fork(vma, pvma)
+            if not err and vma.anon_vma is not None:
+                vma.anon_vma.num_active_vmas += 1
+            return err
+
+    VARIANTS[LeakyFork.name] = LeakyFork
+    try:
+        text = "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 1\n"
+        run = Session(parse(text), Config(variant=LeakyFork.name)).run()
+        ex = execute(Session(parse(text), Config(variant=LeakyFork.name)), Sequential())
+        assert run.reports and run.reports == ex.reports
+        assert run.reports[0][0] == "invariant" and "after line 3 (P0 fork P1)" in run.reports[0][1]
+        assert "I-10" in run.reports[0][1]
+    finally:
+        del VARIANTS[LeakyFork.name]
+
+
+def test_checks_off_changes_nothing_but_the_reports():
+    text = "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP0 munmap 0 2\n"
+    on = Session(parse(text)).run()
+    off = Session(parse(text), Config(checks=False, lockdep=False)).run()
+    assert on.lines == off.lines and on.caches == off.caches
+
+
+def test_trace_prints_failures_in_the_order_they_happen():
+    run = Session(parse("P0 mmap 0 4\nP0 mprotect 8 1 r\nP0 write 0\nP0 maps\n")).run()
+    assert run.lines.index("P0 !mprotect ENOMEM") < run.lines.index("P0 +AVC1:prep")
+    assert run.events == [l for l in run.lines if l.split()[1][0] in "+-"]
+
+
+def test_fault_injection_starts_after_boot():
+    """Every slab allocation failing cannot stop the first process from
+    existing: the knobs are written once the machine is up."""
+    text = ("set failslab.probability 100\nset failslab.ignore_gfp_wait N\n"
+            "set failslab.times -1\nP0 mmap 0 4\nP0 write 0\nP0 fork P1\n")
+    run = Session(parse(text)).run()
+    # P0 exists, with its stack; then nothing can be allocated any more
+    assert run.lines == ["P0 !mmap ENOMEM", "P0 !write SIGSEGV", "P0 -AVpre1:put",
+                         "P0 -AVCpre1:u2/pgt", "P0 !fork ESRCH"]
+
+
+def test_a_together_block_needs_a_strategy():
+    from anonvma.scenario import ScenarioError
+    with pytest.raises(ScenarioError, match=":2: error: a together block needs a schedule"):
+        Session(parse("P0 mmap 0 4\ntogether\nP0 write 0\nend\n")).run()
+
+
+def test_threads_of_old_runs_do_not_keep_kernels_alive():
+    """Every task of a run ends or is thrown away with it, kswapd too: the
+    number of live kernel objects stays flat over many runs of a pressure
+    scenario."""
+    import gc
+
+    from anonvma.demo import example
+    from anonvma.explore.runner import explore_program
+    from anonvma.explore.strategies import Pct
+    from anonvma.kernel import Linux
+    from anonvma.scenario import parse_file
+
+    session = Session(parse_file(str(example("seed_fork_under_pressure.scn"))),
+                      Config(variant="v3.0"))
+
+    def live_kernels():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Linux))
+
+    explore_program(session, Pct(seed=2), budget_runs=20)
+    before = live_kernels()
+    explore_program(session, Pct(seed=3), budget_runs=200)
+    assert live_kernels() <= before
