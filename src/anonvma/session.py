@@ -102,6 +102,13 @@ class Session:
         self.settings = dict(sc.settings)
         if config.fail_nth is not None:
             self.settings["fail_nth"] = config.fail_nth
+        # What the checkers found after each step before the first together
+        # block: the same in every run (see checks.Checks).
+        self.prefix_checks: dict = {}
+        for step in sc.steps:
+            if isinstance(step, Together):
+                break
+            self.prefix_checks[step.lineno] = None
 
     @property
     def variant(self) -> str:
@@ -141,7 +148,8 @@ class Machine:
             self.runner.procs["P0"].task.fail_nth = nth
         self.fail_nth_left = None
         self.trace_lines = TraceLines(kernel)
-        self.checks = attach_checks(kernel) if session.config.checks else None
+        self.checks = attach_checks(kernel, session.prefix_checks) \
+            if session.config.checks else None
         self.final_vmas: dict[str, list[str]] = {}
 
     def _report(self, kind: str, text: str) -> None:

@@ -13,10 +13,19 @@ from .invariants import check_all_freed, check_invariants
 
 
 class Checks:
-    """Every invariant after every step and at the end; leaks at the end."""
+    """Every invariant after every step and at the end; leaks at the end.
 
-    def __init__(self, kernel):
+    ``memo`` has an entry (by line number) for each step whose state is the same in every
+    run of a session: the steps before its first together block, where no
+    schedule decides anything (a run is a function of the scenario, the
+    configuration and the schedule).  The problems found after such a step
+    are kept there, so an exploration checks that prefix once, and every
+    run still reports what was found.
+    """
+
+    def __init__(self, kernel, memo: dict | None = None):
         self.kernel = kernel
+        self.memo = memo
         trace = kernel.trace
         trace.scenario_step.register(self.after_step)
         trace.scenario_end.register(self.at_end)
@@ -26,13 +35,19 @@ class Checks:
             self.kernel.trace.report(kind, f"{where}:\n" + "".join(f"  {p}\n" for p in problems))
 
     def after_step(self, step) -> None:
-        self._report("invariant", f"after line {step.lineno} ({step})",
-                     check_invariants(self.kernel))
+        memo = self.memo
+        key = step.lineno
+        problems = memo.get(key) if memo is not None else None
+        if problems is None:
+            problems = check_invariants(self.kernel)
+            if memo is not None and key in memo:
+                memo[key] = problems
+        self._report("invariant", f"after line {step.lineno} ({step})", problems)
 
     def at_end(self) -> None:
         self._report("invariant", "at the end", check_invariants(self.kernel))
         self._report("leak", "at the end", check_all_freed(self.kernel))
 
 
-def attach_checks(kernel) -> Checks:
-    return Checks(kernel)
+def attach_checks(kernel, memo: dict | None = None) -> Checks:
+    return Checks(kernel, memo)
