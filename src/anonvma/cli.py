@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .scenario import ScenarioError, parse_file
+from .scenario import ScenarioError, fail_nth_value, parse_file
 
 EXIT_FAILED = 1         # the run found a problem (mismatch, invariant, bug)
 EXIT_USAGE = 2          # the input or the machine is not usable
@@ -41,15 +41,15 @@ def _apply_fail_nth(sc, value: str | None) -> None:
     """--fail-nth: the same value and meaning as the scenario's 'set fail_nth'."""
     if value is None:
         return
-    line, sep, nth = value.rpartition(":")
-    if not nth.isdigit() or int(nth) < 1 or (sep and not line.isdigit()):
-        raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line LINE")
-    target = int(line) if sep else None
+    try:
+        target, nth = fail_nth_value(value)
+    except ValueError:
+        raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line LINE") from None
     if target is not None and not any(getattr(step, "lineno", None) == target and
                                       not hasattr(step, "lines") for step in sc.steps):
         raise UserError(f"--fail-nth {value}: line {target} of {sc.path} is not an operation "
                         "outside a together block")
-    sc.settings["fail_nth"] = (target, int(nth))
+    sc.settings["fail_nth"] = (target, nth)
 
 
 def cmd_trace(args) -> int:
