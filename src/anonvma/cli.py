@@ -57,11 +57,11 @@ def cmd_trace(args) -> int:
         if args.fail_nth is not None:
             raise UserError("--fail-nth works on the model only: the live kernel here is "
                             "built without CONFIG_FAILSLAB")
-        from .oracle import run_on_kernel
-        sc = _load(args.file)
-        if sc.concurrent:
-            raise UserError(f"{args.file}: the live kernel runs only plain (sequential) scenarios")
-        lines = run_on_kernel(args.file).lines
+        from .oracle import interrupted, run_on_kernel
+        try:
+            lines = run_on_kernel(args.file).lines
+        except KeyboardInterrupt:
+            return interrupted()
     else:
         from .model import run_model
         sc = _load(args.file)
