@@ -58,15 +58,6 @@ def live(test):
     return test
 
 
-@pytest.fixture(scope="session")
-def live_kernel():
-    """One session up front: skip, with its reason, where the oracle cannot run."""
-    try:
-        with KernelOracle():
-            pass
-    except OracleUnavailable as ex:
-        pytest.skip(str(ex))
-
 
 def expected(scn: Path) -> tuple[list[str], list[str]]:
     """(event lines, other lines) of the .expected file beside scn."""

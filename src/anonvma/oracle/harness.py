@@ -98,6 +98,7 @@ class KernelOracle:
         self.interp = str(build.interpreter())
         self.session.__enter__()
         try:
+            self.session.running(self.interp, None)     # the binary, before any spawn
             old = ctypes.c_int(0)
             _prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(old))
             self._old_subreaper = old.value

@@ -35,7 +35,7 @@ from .errors import OracleError, OracleUnavailable
 
 MOUNTPOINT = "/sys/kernel/tracing"
 STATE_DIR = Path("/run/anonvma")     # tmpfs: forgotten at reboot, like the instances
-MOUNT_MARKER = "tracefs-mounted"
+MOUNT_MARKER = "tracefs-mounted-{ns}"   # per mount namespace, as the mount is
 INSTANCE_PREFIX = "anonvma_"
 EVENTS = ("kmem/kmem_cache_alloc", "kmem/kmem_cache_free")
 CACHE_FILTER = 'name == "anon_vma_chain" || name == "anon_vma"'
@@ -133,6 +133,18 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[2])
 
 
+def _mnt_ns(pid: int | str = "self") -> str | None:
+    """The mount namespace of a process, e.g. '4026531840'."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt").strip("mnt:[]")
+    except OSError:
+        return None
+
+
+def _mount_marker() -> Path:
+    return STATE_DIR / MOUNT_MARKER.format(ns=_mnt_ns())
+
+
 def _runs(pid: int, binary: str) -> bool:
     try:
         return os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)") == binary
@@ -173,17 +185,35 @@ def _alive(record: dict) -> bool:
     return "pid" in record and _start_time(record["pid"]) == record["start"]
 
 
-def _kill_interpreters(record: dict) -> list[int]:
-    """SIGKILL the processes of the record's interpreters (each leads its
-    own process group, and the scenario's processes are in it) that still
-    run the interpreter binary; wait until they are gone."""
+def _holds(pid: int, inst: Path) -> bool:
+    """Whether the process has a file of the instance open."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    prefix = f"{inst}/"
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
+                return True
+    return False
+
+
+def _kill_interpreters(record: dict, root: Path) -> list[int]:
+    """SIGKILL the processes of a dead session's interpreters: each leads
+    its own process group, with the scenario's processes in it.  Killed are
+    only processes that still run the interpreter binary and are in a
+    recorded group, or hold a file of the session's instance (an
+    interpreter started just before the SIGKILL, not yet recorded); then
+    wait until they are gone."""
     binary, groups = record.get("interp"), set(record.get("interpreters", ()))
+    inst = root / "instances" / record.get("instance", "-")
     killed = []
-    if not binary or not groups:
+    if not binary:
         return killed
     for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
         st = _proc_stat(pid)
-        if st is not None and st[1] in groups and _runs(pid, binary):
+        if st is not None and _runs(pid, binary) and (st[1] in groups or _holds(pid, inst)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -215,6 +245,16 @@ def _rmdir_instance(inst: Path) -> None:
     inst.rmdir()
 
 
+def _instance_owners(root: Path) -> dict[str, int]:
+    """Oracle instance -> the pid in its name."""
+    owners = {}
+    for inst in (root / "instances").glob(INSTANCE_PREFIX + "*"):
+        owner = inst.name[len(INSTANCE_PREFIX):].split("_")[0]
+        if owner.isdigit():
+            owners[inst.name] = int(owner)
+    return owners
+
+
 def cleanup_stale_sessions(root: Path) -> str | None:
     """Undo what dead sessions left (call with the state lock held); the
     one line saying what was cleaned, or None."""
@@ -224,16 +264,15 @@ def cleanup_stale_sessions(root: Path) -> str | None:
     stale = {}
     for path, record in records:
         if not _alive(record):
-            killed += _kill_interpreters(record)
+            killed += _kill_interpreters(record, root)
             if "instance" in record:
                 stale[record["instance"]] = path
             else:
                 path.unlink()
     # instances of dead owners without a record too (a lost state directory)
-    for inst in (root / "instances").glob(INSTANCE_PREFIX + "*"):
-        owner = inst.name[len(INSTANCE_PREFIX):].split("_")[0]
-        if owner.isdigit() and int(owner) not in live_owners and not _pid_alive(int(owner)):
-            stale.setdefault(inst.name, None)
+    for name, owner in _instance_owners(root).items():
+        if owner not in live_owners and not _pid_alive(owner):
+            stale.setdefault(name, None)
     for name, path in stale.items():
         inst = root / "instances" / name
         existed = inst.exists()
@@ -255,7 +294,7 @@ def cleanup_stale_sessions(root: Path) -> str | None:
         what.append("removed tracefs instance " + ", ".join(removed))
     if failed:
         what.append("could not remove " + ", ".join(failed))
-    if (STATE_DIR / MOUNT_MARKER).exists() and not live_owners:
+    if _mount_marker().exists() and not live_owners:
         what.append("tracefs, which they mounted, is unmounted when this session ends")
     return "anonvma: cleaned up after a killed oracle session: " + "; ".join(what)
 
@@ -291,7 +330,8 @@ class TraceSession:
                 # Written down before it exists, so that a crash cannot
                 # leave an instance nobody knows about.
                 self.record = {"pid": os.getpid(), "start": _start_time(os.getpid()),
-                               "instance": name, "interp": None, "interpreters": []}
+                               "mnt_ns": _mnt_ns(), "instance": name, "interp": None,
+                               "interpreters": []}
                 self.record_path = STATE_DIR / f"session-{os.getpid()}-{n}.json"
                 _write_json(self.record_path, self.record)
                 self.dir = self.root / "instances" / name
@@ -341,13 +381,18 @@ class TraceSession:
         if not os.path.isdir(MOUNTPOINT):
             raise OracleUnavailable(
                 f"no tracefs: {MOUNTPOINT} does not exist (kernel without CONFIG_TRACING?)")
-        (STATE_DIR / MOUNT_MARKER).write_text(str(os.getpid()))   # the intent first
+        _mount_marker().write_text(str(os.getpid()))   # the intent first
         _mount()
 
     def _unmount_if_last(self) -> None:
-        marker = STATE_DIR / MOUNT_MARKER
-        if not marker.exists() or any(_alive(r) for _, r in _records()):
+        """Unmount if a session mounted tracefs in this mount namespace and
+        no session here uses it any more."""
+        marker, ns = _mount_marker(), _mnt_ns()
+        if not marker.exists() or any(_alive(r) and r.get("mnt_ns") == ns for _, r in _records()):
             return
+        if _tracefs_mounted() and any(_pid_alive(owner) and _mnt_ns(owner) == ns
+                                      for owner in _instance_owners(self.root).values()):
+            return          # a session without a record (an older anonvma) still runs
         if _tracefs_mounted() and _libc().umount2(MOUNTPOINT.encode(), 0) != 0:
             print(f"anonvma: tracefs stays mounted on {MOUNTPOINT}: "
                   f"{os.strerror(ctypes.get_errno())}", file=sys.stderr)
