@@ -4,6 +4,7 @@ instance; and the command line's refusals, before any tracefs work."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from anonvma.oracle import build, run_on_kernel
-from anonvma.oracle.harness import SCENARIO_PATH
+from anonvma.oracle.harness import PR_SET_CHILD_SUBREAPER, SCENARIO_PATH
 from test_oracle import SHARED, TRACEFS, expected, live, tracefs_state
 
 A_FORK_ONCE = SHARED / "a_fork_once.scn"
@@ -125,24 +126,28 @@ def test_stopped_orphaned_interpreter_is_killed_by_recorded_pid(tmp_path, capfd)
     """Killed right after it started the interpreter, the session cannot
     continue it: the interpreter stops itself after validation, orphaned,
     holding trace_marker open, so the instance cannot be removed until the
-    next session kills it by the pid it recorded."""
+    next session kills it by the pid it recorded.  (Reparented to init, it
+    survives only if it stops after its session died; reparented to us, a
+    subreaper of its session, it always does: its process group is not
+    orphaned, so the kernel sends it no SIGHUP.)"""
     big = tmp_path / "big.scn"
-    big.write_text("P0 mmap 0 1\n" + "P0 write 0\n" * 16000)
+    big.write_text("P0 mmap 0 1\n" + "P0 write 0\n" * 1000)
     before = tracefs_state()
-    for _attempt in range(5):
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
         helper = subprocess.run([sys.executable, "-c", KILLED_AFTER_SPAWN, str(big)],
                                 capture_output=True, text=True)
         assert helper.returncode == -signal.SIGKILL, helper.stderr
-        if wait_for(lambda: "T" in interpreters().values(), timeout=2):
-            break
-        next_session_is_clean(before, capfd)   # it stopped too early and got SIGHUP
-    else:
-        pytest.fail("the interpreter never outlived its session stopped")
-    stopped = [pid for pid, state in interpreters().items() if state == "T"]
-    assert len(instances()) == 1
-    cleaned = next_session_is_clean(before, capfd)
-    assert cleaned and f"killed interpreter process {stopped[0]}" in cleaned[0]
-    assert "removed tracefs instance anonvma_" in cleaned[0]
+        assert wait_for(lambda: "T" in interpreters().values(), timeout=10)
+        stopped = [pid for pid, state in interpreters().items() if state == "T"]
+        assert len(stopped) == 1 and len(instances()) == 1
+        cleaned = next_session_is_clean(before, capfd)
+        assert cleaned and f"killed interpreter process {stopped[0]}" in cleaned[0]
+        assert "removed tracefs instance anonvma_" in cleaned[0]
+        assert os.waitpid(stopped[0], 0)[1] == signal.SIGKILL
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 @live
