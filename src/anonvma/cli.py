@@ -98,6 +98,8 @@ def cmd_diff(args) -> int:
 
 def cmd_check_kernel(args) -> int:
     from .oracle.compare import check_kernel
+    if args.random < 0:
+        raise UserError(f"--random {args.random}: give a number of scenarios, 0 or more")
     if not args.files and not args.random:
         raise UserError("check-kernel needs scenario files, or --random N")
     return check_kernel(args.files, random=args.random, seed=args.seed, save=args.save,

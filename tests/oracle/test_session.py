@@ -209,3 +209,8 @@ def test_check_kernel_refuses_what_is_not_a_plain_file(tmp_path):
             f"{with_set}:2: error: 'set' lines are for the model only")
     assert _refused(tmp_path, "check-kernel", str(concurrent)).startswith(
         f"{concurrent}:2: error: 'together' lines are for the model only")
+
+
+def test_check_kernel_random_takes_a_count(tmp_path):
+    assert _refused(tmp_path, "check-kernel", "--random", "-1") == \
+        "anonvma: --random -1: give a number of scenarios, 0 or more\n"
