@@ -255,9 +255,10 @@ def _instance_owners(root: Path) -> dict[str, int]:
     return owners
 
 
-def cleanup_stale_sessions(root: Path) -> str | None:
+def cleanup_stale_sessions(root: Path, mounted_by_oracle: bool = False) -> str | None:
     """Undo what dead sessions left (call with the state lock held); the
-    one line saying what was cleaned, or None."""
+    one line saying what was cleaned, or None.  ``mounted_by_oracle``: we
+    found tracefs mounted by an oracle session, which may be one of them."""
     removed, killed, failed = [], [], []
     records = _records()
     live_owners = {r["pid"] for _, r in records if _alive(r)}
@@ -294,7 +295,7 @@ def cleanup_stale_sessions(root: Path) -> str | None:
         what.append("removed tracefs instance " + ", ".join(removed))
     if failed:
         what.append("could not remove " + ", ".join(failed))
-    if _mount_marker().exists() and not live_owners:
+    if mounted_by_oracle and not live_owners:
         what.append("tracefs, which they mounted, is unmounted when this session ends")
     return "anonvma: cleaned up after a killed oracle session: " + "; ".join(what)
 
@@ -322,8 +323,9 @@ class TraceSession:
                 raise OracleUnavailable("the live-kernel oracle needs root (tracefs); "
                                         "run it as root")
             with _state_lock():
+                adopted = _tracefs_mounted() and _mount_marker().exists()
                 self._mount_if_needed()
-                cleaned = cleanup_stale_sessions(self.root)
+                cleaned = cleanup_stale_sessions(self.root, adopted)
                 self._check_events()
                 n = next(_SESSION_IDS)
                 name = f"{INSTANCE_PREFIX}{os.getpid()}_{n}"
