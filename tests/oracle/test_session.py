@@ -17,6 +17,7 @@ import pytest
 
 from anonvma.oracle import build, run_on_kernel
 from anonvma.oracle.harness import PR_SET_CHILD_SUBREAPER, SCENARIO_PATH
+from anonvma.oracle.tracefs import STATE_DIR
 from test_oracle import SHARED, TRACEFS, expected, live, tracefs_state
 
 A_FORK_ONCE = SHARED / "a_fork_once.scn"
@@ -74,7 +75,7 @@ def next_session_is_clean(before, capfd):
     run = run_on_kernel(str(A_FORK_ONCE))
     assert run.events == expected(A_FORK_ONCE)[0]
     assert tracefs_state() == before and instances() == []
-    assert interpreters() == {}
+    assert interpreters() == {} and not any(STATE_DIR.glob("session-*"))
     cleaned = [ln for ln in capfd.readouterr().err.splitlines() if "cleaned up" in ln]
     assert len(cleaned) <= 1
     return cleaned

@@ -270,6 +270,9 @@ def cleanup_stale_sessions(root: Path, mounted_by_oracle: bool = False) -> str |
                 stale[record["instance"]] = path
             else:
                 path.unlink()
+    for tmp in STATE_DIR.glob("session-*.tmp"):      # a record being written at the crash
+        if not _pid_alive(int(tmp.name.split("-")[1])):
+            tmp.unlink(missing_ok=True)
     # instances of dead owners without a record too (a lost state directory)
     for name, owner in _instance_owners(root).items():
         if owner not in live_owners and not _pid_alive(owner):
