@@ -22,16 +22,16 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from anonvma.explore.concurrent import ScenarioProgram  # noqa: E402
 from anonvma.explore.parallel import explore_parallel  # noqa: E402
 from anonvma.explore.runner import execute  # noqa: E402
-from anonvma.explore.strategies import Random  # noqa: E402
-from anonvma.explore.toy import Ordered, ToyKernel  # noqa: E402
+from anonvma.explore.strategies import Random, Sequential  # noqa: E402
 from anonvma.kernel.kernel.locking.lock import lock_class_key  # noqa: E402
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock  # noqa: E402
 from anonvma.scenario import parse  # noqa: E402
+from anonvma.session import Session  # noqa: E402
+from toy import Ordered, ToyKernel  # noqa: E402
 
 SCENARIO = """\
 P0 mmap 0 8
@@ -61,15 +61,14 @@ def rate(fn, seconds: float) -> float:
 
 
 def sequential_run(program):
-    k = program.boot()
-    program.run(k)
+    execute(program, Sequential())
 
 
 def schedules(seconds: float) -> None:
     print("schedules per second (random strategy) vs the sequential scheduler")
     for name, program in (("ordered, no lockdep", Ordered(lockdep=False)),
                           ("ordered, lockdep", Ordered(lockdep=True)),
-                          ("scenario, lockdep+checks", ScenarioProgram(parse(SCENARIO)))):
+                          ("scenario, lockdep+checks", Session(parse(SCENARIO)))):
         base = rate(lambda: sequential_run(program), seconds)
         strategy = Random(seed=0)
 
@@ -86,7 +85,7 @@ def schedules(seconds: float) -> None:
 def on_two_cores(seconds: float) -> None:
     """The same small scenario explored by ``explore --jobs 2``, against one
     process in the same run."""
-    program = ScenarioProgram(parse(SCENARIO))
+    program = Session(parse(SCENARIO))
     runs = int(1000 * seconds)
     one = explore_parallel(program, "random", 0, {}, 1, runs, None)
     two = explore_parallel(program, "random", 0, {}, 2, runs, None)

@@ -1,6 +1,6 @@
 """The seed under exploration: how long until the first real deadlock on
 v3.0-rc2, and how many runs per second exploration makes under memory
-pressure (examples/seed_fork_under_pressure.scn, a 256-page zone with swap).
+pressure (anonvma/examples/seed_fork_under_pressure.scn, a 256-page zone with swap).
 
     python -m benchmarks.bench_seed [--seeds 8] [--budget 2000]
 
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 
-from anonvma.explore.concurrent import ScenarioProgram
+from anonvma.demo import example
 from anonvma.explore.runner import explore_program
 from anonvma.explore.strategies import make_strategy
 from anonvma.scenario import parse_file
+from anonvma.session import Config, Session
 
-SEED = Path(__file__).resolve().parent.parent / "examples" / "seed_fork_under_pressure.scn"
+SEED = example("seed_fork_under_pressure.scn")
 
 
 def first_deadlock(program, strategy: str, seed: int, budget: int):
@@ -35,8 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=int, default=2000)
     args = ap.parse_args(argv)
     sc = parse_file(str(SEED))
-    bad = ScenarioProgram(sc, "v3.0-rc2", checks=False)
-    good = ScenarioProgram(sc, "v3.0", checks=False)
+    bad = Session(sc, Config(variant="v3.0-rc2", checks=False))
+    good = Session(sc, Config(variant="v3.0", checks=False))
     print(f"{'strategy':<9}{'found':>7}{'runs to deadlock':>18}{'s to deadlock':>15}"
           f"{'runs/s rc2':>12}{'runs/s v3.0':>13}")
     for strategy in ("pct", "random"):

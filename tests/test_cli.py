@@ -55,3 +55,10 @@ def test_unknown_variant_and_missing_file():
 def test_variants_lists_the_default():
     r = anonvma("variants")
     assert r.returncode == 0 and "v6.18" in r.stdout
+
+
+def test_fail_nth_option_takes_ascii_numbers_only():
+    for value in ("\u00b2", "\u00b2:1", "1:\u0663", "+4", "0", "4294967296"):
+        r = anonvma("trace", "--fail-nth", value, str(SHARED / "a_fork_once.scn"))
+        assert r.returncode == 2 and r.stderr.startswith(f"anonvma: --fail-nth {value}: write N")
+        assert "Traceback" not in r.stderr

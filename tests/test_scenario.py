@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from anonvma.scenario import Together, parse
+import os
+
+from anonvma.scenario import MAX_FILE, ScenarioError, Together, parse, parse_file
 
 
 @pytest.mark.parametrize("text, line, words", [
@@ -18,6 +20,29 @@ from anonvma.scenario import Together, parse
     ("set color blue\n", 1, "unknown setting 'color'"),
     ("set variant v1.0\n", 1, "unknown variant 'v1.0'"),
     ("P0 write 4294967296\n", 1, "out of range"),
+    ("P0 mmap 0 4294967296\n", 1, "page count 4294967296 is out of range"),
+    ("P0 mmap 0 0x100000000\n", 1, "out of range"),
+    ("P0 mmap 0 1" + "0" * 5000 + "\n", 1, "out of range"),
+    ("P0 write \u00b2\n", 1, "bad page '\u00b2'"),
+    ("P0 write \u0663\n", 1, "bad page '\u0663'"),
+    ("P0 write \U0001d7d5\n", 1, "bad page"),
+    ("P0 write +4\n", 1, "bad page '+4'"),
+    ("P0 write 1_0\n", 1, "bad page '1_0'"),
+    ("P0 write 0X4\n", 1, "bad page '0X4'"),
+    ("P0 write 0x\n", 1, "bad page '0x'"),
+    ("P0 mmap 0 4\rP0 write 0 P0\n", 1, "mmap takes FIRST COUNT [PROT]"),
+    ("P0 mmap 0 4\x85P0 write 0\n", 1, "mmap takes"),
+    ("P0 mmap 0 4\u2028\nP0 bad 0\n", 1, "bad page count"),
+    ("P0 mmap\x0c0 4\n", 1, "unknown op"),
+    ("P0 fork " + "A" * 32 + "\n", 1, "too long"),
+    ("P0 mmap 0 1\n" * 16385, 16385, "too many operations"),
+    ("P0 mmap 0 1\n" * 16384 + "\n", 16385, "counting the exits at the end (1 here)"),
+    ("".join(f"P0 fork C{i}\n" for i in range(1023)) + "P0 fork X\n", 1024, "too many processes"),
+    ("set swap 100000000000\n", 1, "set swap takes a number of pages from 0 to 0xffffffff"),
+    ("set swap 9223372036854775808\n", 1, "set swap takes"),
+    ("set swap 0b11\n", 1, "set swap takes"),
+    ("set memory 63\n", 1, "set memory takes a number of pages from 64"),
+    ("set memory 4294967296\n", 1, "set memory takes"),
     ("P0 mremap 0 1 2 at 5\n", 1, "mremap takes"),
     ("together\nP0 write 0\n", 1, "without 'end'"),
     ("end\n", 1, "'end' without 'together'"),
@@ -25,10 +50,50 @@ from anonvma.scenario import Together, parse
     ("P0 madvise 0 1 forget\n", 1, "unknown advice 'forget'"),
 ])
 def test_rejected_with_file_line_and_fix(text, line, words):
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(ScenarioError) as exc:
         parse(text, "s.scn")
     assert str(exc.value).startswith(f"s.scn:{line}: error: ")
     assert words in str(exc.value)
+
+
+def test_largest_numbers_are_accepted():
+    sc = parse("set swap 0xffffffff\nset memory 4294967295\nP0 mmap 0xffffffff 4294967295\n"
+               "P0 write 00000000000000000000004\n")
+    assert sc.settings == {"swap": 2**32 - 1, "memory": 2**32 - 1}
+    assert [s.args for s in sc.steps] == [(2**32 - 1, 2**32 - 1, "rw"), (4,)]
+
+
+@pytest.mark.parametrize("data, line, words", [
+    (b"P0 mmap 0 4\nP0 write 0 # caf\xe9\n", 2, "not valid UTF-8"),
+    (b"P0 mmap 0 4\n# \x00\n", 2, "NUL byte"),
+    (b"# \xed\xa0\x80 surrogate\n", 1, "not valid UTF-8"),
+    (b"# \xc0\xaf overlong\n", 1, "not valid UTF-8"),
+    (b"# \xe2\x82\nP0 write 0\n", 1, "not valid UTF-8"),
+    (b"P0 frob\n# \xff\n", 2, "not valid UTF-8"),        # the whole file is text first
+    (b"\n\n\x00 \xff\n", 3, "NUL byte"),
+    (b"\n\xff \x00\n", 2, "not valid UTF-8"),
+])
+def test_file_is_utf8_without_nul(tmp_path, data, line, words):
+    scn = tmp_path / "t.scn"
+    scn.write_bytes(data)
+    with pytest.raises(ScenarioError) as exc:
+        parse_file(str(scn))
+    assert str(exc.value).startswith(f"{scn}:{line}: error: {words}")
+
+
+def test_non_regular_and_large_files_are_refused(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.scn"
+    big.write_bytes(b"#" * (MAX_FILE - 1) + b"\n")
+    for path, words in [(fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                        (tmp_path, "a directory"), (tmp_path / "nope", "No such file"),
+                        (big, "too large")]:
+        with pytest.raises(ScenarioError) as exc:
+            parse_file(str(path))
+        assert str(exc.value).startswith(f"{path}:0: error: ") and words in str(exc.value)
+    big.write_bytes(b"#" * (MAX_FILE - 2) + b"\n")
+    assert parse_file(str(big)).steps == []
 
 
 def test_comments_blank_lines_hex_and_reforks():

@@ -12,7 +12,7 @@ import argparse
 import math
 import sys
 
-from .scenario import ScenarioError, parse_file
+from .scenario import ScenarioError, fail_nth_value, parse_file
 
 EXIT_FAILED = 1         # the run found a problem (mismatch, invariant, bug)
 EXIT_USAGE = 2          # the input or the machine is not usable
@@ -71,9 +71,8 @@ def _fail_nth(sc, value: str | None):
     """--fail-nth: the value of the scenario's 'set fail_nth', same grammar."""
     if value is None:
         return None
-    from .scenario import parse_fail_nth
     try:
-        target, nth = parse_fail_nth(value)
+        target, nth = fail_nth_value(value)
     except ValueError:
         raise UserError(f"--fail-nth {value}: write N, or LINE:N for the operation on line "
                         "LINE") from None
@@ -97,12 +96,11 @@ def cmd_trace(args) -> int:
         if args.fail_nth is not None:
             raise UserError("--fail-nth works on the model only: the live kernel here is "
                             "built without CONFIG_FAILSLAB")
-        from .oracle import run_on_kernel
-        sc = parse_file(args.file)
-        if sc.concurrent or sc.settings:
-            raise UserError(f"{args.file}: the live kernel runs only plain scenarios, "
-                            "without 'set' lines or together blocks")
-        lines = run_on_kernel(args.file).lines
+        from .oracle import interrupted, run_on_kernel
+        try:
+            lines = run_on_kernel(args.file).lines
+        except KeyboardInterrupt:
+            return interrupted()
     else:
         lines = _session(args, checks=False).run().lines
     sys.stdout.write("".join(line + "\n" for line in lines))

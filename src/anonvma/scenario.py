@@ -12,7 +12,9 @@ space sees (maps lines, failures) to the tracepoint bus; the session
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from .kernel.include.errno import errorname
@@ -25,6 +27,12 @@ from .kernel.include.mm import (
 BASE = 0x200000000000           # page 0 of every scenario (x86-64)
 MAX_PAGES = 1 << 32             # so the scenario range is [BASE, BASE + 16 TiB)
 SCENARIO_END = BASE + (MAX_PAGES << PAGE_SHIFT)
+# The limits of the live kernel's interpreter (oracle/interp.c), which keeps
+# everything on its stack: both parsers accept exactly the same files.
+MAX_FILE = 256 * 1024           # bytes; a file of this size or more is refused
+MAX_OPS = 16384                 # operations, counting the exits at the end
+MAX_PROCESSES = 1024            # P0 and every fork
+NAME_LEN = 32                   # a forked process's name is shorter
 
 PROTS = {
     "none": PROT_NONE, "r": PROT_READ, "rw": PROT_READ | PROT_WRITE,
@@ -36,6 +44,12 @@ ADVICE = {
 }
 SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# The one number syntax of every file: ASCII decimal, or hex after a
+# lowercase 0x (int() alone would also take '+4', '1_0', '0X4' and '³').
+_NUMBER = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")
+# Tokens are separated by spaces, tabs and carriage returns; only \n ends a line.
+_SEPARATOR = str.maketrans("\t\r", "  ")
+PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
 SETTINGS = ("variant", "memory", "swap", "lockdep",
@@ -91,29 +105,46 @@ class Scenario:
 
 # -- parsing ---------------------------------------------------------------------------
 
+def _value(text: str) -> int | None:
+    """A number in the scenario syntax, or None; every number is below 2^32."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    digits = (text[2:] if text.startswith("0x") else text).lstrip("0")
+    if len(digits) > 10:            # out of range, and int() has a digit limit
+        return MAX_PAGES
+    return int(digits or "0", 16 if text.startswith("0x") else 10)
+
+
 def _pages_setting(path, lineno, key, text) -> int:
     """``set memory N`` (pages in the zone) and ``set swap N`` (swap slots)."""
     least = 64 if key == "memory" else 0
-    try:
-        value = int(text, 0)
-    except ValueError:
-        value = -1
-    if value < least:
-        raise ScenarioError(path, lineno, f"set {key} takes a number of pages"
-                            + (f", at least {least}" if least else "") + f", not {text!r}")
+    value = _value(text)
+    if value is None or not least <= value < MAX_PAGES:
+        raise ScenarioError(path, lineno, f"set {key} takes a number of pages from {least} "
+                            f"to {MAX_PAGES - 1:#x}, not {text!r}")
     return value
 
 
-def _number(path, lineno, text, what, limit=MAX_PAGES):
-    try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-    except ValueError:
+def _number(path, lineno, text, what):
+    value = _value(text)
+    if value is None:
         raise ScenarioError(path, lineno, f"bad {what} {text!r}: write a decimal or 0x-hex "
-                            "number of pages") from None
-    if not 0 <= value <= limit:
-        raise ScenarioError(path, lineno, f"{what} {text} is out of range: pages are numbered "
-                            f"0 to {MAX_PAGES - 1:#x} from the scenario base")
+                            "number of pages")
+    if value >= MAX_PAGES:
+        raise ScenarioError(path, lineno, f"{what} {text} is out of range: pages and counts "
+                            f"go from 0 to {MAX_PAGES - 1:#x}")
     return value
+
+
+def fail_nth_value(text: str) -> tuple[int | None, int]:
+    """``N`` or ``LINE:N`` of ``set fail_nth`` and ``--fail-nth``; ValueError
+    if it is neither."""
+    line, sep, nth = text.rpartition(":")
+    n = _value(nth)
+    target = _value(line) if sep else None
+    if n is None or not 1 <= n < MAX_PAGES or (sep and (target is None or target < 1)):
+        raise ValueError(text)
+    return target, n
 
 
 def _args(path, lineno, op, words):
@@ -123,7 +154,7 @@ def _args(path, lineno, op, words):
             raise ScenarioError(path, lineno, f"{op} takes {usage}")
 
     def page(i, what="page"):
-        return _number(path, lineno, words[i], what, MAX_PAGES - 1)
+        return _number(path, lineno, words[i], what)
 
     def count(i):
         return _number(path, lineno, words[i], "page count")
@@ -163,6 +194,9 @@ def _args(path, lineno, op, words):
         if not _NAME.match(words[0]):
             raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: use letters, "
                                 "digits and _, not starting with a digit")
+        if len(words[0]) >= NAME_LEN:
+            raise ScenarioError(path, lineno, f"process name {words[0]!r} is too long: at "
+                                f"most {NAME_LEN - 1} characters")
         return (words[0],)
     if op in ("exit", "maps"):
         need(0, 0, "no arguments")
@@ -173,15 +207,11 @@ def _args(path, lineno, op, words):
 
 def _fault_setting(path, lineno, key, value):
     """Check a fault-injection setting's value; return it converted."""
-    def integer(low, high=None, hint=""):
-        try:
-            n = int(value, 10)
-        except ValueError:
-            n = None
-        if n is None or n < low or (high is not None and n > high):
-            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    def integer(low, high=MAX_PAGES - 1, hint=""):
+        n = -1 if value == "-1" else _value(value)
+        if n is None or not low <= n <= high:
             raise ScenarioError(path, lineno, f"bad value {value!r} for {key}: write a whole "
-                                f"number {bounds}{hint}")
+                                f"number from {low} to {high}{hint}")
         return n
 
     def names(allowed=None, what="process"):
@@ -216,33 +246,20 @@ def _fault_setting(path, lineno, key, value):
         return names()
     # fail_nth: N for P0 from the start, or LINE:N for the process of that line
     try:
-        return parse_fail_nth(value)
+        return fail_nth_value(value)
     except ValueError:
         raise ScenarioError(path, lineno, f"bad value {value!r} for fail_nth: write N, or "
-                            "LINE:N to arm it just for the operation on line LINE") from None
+                            "LINE:N to arm it just for the operation on line LINE "
+                            f"(N from 1 to {MAX_PAGES - 1:#x})") from None
 
 
-def _ascii_number(text: str) -> int:
-    """A decimal number written with ASCII digits only."""
-    if not text or len(text) > 10 or not all("0" <= c <= "9" for c in text):
-        raise ValueError(text)
-    return int(text)
-
-
-def parse_fail_nth(value: str) -> tuple:
-    """``N`` or ``LINE:N`` (1 <= N < 2^31): (line or None, N); ValueError
-    otherwise.  The same grammar for 'set fail_nth' and --fail-nth."""
-    line, sep, nth = value.rpartition(":")
-    n = _ascii_number(nth)
-    if not 1 <= n < 1 << 31:
-        raise ValueError(value)
-    return (_ascii_number(line) if sep else None, n)
-
-
-def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> Scenario:
+def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
+          plain: bool = False) -> Scenario:
     """Parse and validate a whole scenario; raise ScenarioError at the first
     problem.  ``live`` names the processes alive before the first line (a
-    scenario starts with P0 alone)."""
+    scenario starts with P0 alone).  ``plain``: the file must run on the live
+    kernel, so ``set`` lines and ``together`` blocks are refused where the
+    interpreter refuses them."""
     sc = Scenario(path)
     live = set(live) if live is not None else {"P0"}    # who may run a line, statically
     block: Together | None = None
@@ -251,10 +268,18 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
     set_lines: dict[str, int] = {}                      # fault-injection key -> its line
     plain_lines: dict[int, str] = {}                    # lineno -> process, outside blocks
     born = set(live)                                    # every process the file has
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        words = raw.split("#", 1)[0].split()
+    n_ops, n_procs = 0, len(live)
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()                 # what follows the last newline is no line
+    for lineno, raw in enumerate(lines, 1):
+        words = raw.split("#", 1)[0].translate(_SEPARATOR).split(" ")
+        words = [w for w in words if w]
         if not words:
             continue
+        if plain and words[0] in PLAIN_ONLY:
+            raise ScenarioError(path, lineno, f"'{words[0]}' lines are for the model only: the "
+                                "live kernel runs plain files (no set, no together)")
         if words[0] == "set":
             if seen_op:
                 raise ScenarioError(path, lineno, "set lines must come before the first operation")
@@ -307,13 +332,20 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
         if proc not in live:
             raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
                                 "other than P0 come into being by 'fork'")
+        if n_ops == MAX_OPS:
+            raise ScenarioError(path, lineno, f"too many operations: at most {MAX_OPS}, "
+                                "counting the exits at the end")
+        n_ops += 1
         line = Line(lineno, proc, op, args)
         if op == "fork":
             child = args[0]
             if child in live or child in block_forks:
                 raise ScenarioError(path, lineno, f"fork onto the name of a live process {child!r}: "
                                     "choose a new name, or let that process exit first")
-        if op == "fork":
+            if n_procs == MAX_PROCESSES:
+                raise ScenarioError(path, lineno, f"too many processes: at most {MAX_PROCESSES}, "
+                                    "P0 included")
+            n_procs += 1
             born.add(args[0])
         if block is None:
             plain_lines[lineno] = proc
@@ -330,6 +362,9 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
                 block_exits.append(proc)
     if block is not None:
         raise ScenarioError(path, block.lineno, "together block without 'end'")
+    if n_ops + len(live) > MAX_OPS:
+        raise ScenarioError(path, len(lines), f"too many operations: at most {MAX_OPS}, "
+                            f"counting the exits at the end ({len(live)} here)")
     for name in sc.settings.get("make_it_fail", ()):
         if name not in born:
             raise ScenarioError(path, set_lines["make_it_fail"], f"make_it_fail names {name!r}, "
@@ -341,13 +376,50 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
     return sc
 
 
-def parse_file(path: str) -> Scenario:
+def read_scenario(path: str) -> bytes:
+    """The bytes of a scenario file, read as the interpreter reads it: a
+    regular file (a FIFO would block, a device never end) of less than
+    MAX_FILE bytes."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(path, 0, f"cannot read the scenario: {e}") from None
-    return parse(text, path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise ScenarioError(path, 0, f"cannot read the scenario: {e.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ScenarioError(path, 0, f"cannot read the scenario: {what}; give a scenario "
+                                "file")
+        chunks, size = [], 0
+        while size < MAX_FILE and (data := os.read(fd, MAX_FILE - size)):
+            chunks.append(data)
+            size += len(data)
+    except OSError as e:
+        raise ScenarioError(path, 0, f"cannot read the scenario: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if size >= MAX_FILE:
+        raise ScenarioError(path, 0, f"the scenario is too large: at most {MAX_FILE - 1} bytes")
+    return b"".join(chunks)
+
+
+def decode(data: bytes, path: str) -> str:
+    """A scenario file's text: UTF-8 without NUL bytes; the error names the
+    line of the first offending byte."""
+    nul = data.find(b"\0")
+    try:
+        text = data[:nul if nul >= 0 else len(data)].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(path, data.count(b"\n", 0, e.start) + 1,
+                            "not valid UTF-8: a scenario file is UTF-8 text") from None
+    if nul >= 0:
+        raise ScenarioError(path, data.count(b"\n", 0, nul) + 1,
+                            "NUL byte: a scenario file is UTF-8 text")
+    return text
+
+
+def parse_file(path: str, plain: bool = False) -> Scenario:
+    return parse(decode(read_scenario(path), path), path, plain=plain)
 
 
 # -- running -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from anonvma.oracle import (KernelOracle, OracleError, OracleUnavailable, ScenarioRejected,
                             check, run_on_kernel)
 from anonvma.oracle import build
+from anonvma.oracle.tracefs import STATE_DIR
 
 SHARED = Path(__file__).resolve().parent.parent / "scenarios" / "shared"
 SCENARIOS = sorted(SHARED.glob("*.scn"))
@@ -33,13 +34,21 @@ def _has_compiler() -> bool:
     return True
 
 
+def _has_tracefs() -> bool:
+    """The kernel can give us a tracefs (mounted or not)."""
+    return TRACEFS.is_dir() and "tracefs" in Path("/proc/filesystems").read_text().split()
+
+
 needs_cc = pytest.mark.skipif(not _has_compiler(), reason="no C compiler (gcc or cc)")
+# What can be known without mounting; the session itself (live_kernel) says
+# whether the kmem events are there, and mounts tracefs if it has to.
 LIVE_MARKS = (
     pytest.mark.live,
     needs_cc,
     pytest.mark.skipif(os.geteuid() != 0, reason="the live-kernel oracle needs root"),
-    pytest.mark.skipif(not (TRACEFS / "events/kmem/kmem_cache_alloc").is_dir(),
-                       reason="no tracefs with kmem events at /sys/kernel/tracing"),
+    pytest.mark.skipif(not _has_tracefs(), reason="this kernel has no tracefs "
+                       "(not in /proc/filesystems, or no /sys/kernel/tracing)"),
+    pytest.mark.usefixtures("live_kernel"),
 )
 
 
@@ -47,6 +56,7 @@ def live(test):
     for mark in LIVE_MARKS:
         test = mark(test)
     return test
+
 
 
 def expected(scn: Path) -> tuple[list[str], list[str]]:
@@ -189,9 +199,15 @@ def _foreign(instance: str, ours: set[int]) -> bool:
 
 
 def tracefs_state(*pids: int) -> dict[str, str]:
-    """The top-level tracefs files an oracle run could plausibly disturb,
-    and the instances (those of other oracle users aside)."""
-    state = {f: (TRACEFS / f).read_text() for f in TOP_FILES}
+    """Whether tracefs is mounted; the top-level tracefs files an oracle run
+    could plausibly disturb, and the instances (those of other oracle users
+    aside); the sessions' records."""
+    records = sorted(p.name for p in STATE_DIR.glob("session-*") if not _foreign(
+        "anonvma_" + p.name.split("-")[1], {os.getpid(), *pids}))
+    if not (TRACEFS / "trace").exists():
+        return {"mounted": "no", "records": records}
+    state = {"mounted": "yes", "records": records}
+    state.update({f: (TRACEFS / f).read_text() for f in TOP_FILES})
     for ev in sorted((TRACEFS / "events/kmem").iterdir()):
         for f in ("enable", "filter", "trigger"):
             if (ev / f).exists():

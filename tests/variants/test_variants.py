@@ -130,6 +130,15 @@ def test_wipeonfork_does_not_exist_in_3_0():
     assert not any("EINVAL" in line for line in Session(sc, Config(variant="v6.18", checks=False)).run().lines)
 
 
+@pytest.mark.parametrize("variant", ["v3.0", "v3.0-rc2", "v2.6.39"])
+def test_mremap_dontunmap_does_not_exist_before_5_7(variant):
+    sc = parse("P0 mmap 0 4\nP0 write 0\nP0 mremap 0 4 4 to 16 dontunmap\nP0 maps\n")
+    r = Session(sc, Config(variant=variant)).run()
+    assert r.others == ["P0 !mremap EINVAL", "P0 maps 200000000000-200000004000 rw-p"]
+    assert not r.problems
+    assert "P0 !mremap EINVAL" not in Session(sc, Config(variant="v6.18", checks=False)).run().others
+
+
 def _forked_twice(kernel_cls):
     """P0 faults a page and forks P1, P1 forks P2: P1's chain has two AVCs,
     so anon_vma_clone() for P2 allocates its second AVC under the root lock."""

@@ -45,7 +45,8 @@ def check_rmap(kernel, vmas, walk) -> list[str]:
                 mapped[pte.folio].add((id(mm), id(vma), vpn << PAGE_SHIFT))
     si = kernel.swap_info
     if si is not None:
-        for offset, count in enumerate(si.swap_map):
+        for offset in sorted(si.swap_map.keys() | swap_refs.keys()):
+            count = si.swap_map.get(offset, 0)
             if count != swap_refs[offset]:
                 bad.append(f"I-7: swap slot {offset} counts {count} PTEs, {swap_refs[offset]} point at it")
         for offset, folio in si.swap_cache.items():

@@ -6,10 +6,11 @@ return the trace lines of its anon_vma / anon_vma_chain events.
     run.events, run.others, run.release, run.lines
 
 Needs root, tracefs and a C compiler; OracleUnavailable says which is missing.
+A file that is not a plain scenario raises the model's ScenarioError.
 """
 
-from .errors import OracleError, OracleUnavailable, ScenarioRejected
+from .errors import OracleError, OracleUnavailable, ScenarioRejected, interrupted
 from .harness import KernelOracle, KernelRun, check, run_on_kernel
 
 __all__ = ["KernelOracle", "KernelRun", "OracleError", "OracleUnavailable",
-           "ScenarioRejected", "check", "run_on_kernel"]
+           "ScenarioRejected", "check", "interrupted", "run_on_kernel"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import KernelOracle, OracleError, OracleUnavailable, ScenarioRejected
+from ..scenario import ScenarioError, parse_file
+from . import KernelOracle, OracleError, OracleUnavailable, interrupted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw", action="store_true", help="also print the raw tracefs text")
     args = ap.parse_args(argv)
     try:
+        for path in args.files:
+            parse_file(path, plain=True)
         with KernelOracle() as oracle:
             for path in args.files:
                 run = oracle.run(path)
@@ -24,9 +27,11 @@ def main(argv: list[str] | None = None) -> int:
                 if args.raw:
                     print(run.raw, end="")
                 print("\n".join(run.lines))
-    except ScenarioRejected as ex:
+    except ScenarioError as ex:
         print(ex, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return interrupted()
     except (OracleUnavailable, OracleError) as ex:
         print(f"oracle: {ex}", file=sys.stderr)
         return 3

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 
 from ..explore.programs import Choices, generate
 from ..explore.shrink import delete_lines, shrink_choices
-from ..scenario import ScenarioError, parse, parse_file
+from ..scenario import ScenarioError, decode, parse, read_scenario
 from ..session import Config, Session
+from .errors import interrupted
 from .harness import KernelOracle
 
 
@@ -50,15 +50,10 @@ class Comparer:
     def __init__(self, oracle: KernelOracle, variant: str | None):
         self.oracle = oracle
         self.variant = variant
-        self._tmp = tempfile.mkdtemp(prefix="anonvma-cmp-")
 
     def compare_text(self, text: str, name: str) -> tuple[Comparison, object]:
-        path = os.path.join(self._tmp, "scenario.scn")
-        with open(path, "w") as f:
-            f.write(text)
-        sc = parse(text, name)
-        kernel = self.oracle.run(path)
-        model = Session(sc, Config(variant=self.variant)).run()
+        kernel = self.oracle.run_text(text, name)
+        model = Session(parse(text, name), Config(variant=self.variant)).run()
         return Comparison(name, first_difference(kernel.events, model.events),
                           first_difference(kernel.others, model.others), model.problems), kernel
 
@@ -104,29 +99,26 @@ def _progress(total: int):
 
 def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "failures",
                  variant: str | None = None) -> int:
-    all_match = True
-    plain = []
+    """0 if everything matched, 1 if not, 130 on SIGINT (tracefs restored).
+    Every file is checked to be a plain scenario before anything runs."""
+    texts = []
     for path in files:
-        sc = parse_file(path)
-        if sc.concurrent:
-            print(f"{path}: skipped (the live kernel runs only plain scenarios)")
-        else:
-            plain.append(path)
-    if not plain and not random:
-        print("anonvma: nothing to compare: the live kernel runs only plain scenarios, "
-              "without together blocks", file=sys.stderr)
-        return 2
-    with KernelOracle() as oracle:
-        print(f"comparing with the live kernel {oracle.release}")
-        cmp = Comparer(oracle, variant)
-        for path in plain:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            c, _kernel = cmp.compare_text(text, path)
-            _report(c)
-            all_match &= c.match
-        if random:
-            all_match &= _fuzz(cmp, random, seed, save)
+        text = decode(read_scenario(path), path)
+        parse(text, path, plain=True)
+        texts.append((path, text))
+    all_match = True
+    try:
+        with KernelOracle() as oracle:
+            print(f"comparing with the live kernel {oracle.release}")
+            cmp = Comparer(oracle, variant)
+            for path, text in texts:
+                c, _kernel = cmp.compare_text(text, path)
+                _report(c)
+                all_match &= c.match
+            if random:
+                all_match &= _fuzz(cmp, random, seed, save)
+    except KeyboardInterrupt:
+        return interrupted()
     return 0 if all_match else 1
 
 

@@ -1,4 +1,8 @@
-"""Exceptions of the live-kernel oracle."""
+"""Exceptions of the live-kernel oracle, and how an interrupted command ends."""
+
+import sys
+
+EXIT_INTERRUPTED = 130          # 128 + SIGINT, as a shell reports it
 
 
 class OracleUnavailable(Exception):
@@ -15,3 +19,9 @@ class OracleError(Exception):
 class ScenarioRejected(OracleError):
     """The interpreter refused the scenario file; the message is its
     ``FILE:LINE: error: ...`` line."""
+
+
+def interrupted() -> int:
+    """SIGINT: the session has already restored tracefs; one line, no traceback."""
+    print("anonvma: interrupted; tracefs is as it was", file=sys.stderr)
+    return EXIT_INTERRUPTED

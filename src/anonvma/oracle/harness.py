@@ -1,7 +1,10 @@
 """Run scenario files on the live kernel and collect their trace lines.
 
-One run: the interpreter validates the file and stops itself (SIGSTOP); we
-turn tracing on (the instance follows our process tree) and continue it.
+One run: the model's parser validates the file (the interpreter's grammar
+is the same, so a mistake is the user's FILE:LINE message); the interpreter
+reads the very same bytes from a memfd (no temporary file to leave behind),
+validates them and stops itself (SIGSTOP); we turn tracing on (the instance
+follows our process tree) and continue it.
 Its fd 3 is the instance's trace_marker, where it announces each process as
 ``@pid PID NAME``; its stdout carries the maps and failure lines.  We are a child subreaper, so processes orphaned by the scenario are
 reparented to us and reaped here; only the interpreter's own process group
@@ -18,11 +21,11 @@ import os
 import selectors
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..scenario import decode, parse, parse_file, read_scenario
 from . import build, events
 from .errors import OracleError, ScenarioRejected
 from .tracefs import BUFFER_KB, TraceSession, signals_deferred
@@ -30,6 +33,8 @@ from .tracefs import BUFFER_KB, TraceSession, signals_deferred
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 MARKER_FD = 3
+SCENARIO_FD = 4                 # the memfd with the scenario, in the interpreter
+SCENARIO_PATH = f"/proc/self/fd/{SCENARIO_FD}"
 TIMEOUT = 30.0
 
 # The calibration scenario: P1's exit frees one avc in each loop of
@@ -93,6 +98,7 @@ class KernelOracle:
         self.interp = str(build.interpreter())
         self.session.__enter__()
         try:
+            self.session.running(self.interp, None)     # the binary, before any spawn
             old = ctypes.c_int(0)
             _prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(old))
             self._old_subreaper = old.value
@@ -125,10 +131,7 @@ class KernelOracle:
         return loops
 
     def _calibrate(self) -> dict[str, str]:
-        with tempfile.NamedTemporaryFile("w", suffix=".scn") as f:
-            f.write(CALIBRATION)
-            f.flush()
-            text, _ = self._trace(f.name)
+        text, _ = self._trace(CALIBRATION.encode())
         records = events.parse(text)
         p1 = {int(r.fields["pid"]) for r in records
               if r.event == "marker" and r.fields["name"] == "P1"}
@@ -141,20 +144,31 @@ class KernelOracle:
 
     # -- running a scenario --------------------------------------------------
     def run(self, path: str) -> KernelRun:
-        check(path)
-        text, out = self._trace(path)
+        """Run a plain scenario file; ScenarioError (naming path) if it is
+        not one."""
+        data = read_scenario(path)
+        parse(decode(data, path), path, plain=True)
+        return self._run(data)
+
+    def run_text(self, text: str, name: str) -> KernelRun:
+        """Run a plain scenario given as text; errors name ``name``."""
+        parse(text, name, plain=True)
+        return self._run(text.encode())
+
+    def _run(self, data: bytes) -> KernelRun:
+        text, out = self._trace(data)
         lines = events.render(events.parse(text), self.loops)
         return KernelRun(events=lines, others=out.splitlines(), release=self.release,
                          raw=text)
 
-    def _trace(self, path: str) -> tuple[str, str]:
-        """Run the interpreter traced; (raw trace text, its stdout)."""
+    def _trace(self, data: bytes) -> tuple[str, str]:
+        """Run the interpreter traced on a scenario; (raw trace text, its stdout)."""
         pid, out_r, err_r = None, -1, -1
         try:
             # A signal must not leave the pid unknown or an fd of the
             # instance open (rmdir would then fail with EBUSY).
             with signals_deferred():
-                pid, out_r, err_r = self._spawn(path)
+                pid, out_r, err_r = self._spawn(data)
             out, err, statuses = self._supervise(pid, out_r, err_r)
         except BaseException:
             if pid is not None:
@@ -166,27 +180,35 @@ class KernelOracle:
             for fd in (out_r, err_r):
                 if fd >= 0:
                     os.close(fd)
+            if pid is not None:
+                self.session.running(self.interp, None)
         text = self.session.read_trace()
         bad = {p: s for p, s in statuses.items() if s != 0}
         if bad:
+            err = err.replace(SCENARIO_PATH, "the scenario")
             raise OracleError(f"interpreter failed (wait statuses {bad}): {err.strip()}")
         return text, out
 
-    def _spawn(self, path: str) -> tuple[int, int, int]:
-        """Start the interpreter in its own process group; it stops itself
-        once the file is validated.  Returns (pid, stdout fd, stderr fd)."""
+    def _spawn(self, data: bytes) -> tuple[int, int, int]:
+        """Start the interpreter in its own process group, recorded in the
+        session's state; it stops itself once the scenario is validated.
+        Returns (pid, stdout fd, stderr fd)."""
+        scenario = _high_fd(os.memfd_create("anonvma-scenario", os.MFD_CLOEXEC))
+        os.write(scenario, data)
         marker = _high_fd(os.open(self.session.marker_path(), os.O_WRONLY | os.O_CLOEXEC))
         out_r, out_w = (_high_fd(fd) for fd in os.pipe())
         err_r, err_w = (_high_fd(fd) for fd in os.pipe())
         try:
             pid = os.posix_spawn(
-                self.interp, [self.interp, "-t", path], {},
+                self.interp, [self.interp, "-t", SCENARIO_PATH], {},
                 file_actions=[(os.POSIX_SPAWN_DUP2, out_w, 1),
                               (os.POSIX_SPAWN_DUP2, err_w, 2),
-                              (os.POSIX_SPAWN_DUP2, marker, MARKER_FD)],
+                              (os.POSIX_SPAWN_DUP2, marker, MARKER_FD),
+                              (os.POSIX_SPAWN_DUP2, scenario, SCENARIO_FD)],
                 setpgroup=0, setsigmask=())
+            self.session.running(self.interp, pid)
         finally:
-            for fd in (marker, out_w, err_w):
+            for fd in (scenario, marker, out_w, err_w):
                 os.close(fd)
         return pid, out_r, err_r
 
@@ -237,7 +259,8 @@ class KernelOracle:
 
 
 def run_on_kernel(path: str) -> KernelRun:
-    """Run one scenario file on the live kernel and return its trace lines."""
-    check(path)
+    """Run one plain scenario file on the live kernel and return its trace
+    lines; ScenarioError before any tracefs work if it is not one."""
+    parse_file(path, plain=True)
     with KernelOracle() as oracle:
         return oracle.run(path)

@@ -543,23 +543,100 @@ static void parse(struct interp *in, char *buf, u64 len)
 	}
 }
 
+/* An unreadable file: "FILE:0: error: MSG (ERRNO)", like the model's parser. */
+static __attribute__((noreturn)) void file_error(struct interp *in, const char *msg, s64 err)
+{
+	struct line l = { 0 };
+
+	put_str(&l, in->file);
+	put_str(&l, ":0: error: ");
+	put_str(&l, msg);
+	if (err) {
+		put_str(&l, " (");
+		put_errno(&l, -err);
+		put_str(&l, ")");
+	}
+	emit(2, &l);
+	sys_exit_group(2);
+}
+
+/*
+ * Read the whole file.  O_NONBLOCK and the S_ISREG check keep a FIFO from
+ * blocking the open and a device from never ending.
+ */
 static u64 load(struct interp *in, char *buf)
 {
-	s64 fd = syscall2(__NR_open, in->file, O_RDONLY);
+	s64 fd = syscall2(__NR_open, in->file, O_RDONLY | O_NONBLOCK);
+	struct k_stat st;
 	u64 len = 0;
 	s64 n;
 
 	if (fd < 0)
-		die("cannot open scenario file", fd);
+		file_error(in, "cannot read the scenario", fd);
+	n = syscall2(__NR_fstat, fd, &st);
+	if (n < 0)
+		file_error(in, "cannot read the scenario", n);
+	if ((st.mode & S_IFMT) != S_IFREG)
+		file_error(in, "cannot read the scenario: not a regular file", 0);
 	while ((n = syscall3(__NR_read, fd, buf + len, MAX_FILE - len)) > 0) {
 		len += (u64)n;
 		if (len == MAX_FILE)
-			die("scenario file too large", 0);
+			file_error(in, "the scenario is too large", 0);
 	}
 	if (n < 0)
-		die("cannot read scenario file", n);
+		file_error(in, "cannot read the scenario", n);
 	syscall1(__NR_close, fd);
 	return len;
+}
+
+/*
+ * A scenario file is UTF-8 text without NUL bytes: the first offending byte
+ * (or the lead byte of a bad sequence) names its line.  Well-formed UTF-8 as
+ * in Unicode's table 3-7: no overlong forms, no surrogates, nothing above
+ * U+10FFFF.
+ */
+static void check_text(struct interp *in, const u8 *s, u64 len)
+{
+	const char *bad = "not valid UTF-8: a scenario file is UTF-8 text";
+	u32 lineno = 1;
+	u64 i = 0, k, n;
+	u8 lo, hi;
+
+	while (i < len) {
+		u8 c = s[i];
+
+		if (c == '\n')
+			lineno++;
+		if (c == 0)
+			syntax(in, lineno, "NUL byte: a scenario file is UTF-8 text", 0);
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		/* the range of the first continuation byte depends on the lead */
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			lo = c == 0xe0 ? 0xa0 : 0x80;
+			hi = c == 0xed ? 0x9f : 0xbf;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			lo = c == 0xf0 ? 0x90 : 0x80;
+			hi = c == 0xf4 ? 0x8f : 0xbf;
+		} else {
+			syntax(in, lineno, bad, 0);
+		}
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || s[i + k] < lo || s[i + k] > hi)
+				syntax(in, lineno, bad, 0);
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += n + 1;
+	}
 }
 
 /* ---- passing the turn ------------------------------------------------- */
@@ -905,6 +982,7 @@ int main(int argc, char **argv)
 	struct interp in;
 	char buf[MAX_FILE];
 	int check = 0;
+	u64 len;
 
 	in.traced = 0;
 	if (argc == 3 && str_eq(argv[1], "-c"))
@@ -914,7 +992,9 @@ int main(int argc, char **argv)
 	else if (argc != 2)
 		usage();
 	in.file = argv[argc - 1];
-	parse(&in, buf, load(&in, buf));
+	len = load(&in, buf);
+	check_text(&in, (const u8 *)buf, len);
+	parse(&in, buf, len);
 	if (check)
 		return 0;
 	setup(&in);

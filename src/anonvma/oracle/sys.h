@@ -20,6 +20,7 @@ typedef long s64;
 #define __NR_write		1
 #define __NR_open		2
 #define __NR_close		3
+#define __NR_fstat		5
 #define __NR_poll		7
 #define __NR_mmap		9
 #define __NR_mprotect		10
@@ -63,6 +64,9 @@ typedef long s64;
 #define SCM_RIGHTS		1
 #define POLLIN			0x0001
 #define O_RDONLY		0
+#define O_NONBLOCK		04000
+#define S_IFMT			0170000
+#define S_IFREG			0100000
 #define EINTR			4
 
 static inline s64 syscall6(s64 nr, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
@@ -128,6 +132,23 @@ struct cmsg_fd {
 	struct cmsghdr hdr;
 	int fd;
 	int pad;
+};
+
+/* struct stat of x86-64 (arch/x86/include/uapi/asm/stat.h) */
+struct k_stat {
+	u64 dev;
+	u64 ino;
+	u64 nlink;
+	u32 mode;
+	u32 uid;
+	u32 gid;
+	u32 pad0;
+	u64 rdev;
+	s64 size;
+	s64 blksize;
+	s64 blocks;
+	u64 times[6];
+	s64 unused[3];
 };
 
 struct pollfd {

@@ -27,7 +27,7 @@ from __future__ import annotations
 from ..kernel import Linux
 from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM
-from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, vma_address
+from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, MREMAP_DONTUNMAP, vma_address
 from ..kernel.kernel.locking.lock import lock_class_key
 from ..kernel.kernel.locking.mutex import (
     mutex, mutex_is_locked, mutex_lock, mutex_trylock, mutex_unlock,
@@ -424,6 +424,15 @@ class Linux_3_0_rc2(Linux):
         if behavior in (MADV_WIPEONFORK, MADV_KEEPONFORK):
             return -EINVAL
         return super().do_madvise(start, len_in, behavior)
+
+    # -- mm/mremap.c ----------------------------------------------------------------------
+
+    def check_mremap_params(self, vrm) -> int:
+        # 3.0 mm/mremap.c:do_mremap: flags other than MREMAP_FIXED and
+        # MREMAP_MAYMOVE are EINVAL; MREMAP_DONTUNMAP came in 5.7.
+        if vrm.flags & MREMAP_DONTUNMAP:
+            return -EINVAL
+        return super().check_mremap_params(vrm)
 
     # -- mm/memory.c, mm/swapfile.c --------------------------------------------------------
 

@@ -128,3 +128,18 @@ def test_every_op_keeps_working_under_pressure():
         text = pressure_program(rng)
         result = Session(parse(text, "<pressure>"), Config()).run()
         assert result.problems == [], text
+
+
+def test_a_huge_swap_area_costs_only_the_slots_in_use(make_machine):
+    """swap_map holds the slots in use; a freed slot is the lowest free one
+    again (scan_swap_map_slots starts at the lowest free offset)."""
+    m = make_machine(swap=2**32 - 1)
+    si = m.kernel.swap_info
+    assert si.max == 2**32 - 1 and si.swap_map == {}
+    m.do("P0 mmap 0 4\nP0 write 0\nP0 write 1\nP0 write 2\nP0 madvise 0 3 pageout")
+    assert sorted(si.swap_map) == [0, 1, 2] and si.inuse == 3
+    m.do("P0 read 1")           # exclusive: swapped in, slot 1 freed
+    assert sorted(si.swap_map) == [0, 2] and si.inuse == 2
+    m.do("P0 write 3\nP0 madvise 3 1 pageout")
+    assert m.task("P0").mm.pgd[(0x200000000000 >> 12) + 3].offset == 1
+    assert check_invariants(m.kernel) == []

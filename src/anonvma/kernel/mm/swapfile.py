@@ -6,20 +6,35 @@ cache (``swap_cache[offset]``) holds the folio while it is being written out
 or after it was read back, so that every process sharing the slot maps the
 same folio.  A slot is free when neither uses it.  The kernel folds the
 cache into ``swap_map`` as SWAP_HAS_CACHE; two fields read more plainly.
+
+The kernel's swap_map is an array of ``max`` bytes; here it holds only the
+slots in use (offset -> count), and the free slots below the highest ever
+used wait in a heap, so that an area of 2^32 slots costs what it holds.
 """
 
 from __future__ import annotations
+
+import heapq
 
 from .mm_types import swp_pte_t
 
 
 class swap_info_struct:
-    __slots__ = ("swap_map", "swap_cache", "inuse")
+    __slots__ = ("max", "swap_map", "swap_cache", "inuse", "free_slots", "highest")
 
     def __init__(self, slots: int):
-        self.swap_map = [0] * slots
+        self.max = slots
+        self.swap_map: dict[int, int] = {}
         self.swap_cache: dict = {}
         self.inuse = 0
+        self.free_slots: list[int] = []     # freed offsets below highest, a heap
+        self.highest = 0                    # offsets from here on were never used
+
+
+def swap_range_free(si: swap_info_struct, offset: int) -> None:
+    """The slot is unused again: neither swap PTEs nor the swap cache."""
+    si.inuse -= 1
+    heapq.heappush(si.free_slots, offset)
 
 
 class Swapfile:
@@ -33,9 +48,11 @@ class Swapfile:
         si = self.swap_info
         if si is None:
             return False
-        for offset, count in enumerate(si.swap_map):
-            if not count and offset not in si.swap_cache:
-                break
+        if si.free_slots:
+            offset = heapq.heappop(si.free_slots)
+        elif si.highest < si.max:
+            offset = si.highest
+            si.highest += 1
         else:
             return False
         si.inuse += 1
@@ -57,31 +74,34 @@ class Swapfile:
         offset = folio.swap
         del si.swap_cache[offset]
         folio.swap = None
-        if not si.swap_map[offset]:
-            si.inuse -= 1
+        if offset not in si.swap_map:
+            swap_range_free(si, offset)
         self.folio_put(folio)
 
     def swap_duplicate(self, entry: swp_pte_t) -> None:
-        self.swap_info.swap_map[entry.offset] += 1
+        si = self.swap_info
+        si.swap_map[entry.offset] = si.swap_map.get(entry.offset, 0) + 1
 
     def swap_free(self, entry: swp_pte_t) -> None:
         si = self.swap_info
-        si.swap_map[entry.offset] -= 1
-        if not si.swap_map[entry.offset] and entry.offset not in si.swap_cache:
-            si.inuse -= 1
+        count = si.swap_map.pop(entry.offset) - 1
+        if count:
+            si.swap_map[entry.offset] = count
+        elif entry.offset not in si.swap_cache:
+            swap_range_free(si, entry.offset)
 
     def free_swap_and_cache(self, entry: swp_pte_t) -> None:
         """A swap PTE is zapped: drop its count, and the cached folio too if
         nothing maps it and no other PTE needs the slot."""
         self.swap_free(entry)
         folio = self.swap_info.swap_cache.get(entry.offset)
-        if folio is not None and not self.swap_info.swap_map[entry.offset] \
+        if folio is not None and entry.offset not in self.swap_info.swap_map \
                 and not self.folio_mapped(folio):
             self.delete_from_swap_cache(folio)
 
     def folio_free_swap(self, folio) -> bool:
         """Free the slot of a cached folio no swap PTE points at any more."""
-        if folio.swap is None or self.swap_info.swap_map[folio.swap]:
+        if folio.swap is None or folio.swap in self.swap_info.swap_map:
             return False
         self.delete_from_swap_cache(folio)
         return True
