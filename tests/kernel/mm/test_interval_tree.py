@@ -102,19 +102,6 @@ def test_insert_query_remove():
     assert anon_vma_interval_tree_check(root) == 0
 
 
-def test_unset_rb_slot_is_accepted():
-    """An AVC whose rb slot was never assigned counts as not in a tree."""
-
-    class BareAVC:
-        __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last")
-
-    avc = BareAVC()
-    avc.vma = VMA(5, 2)
-    root = rb_root_cached()
-    anon_vma_interval_tree_insert(avc, root)
-    assert list(anon_vma_interval_tree_foreach(root, 6, 6)) == [avc]
-
-
 def test_equal_starts_keep_insertion_order():
     root = rb_root_cached()
     avcs = [AVC(VMA(7, 1 + i % 3), i) for i in range(50)]

@@ -108,13 +108,6 @@ class rb_root_cached:
         )
 
 
-def _treap_priority(seq: int) -> int:
-    # Knuth's multiplicative hash: an odd multiplier makes it a bijection on
-    # 32 bits, so consecutive counters get distinct, well-spread priorities,
-    # at a fraction of the cost of a 64-bit mixer in Python.
-    return (seq * 2654435761) & 0xFFFFFFFF
-
-
 def _compute_subtree_last(rb: rb_node) -> int:
     last = rb.cached_vma_last
     child = rb.rb_left
@@ -177,7 +170,7 @@ def anon_vma_interval_tree_empty(root: rb_root_cached) -> bool:
 
 def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     """Insert an AVC keyed by its VMA's page-offset range as of now."""
-    old = getattr(node, "rb", None)
+    old = node.rb
     assert old is None, (
         f"anon_vma_interval_tree_insert: {node!r} is already in a tree "
         f"(at {old.cached_vma_start}-{old.cached_vma_last})"
@@ -186,7 +179,11 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     start = vma.vm_pgoff
     last = start + ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT) - 1
     root.nr_inserts += 1
-    rb = node.rb = rb_node(start, last, _treap_priority(root.nr_inserts), root)
+    # The priority is Knuth's multiplicative hash of the insert counter: an
+    # odd multiplier makes it a bijection on 32 bits, so consecutive counters
+    # get distinct, well-spread priorities, at a fraction of the cost of a
+    # 64-bit mixer in Python.
+    rb = node.rb = rb_node(start, last, (root.nr_inserts * 2654435761) & 0xFFFFFFFF, root)
     node.rb_subtree_last = last
 
     # Descend as INTERVAL_TREE_DEFINE's insert does: widen subtree_last on the
@@ -225,7 +222,7 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
 
 def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
     """Remove an AVC; its interval is the one cached at insert time."""
-    rb = getattr(node, "rb", None)
+    rb = node.rb
     assert rb is not None and rb.root is root, (
         f"anon_vma_interval_tree_remove: {node!r} is not in this tree"
         + (" (it is in another one)" if rb is not None else "")
