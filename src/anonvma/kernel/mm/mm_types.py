@@ -10,8 +10,6 @@ use-after-free, which the checks report.
 
 from __future__ import annotations
 
-from collections import deque
-
 from ..lib.maple_tree import maple_tree
 from .interval_tree import rb_root_cached
 
@@ -35,7 +33,7 @@ class anon_vma:
 
 class anon_vma_chain:
     """include/linux/rmap.h.  ``same_vma`` is the VMA's ``anon_vma_chain``
-    deque (the model's list_head); ``rb`` and ``rb_subtree_last`` belong to the
+    list; ``rb`` and ``rb_subtree_last`` belong to the
     anon_vma's interval tree."""
 
     __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last", "freed")
@@ -49,8 +47,11 @@ class anon_vma_chain:
 
 
 class vm_area_struct:
-    """A VMA.  ``anon_vma_chain`` is a deque whose left end is the list head:
-    ``list_add`` is ``appendleft``, forward iteration goes newest first."""
+    """A VMA.  ``anon_vma_chain`` is the model's list_head: a Python list
+    whose first element is the head, so ``list_add`` is ``insert(0, avc)``
+    and forward iteration goes newest first.  (A list, not a deque: a deque
+    costs 760 bytes however short, and a chain holds one AVC per generation
+    of the fork tree, a few at most.)"""
 
     __slots__ = ("vm_start", "vm_end", "vm_mm", "vm_flags", "vm_pgoff",
                  "anon_vma", "anon_vma_chain", "detached", "freed")
@@ -62,7 +63,7 @@ class vm_area_struct:
         self.vm_flags = 0
         self.vm_pgoff = 0
         self.anon_vma = None
-        self.anon_vma_chain = deque()
+        self.anon_vma_chain = []
         self.detached = True
         self.freed = False
 
