@@ -33,16 +33,21 @@ class anon_vma:
 
 class anon_vma_chain:
     """include/linux/rmap.h.  ``same_vma`` is the VMA's ``anon_vma_chain``
-    list; ``rb`` and ``rb_subtree_last`` belong to the
-    anon_vma's interval tree."""
+    list; the fields from ``rb`` on are the linkage of the anon_vma's
+    interval tree, embedded as ``struct rb_node rb`` is in C (see
+    interval_tree.py: ``rb`` is the tree the AVC is linked in, or None)."""
 
-    __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last", "freed")
+    __slots__ = ("vma", "anon_vma", "rb", "rb_parent", "rb_left", "rb_right", "rb_priority",
+                 "rb_subtree_last", "cached_vma_start", "cached_vma_last", "freed")
 
     def __init__(self):
         self.vma = None
         self.anon_vma = None
         self.rb = None
+        self.rb_parent = self.rb_left = self.rb_right = None
+        self.rb_priority = 0
         self.rb_subtree_last = 0
+        self.cached_vma_start = self.cached_vma_last = 0
         self.freed = False
 
 
