@@ -306,8 +306,7 @@ class Rmap:
                 emptied.append(avc)
                 continue
             self.anon_vma_chain_free(avc)
-        chain.clear()
-        chain.extend(emptied)
+        chain[:] = emptied
         if vma.anon_vma is not None:
             vma.anon_vma.num_active_vmas -= 1
             # The VMA may live on (MREMAP_DONTUNMAP): its next fault
