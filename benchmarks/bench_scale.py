@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1000,10000,100000,1000000",
                     help="live AVCs to build, comma-separated (the first is the baseline)")
     ap.add_argument("--vmas", type=int, default=1000, help="VMAs of the parent")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args(argv)
     v = args.vmas
     print(f"{'live AVCs':>10} {'children':>8} {'bytes/AVC':>10} {'fork+exit us/VMA':>17} "
