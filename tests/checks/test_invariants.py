@@ -25,7 +25,7 @@ def corrupted(machine, mutate):
     # pointing the parent's page at the child's anon_vma hides the parent from rmap
     ("I-6", lambda m: setattr(m.folio("P0", 0), "mapping", m.vma("P1", 0).anon_vma)),
     ("I-6", lambda m: setattr(m.folio("P0", 5), "_mapcount", 3)),
-    ("I-3", lambda m: m.vma("P1", 0).anon_vma_chain.rotate(1)),
+    ("I-3", lambda m: m.vma("P1", 0).anon_vma_chain.reverse()),
     ("I-4", lambda m: setattr(m.vma("P0", 0), "vm_pgoff", m.vma("P0", 0).vm_pgoff + 1)),
     ("I-8", lambda m: setattr(m.vma("P0", 0).anon_vma, "freed", True)),
 ])

@@ -76,7 +76,7 @@ class Linux_2_6_39(Linux_3_0_rc2):
     def anon_vma_chain_link(self, vma, avc: anon_vma_chain, av: anon_vma) -> None:
         avc.vma = vma
         avc.anon_vma = av
-        vma.anon_vma_chain.appendleft(avc)          # list_add()
+        vma.anon_vma_chain.insert(0, avc)          # list_add()
         self.anon_vma_lock(av)
         # It's critical to add new vmas to the tail of the anon_vma.
         av.head[avc] = None                         # list_add_tail()
@@ -127,7 +127,7 @@ class Linux_2_6_39(Linux_3_0_rc2):
         # newest to oldest, so the root anon_vma gets freed last
         chain = vma.anon_vma_chain
         while chain:
-            avc = chain.popleft()
+            avc = chain.pop(0)
             self.anon_vma_unlink(avc)
             self.anon_vma_chain_free(avc)
 

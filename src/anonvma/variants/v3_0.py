@@ -106,7 +106,7 @@ class anon_vma:
 
 
 class anon_vma_chain:
-    """3.0 include/linux/rmap.h: ``same_vma`` is the VMA's chain (deque, as in
+    """3.0 include/linux/rmap.h: ``same_vma`` is the VMA's chain (a list, as in
     6.18); ``same_anon_vma`` is membership in ``anon_vma.head``."""
 
     __slots__ = ("vma", "anon_vma", "freed")
@@ -186,7 +186,7 @@ class Linux_3_0_rc2(Linux):
     def anon_vma_chain_link(self, vma, avc: anon_vma_chain, av: anon_vma) -> None:
         avc.vma = vma
         avc.anon_vma = av
-        vma.anon_vma_chain.appendleft(avc)          # list_add()
+        vma.anon_vma_chain.insert(0, avc)          # list_add()
         # "It's critical to add new vmas to the tail of the anon_vma": rmap
         # walks meet a VMA mremap() moves pages from before the one it moves
         # them to, without any anon lock (3.0 mm/mremap.c:move_ptes).
@@ -218,7 +218,7 @@ class Linux_3_0_rc2(Linux):
             vma.anon_vma = av
             avc.anon_vma = av
             avc.vma = vma
-            vma.anon_vma_chain.appendleft(avc)      # list_add()
+            vma.anon_vma_chain.insert(0, avc)      # list_add()
             av.head[avc] = None                     # list_add_tail()
             allocated = None
             avc = None
@@ -319,7 +319,7 @@ class Linux_3_0_rc2(Linux):
         self.unlock_anon_vma_root(root)
 
         while chain:
-            avc = chain.popleft()
+            avc = chain.pop(0)
             self.put_anon_vma(avc.anon_vma)
             self.anon_vma_chain_free(avc)
 

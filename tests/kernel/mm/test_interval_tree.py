@@ -20,6 +20,7 @@ from anonvma.kernel.mm.interval_tree import (
     anon_vma_interval_tree_verify,
     rb_root_cached,
 )
+from anonvma.kernel.mm.mm_types import anon_vma_chain
 
 PAGE = 1 << PAGE_SHIFT
 
@@ -33,13 +34,12 @@ class VMA:
         self.vm_end = self.vm_start + pages * PAGE
 
 
-class AVC:
-    __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last", "label")
+class AVC(anon_vma_chain):
+    __slots__ = ("label",)
 
     def __init__(self, vma: VMA, label: int = 0) -> None:
+        super().__init__()
         self.vma = vma
-        self.anon_vma = None
-        self.rb = None
         self.label = label
 
     def __repr__(self) -> str:
@@ -57,7 +57,7 @@ def shape(root: rb_root_cached):
     def walk(node):
         if node is None:
             return None
-        return (node.label, walk(node.rb.rb_left), walk(node.rb.rb_right))
+        return (node.label, walk(node.rb_left), walk(node.rb_right))
 
     return walk(root.rb_node)
 
@@ -84,7 +84,7 @@ def test_insert_query_remove():
         anon_vma_interval_tree_insert(avc, root)
     assert not anon_vma_interval_tree_empty(root)
     assert list(root) == [a, b, c] and len(root) == 3
-    assert a.rb.cached_vma_start == 0 and a.rb.cached_vma_last == 3
+    assert a.cached_vma_start == 0 and a.cached_vma_last == 3
     assert list(anon_vma_interval_tree_foreach(root, 2, 2)) == [a, b]
     assert list(anon_vma_interval_tree_foreach(root, 3, 10)) == [a, c]
     assert list(anon_vma_interval_tree_foreach(root, 4, 9)) == []
@@ -100,19 +100,6 @@ def test_insert_query_remove():
     anon_vma_interval_tree_remove(c, root)
     assert anon_vma_interval_tree_empty(root)
     assert anon_vma_interval_tree_check(root) == 0
-
-
-def test_unset_rb_slot_is_accepted():
-    """An AVC whose rb slot was never assigned counts as not in a tree."""
-
-    class BareAVC:
-        __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last")
-
-    avc = BareAVC()
-    avc.vma = VMA(5, 2)
-    root = rb_root_cached()
-    anon_vma_interval_tree_insert(avc, root)
-    assert list(anon_vma_interval_tree_foreach(root, 6, 6)) == [avc]
 
 
 def test_equal_starts_keep_insertion_order():
@@ -256,23 +243,18 @@ def test_matches_brute_force_and_is_deterministic(specs, ops):
 visited: set[int] = set()
 
 
-class CountingAVC:
+class CountingAVC(anon_vma_chain):
     """An AVC that records every node the tree code touches."""
 
-    __slots__ = ("vma", "anon_vma", "_rb", "rb_subtree_last")
+    __slots__ = ()
 
     def __init__(self, vma: VMA) -> None:
+        super().__init__()
         self.vma = vma
-        self._rb = None
 
-    @property
-    def rb(self):
+    def __getattribute__(self, name):
         visited.add(id(self))
-        return self._rb
-
-    @rb.setter
-    def rb(self, value) -> None:
-        self._rb = value
+        return super().__getattribute__(name)
 
 
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])

@@ -1,64 +1,94 @@
-"""The VMA tree of an mm (lib/maple_tree.c), as a sorted map.
+"""The VMA tree of an mm (lib/maple_tree.c), as two parallel sorted lists.
 
 The kernel keeps an mm's VMAs in a maple tree indexed by address range.  The
 model needs the same queries (the VMA containing an address, the next and
 previous VMA, every VMA in a range, in address order) and gets them from a
-``SortedDict`` keyed by ``vm_start``: O(log n) like the maple tree, without
-its node allocations.
+list of ``vm_start``s searched with ``bisect`` beside the list of the VMAs
+themselves.  A lookup is O(log n) like the maple tree's; an insert or erase
+moves the tail of two flat lists, which is a memmove and cheaper than any
+node allocation for the few thousand VMAs of a process.  __mt_dup() copies
+the two lists, and the stores of dup_mmap(), which come in address order
+and replace an entry at the same start, find it at once.
 """
 
 from __future__ import annotations
 
-from sortedcontainers import SortedDict
+from bisect import bisect_left, bisect_right
 
 
 class maple_tree:
-    __slots__ = ("_by_start",)
+    __slots__ = ("_starts", "_vmas")
 
     def __init__(self):
-        self._by_start = SortedDict()
+        self._starts: list[int] = []
+        self._vmas: list = []
 
     def __len__(self) -> int:
-        return len(self._by_start)
+        return len(self._vmas)
 
     def dup(self) -> "maple_tree":
         """__mt_dup(): a copy of the whole tree, every entry still the old
         VMA; dup_mmap() replaces them one by one."""
         new = maple_tree()
-        new._by_start = self._by_start.copy()
+        new._starts = self._starts[:]
+        new._vmas = self._vmas[:]
         return new
 
     def truncate(self, addr: int) -> None:
         """Drop every entry from ``addr`` on: the model's XA_ZERO_ENTRY,
         where a failed dup_mmap() stopped."""
-        starts = self._by_start
-        for key in list(starts.irange(addr)):
-            del starts[key]
+        i = bisect_left(self._starts, addr)
+        del self._starts[i:]
+        del self._vmas[i:]
 
     def store(self, vma) -> None:
-        """vma_iter_store(): the range must be free (callers erase first)."""
-        self._by_start[vma.vm_start] = vma
+        """vma_iter_store(): the range must be free (callers erase first),
+        or hold an entry at the same start, which is replaced (dup_mmap)."""
+        starts = self._starts
+        start = vma.vm_start
+        if not starts or starts[-1] < start:
+            starts.append(start)            # mmap at the top, and the first store
+            self._vmas.append(vma)
+            return
+        i = bisect_left(starts, start)
+        if starts[i] == start:
+            self._vmas[i] = vma
+        else:
+            starts.insert(i, start)
+            self._vmas.insert(i, vma)
+
+    def _index(self, start: int) -> int:
+        """Where the entry at ``start`` is (a ValueError if none is)."""
+        starts = self._starts
+        i = bisect_left(starts, start)
+        if i == len(starts) or starts[i] != start:
+            raise ValueError(f"maple_tree: no entry at {start:#x}")
+        return i
 
     def erase(self, vma) -> None:
-        del self._by_start[vma.vm_start]
+        i = self._index(vma.vm_start)
+        del self._starts[i]
+        del self._vmas[i]
 
     def rekey(self, vma, old_start: int) -> None:
         """A VMA's vm_start changed under the mmap write lock."""
         if old_start != vma.vm_start:
-            del self._by_start[old_start]
-            self._by_start[vma.vm_start] = vma
+            i = self._index(old_start)
+            del self._starts[i]
+            del self._vmas[i]
+            self.store(vma)
 
     def find(self, addr: int):
         """find_vma(): the first VMA with vm_end > addr, or None."""
-        starts = self._by_start
-        i = starts.bisect_right(addr) - 1
+        vmas = self._vmas
+        i = bisect_right(self._starts, addr) - 1
         if i >= 0:
-            vma = starts.peekitem(i)[1]
+            vma = vmas[i]
             if vma.vm_end > addr:
                 return vma
         i += 1
-        if i < len(starts):
-            return starts.peekitem(i)[1]
+        if i < len(vmas):
+            return vmas[i]
         return None
 
     def lookup(self, addr: int):
@@ -70,21 +100,19 @@ class maple_tree:
 
     def prev(self, vma):
         """vma_prev(): the VMA before ``vma`` in address order, or None."""
-        starts = self._by_start
-        i = starts.index(vma.vm_start)
-        return starts.peekitem(i - 1)[1] if i > 0 else None
+        i = self._index(vma.vm_start)
+        return self._vmas[i - 1] if i > 0 else None
 
     def next(self, vma):
-        starts = self._by_start
-        i = starts.index(vma.vm_start) + 1
-        return starts.peekitem(i)[1] if i < len(starts) else None
+        i = self._index(vma.vm_start) + 1
+        return self._vmas[i] if i < len(self._vmas) else None
 
     def prev_of_addr(self, addr: int):
         """The last VMA that ends at or below ``addr``."""
-        starts = self._by_start
-        i = starts.bisect_left(addr) - 1
+        vmas = self._vmas
+        i = bisect_left(self._starts, addr) - 1
         while i >= 0:
-            vma = starts.peekitem(i)[1]
+            vma = vmas[i]
             if vma.vm_end <= addr:
                 return vma
             i -= 1
@@ -96,13 +124,10 @@ class maple_tree:
         first = self.find(start)
         if first is None or first.vm_start >= end:
             return []
-        starts = self._by_start
-        out = []
-        for key in starts.irange(first.vm_start, end, inclusive=(True, False)):
-            out.append(starts[key])
-        return out
+        starts = self._starts
+        return self._vmas[bisect_left(starts, first.vm_start):bisect_left(starts, end)]
 
     def __iter__(self):
         """for_each_vma(): every VMA in address order (a snapshot, so callers
         may change the tree while they walk it)."""
-        return iter(list(self._by_start.values()))
+        return iter(self._vmas[:])

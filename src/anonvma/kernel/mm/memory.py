@@ -21,9 +21,14 @@ VM_FAULT_SIGSEGV = 0x000040
 
 def pte_range(mm, start: int, end: int):
     """The (vpn, pte) pairs of [start, end), walking whichever is smaller:
-    the range or the populated page table."""
+    the range or the populated page table.  A caller may change the page
+    table while it walks them."""
     first, last = start >> PAGE_SHIFT, end >> PAGE_SHIFT
     pgd = mm.pgd
+    if last - first == 1:
+        # The most common range, one page, without building a list.
+        pte = pgd.get(first)
+        return () if pte is None else ((first, pte),)
     if last - first <= len(pgd):
         return [(vpn, pgd[vpn]) for vpn in range(first, last) if vpn in pgd]
     return sorted((vpn, pte) for vpn, pte in pgd.items() if first <= vpn < last)

@@ -10,8 +10,6 @@ use-after-free, which the checks report.
 
 from __future__ import annotations
 
-from collections import deque
-
 from ..lib.maple_tree import maple_tree
 from .interval_tree import rb_root_cached
 
@@ -35,22 +33,30 @@ class anon_vma:
 
 class anon_vma_chain:
     """include/linux/rmap.h.  ``same_vma`` is the VMA's ``anon_vma_chain``
-    deque (the model's list_head); ``rb`` and ``rb_subtree_last`` belong to the
-    anon_vma's interval tree."""
+    list; the fields from ``rb`` on are the linkage of the anon_vma's
+    interval tree, embedded as ``struct rb_node rb`` is in C (see
+    interval_tree.py: ``rb`` is the tree the AVC is linked in, or None)."""
 
-    __slots__ = ("vma", "anon_vma", "rb", "rb_subtree_last", "freed")
+    __slots__ = ("vma", "anon_vma", "rb", "rb_parent", "rb_left", "rb_right", "rb_priority",
+                 "rb_subtree_last", "cached_vma_start", "cached_vma_last", "freed")
 
     def __init__(self):
         self.vma = None
         self.anon_vma = None
         self.rb = None
+        self.rb_parent = self.rb_left = self.rb_right = None
+        self.rb_priority = 0
         self.rb_subtree_last = 0
+        self.cached_vma_start = self.cached_vma_last = 0
         self.freed = False
 
 
 class vm_area_struct:
-    """A VMA.  ``anon_vma_chain`` is a deque whose left end is the list head:
-    ``list_add`` is ``appendleft``, forward iteration goes newest first."""
+    """A VMA.  ``anon_vma_chain`` is the model's list_head: a Python list
+    whose first element is the head, so ``list_add`` is ``insert(0, avc)``
+    and forward iteration goes newest first.  (A list, not a deque: a deque
+    costs 760 bytes however short, and a chain holds one AVC per generation
+    of the fork tree, a few at most.)"""
 
     __slots__ = ("vm_start", "vm_end", "vm_mm", "vm_flags", "vm_pgoff",
                  "anon_vma", "anon_vma_chain", "detached", "freed")
@@ -62,7 +68,7 @@ class vm_area_struct:
         self.vm_flags = 0
         self.vm_pgoff = 0
         self.anon_vma = None
-        self.anon_vma_chain = deque()
+        self.anon_vma_chain = []
         self.detached = True
         self.freed = False
 

@@ -142,7 +142,7 @@ class Rmap:
     def anon_vma_chain_link(self, vma, avc: anon_vma_chain, av: anon_vma) -> None:
         avc.vma = vma
         avc.anon_vma = av
-        vma.anon_vma_chain.appendleft(avc)          # list_add()
+        vma.anon_vma_chain.insert(0, avc)          # list_add()
         anon_vma_interval_tree_insert(avc, av.rb_root)
 
     # -- attaching VMAs ----------------------------------------------------------
@@ -306,8 +306,7 @@ class Rmap:
                 emptied.append(avc)
                 continue
             self.anon_vma_chain_free(avc)
-        chain.clear()
-        chain.extend(emptied)
+        chain[:] = emptied
         if vma.anon_vma is not None:
             vma.anon_vma.num_active_vmas -= 1
             # The VMA may live on (MREMAP_DONTUNMAP): its next fault
@@ -316,7 +315,7 @@ class Rmap:
         self.unlock_anon_vma_root(root)
 
         while chain:
-            avc = chain.popleft()
+            avc = chain.pop(0)
             av = avc.anon_vma
             self.VM_WARN_ON(av.num_children, "unlink_anon_vmas: num_children")
             self.VM_WARN_ON(av.num_active_vmas, "unlink_anon_vmas: num_active_vmas")

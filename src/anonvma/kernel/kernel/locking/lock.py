@@ -84,55 +84,47 @@ class Lock:
         kernel = self.kernel
         waiter = lock_waiter(kernel.current, read)
         self.wait_list.append(waiter)
-        self._contended()
+        trace = kernel.trace
+        if trace.lock_contended.probes:
+            trace.lock_contended(self, None)
         kernel.sched.wait_for(self, waiter, spin=self.wait_type == 2)
-        self._acquired()
+        if trace.lock_acquired.probes:
+            trace.lock_acquired(self, None)
 
     # spinlock_t and struct mutex share one exclusive protocol; they differ
     # in whether the waiter spins or sleeps (``wait_type``) and where the
-    # caller may sleep first.
+    # caller may sleep first.  Each tracepoint is tested where it fires, as
+    # the kernel's trace_*() inlines test their static key: a lock nobody
+    # traces costs no call beyond its own.
     def _lock(self, subclass: int) -> None:
-        self._acquire(0, 0, subclass)
+        kernel = self.kernel
+        tp = kernel.trace.lock_acquire
+        if tp.probes:
+            tp(self, subclass, 0, 0, None)
         if self.owner is None:
-            self.owner = self.kernel.current
+            self.owner = kernel.current
         else:
             self._slowpath(0)       # queued, and handed the lock at unlock
 
     def _trylock(self) -> bool:
         if self.owner is not None:
             return False
-        self._acquire(0, 1)
-        self.owner = self.kernel.current
+        kernel = self.kernel
+        tp = kernel.trace.lock_acquire
+        if tp.probes:
+            tp(self, 0, 1, 0, None)
+        self.owner = kernel.current
         return True
 
     def _unlock(self) -> None:
         """Release; the first waiter (FIFO: the MCS queue head of a spinlock,
         __mutex_unlock_slowpath's handoff for a mutex) gets the lock."""
-        self._release()
+        tp = self.kernel.trace.lock_release
+        if tp.probes:
+            tp(self, None)
         if self.wait_list:
             waiter = self.wait_list.pop(0)
             self.owner = waiter.task
             waiter.granted = True
         else:
             self.owner = None
-
-    # The helpers below keep the tracepoint protocol in one place.
-    def _acquire(self, read: int, trylock: int, subclass: int = 0) -> None:
-        trace = self.kernel.trace
-        if trace.lock_acquire.probes:
-            trace.lock_acquire(self, subclass, trylock, read, None)
-
-    def _contended(self) -> None:
-        trace = self.kernel.trace
-        if trace.lock_contended.probes:
-            trace.lock_contended(self, None)
-
-    def _acquired(self) -> None:
-        trace = self.kernel.trace
-        if trace.lock_acquired.probes:
-            trace.lock_acquired(self, None)
-
-    def _release(self) -> None:
-        trace = self.kernel.trace
-        if trace.lock_release.probes:
-            trace.lock_release(self, None)

@@ -48,7 +48,9 @@ def _read_lock(sem: rw_semaphore, task) -> None:
 def down_read(sem: rw_semaphore) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
-    sem._acquire(1, 0)
+    tp = kernel.trace.lock_acquire
+    if tp.probes:
+        tp(sem, 0, 0, 1, None)
     if sem.owner is None and not sem.wait_list:
         _read_lock(sem, kernel.current)
     else:
@@ -58,15 +60,21 @@ def down_read(sem: rw_semaphore) -> None:
 def down_read_trylock(sem: rw_semaphore) -> bool:
     if sem.owner is not None or sem.wait_list:
         return False
-    sem._acquire(1, 1)
-    _read_lock(sem, sem.kernel.current)
+    kernel = sem.kernel
+    tp = kernel.trace.lock_acquire
+    if tp.probes:
+        tp(sem, 0, 1, 1, None)
+    _read_lock(sem, kernel.current)
     return True
 
 
 def up_read(sem: rw_semaphore) -> None:
-    sem._release()
+    kernel = sem.kernel
+    tp = kernel.trace.lock_release
+    if tp.probes:
+        tp(sem, None)
     sem.readers -= 1
-    sem.read_owners.remove(sem.kernel.current)
+    sem.read_owners.remove(kernel.current)
     if not sem.readers and sem.wait_list:
         rwsem_mark_wake(sem)
 
@@ -74,7 +82,9 @@ def up_read(sem: rw_semaphore) -> None:
 def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
-    sem._acquire(0, 0, subclass)
+    tp = kernel.trace.lock_acquire
+    if tp.probes:
+        tp(sem, subclass, 0, 0, None)
     if sem.owner is None and not sem.readers:
         sem.owner = kernel.current
     else:
@@ -88,13 +98,18 @@ def down_write_nested(sem: rw_semaphore, subclass: int) -> None:
 def down_write_trylock(sem: rw_semaphore) -> bool:
     if sem.owner is not None or sem.readers:
         return False
-    sem._acquire(0, 1)
-    sem.owner = sem.kernel.current
+    kernel = sem.kernel
+    tp = kernel.trace.lock_acquire
+    if tp.probes:
+        tp(sem, 0, 1, 0, None)
+    sem.owner = kernel.current
     return True
 
 
 def up_write(sem: rw_semaphore) -> None:
-    sem._release()
+    tp = sem.kernel.trace.lock_release
+    if tp.probes:
+        tp(sem, None)
     sem.owner = None
     if sem.wait_list:
         rwsem_mark_wake(sem)
@@ -105,11 +120,14 @@ def downgrade_write(sem: rw_semaphore) -> None:
     between; queued readers come along (rwsem_mark_wake with READ_OWNED).
     lockdep sees it as lock_downgrade(), which the model reports as a
     release and a read acquire of the same lock."""
-    sem._release()
+    trace = sem.kernel.trace
+    if trace.lock_release.probes:
+        trace.lock_release(sem, None)
     task = sem.owner
     sem.owner = None
     _read_lock(sem, task)
-    sem._acquire(1, 1)
+    if trace.lock_acquire.probes:
+        trace.lock_acquire(sem, 0, 1, 1, None)
     if sem.wait_list and sem.wait_list[0].read:
         _wake_readers(sem)
 
