@@ -147,8 +147,8 @@ def _reclaim_takes_an_anon_vma_mutex(k):
     the model's reclaim reaches it by itself."""
     av = next(iter(k.anon_vma_cachep.live))
     k.lockdep.lockdep_set_current_reclaim_state(0xd0)      # 3.0 GFP_KERNEL
-    k.anon_vma_lock(av)
-    k.anon_vma_unlock(av)
+    k.anon_vma_lock_write(av)
+    k.anon_vma_unlock_write(av)
     k.lockdep.lockdep_clear_current_reclaim_state()
 
 

@@ -60,23 +60,29 @@ def check_invariants(kernel) -> list[str]:
 
     bad.extend(check_chains(vmas, avcs, in_tree))
 
+    # The era's counters: none before 3.19, degree until 6.0, then these.
+    counters = getattr(kernel, "rmap_counters", "num_children")
+    if counters == "degree":
+        from .invariants_degree import check_degree
+        bad.extend(check_degree(kernel, anon_vmas, vmas))
+
     # I-10, I-11, I-8a over every live anon_vma
     active = Counter(id(vma.anon_vma) for _t, vma in vmas if vma.anon_vma is not None)
     live_children = Counter()
     pinned_root = Counter()
     for av in anon_vmas:
-        if not anon_vma_interval_tree_empty(av.rb_root):
+        if counters == "num_children" and not anon_vma_interval_tree_empty(av.rb_root):
             live_children[id(av.parent)] += 1
         if av.root is not av:
             pinned_root[id(av.root)] += 1
     for av in anon_vmas:
         name = f"anon_vma@{id(av):#x}"
-        if av.root.freed or av.parent.freed:
+        if av.root.freed or (counters and av.parent.freed):
             bad.append(f"I-8: {name} has a freed {'root' if av.root.freed else 'parent'}")
-        if av.num_active_vmas != active[id(av)]:
+        if counters == "num_children" and av.num_active_vmas != active[id(av)]:
             bad.append(f"I-10: {name} num_active_vmas={av.num_active_vmas}, "
                        f"but {active[id(av)]} VMAs point at it")
-        if av.num_children != live_children[id(av)]:
+        if counters == "num_children" and av.num_children != live_children[id(av)]:
             bad.append(f"I-11: {name} num_children={av.num_children}, "
                        f"but {live_children[id(av)]} live children (itself included if a root)")
         initial = 0 if anon_vma_interval_tree_empty(av.rb_root) else 1

@@ -126,19 +126,22 @@ class Linux_3_0_rc2(Linux):
                    "anon_vma_chain allocations (the bug the seed fixed)")
     # 2011 lockdep: reclaim is a usage state (RECLAIM_FS), not a lock.
     lockdep_mode = RECLAIM_FS
+    rmap_layout = "list"
+    rmap_counters = None
+    anon_vma_lock = "mutex"
+    lockdep_flavour = "reclaim_fs"
 
     # -- include/linux/rmap.h -----------------------------------------------------
 
-    def anon_vma_lock(self, av: anon_vma) -> None:
+    # 3.0's anon_vma_lock()/anon_vma_unlock(), spelled with the names 3.8
+    # gave them: 3.0 has one way to take the anon lock, exclusive, and the
+    # 6.18 callers the variant keeps (vma_prepare, mremap) use these names,
+    # while ``anon_vma_lock`` says which kind of lock the era has.
+    def anon_vma_lock_write(self, av: anon_vma) -> None:
         mutex_lock(av.root.mutex)
 
-    def anon_vma_unlock(self, av: anon_vma) -> None:
+    def anon_vma_unlock_write(self, av: anon_vma) -> None:
         mutex_unlock(av.root.mutex)
-
-    # 3.0 has one way to take the anon lock, exclusive: the 6.18 callers the
-    # variant keeps (vma_prepare, mremap) take it under their 6.18 names.
-    anon_vma_lock_write = anon_vma_lock
-    anon_vma_unlock_write = anon_vma_unlock
 
     # -- mm/rmap.c: allocation ------------------------------------------------------
 
@@ -171,8 +174,8 @@ class Linux_3_0_rc2(Linux):
         # 3.0 mm/rmap.c:anon_vma_free: page_lock_anon_vma() may hold the root
         # mutex, taken by trylock without a reference: wait for it to leave.
         if mutex_is_locked(av.root.mutex):
-            self.anon_vma_lock(av)
-            self.anon_vma_unlock(av)
+            self.anon_vma_lock_write(av)
+            self.anon_vma_unlock_write(av)
         self.kmem_cache_free(self.anon_vma_cachep, av)
 
     def anon_vma_chain_alloc(self, gfp: int) -> anon_vma_chain | None:
@@ -206,7 +209,7 @@ class Linux_3_0_rc2(Linux):
                 return -ENOMEM
             allocated = av
 
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         # page_table_lock to protect against threads
         spin_lock(mm.page_table_lock)
         if vma.anon_vma is None:
@@ -218,7 +221,7 @@ class Linux_3_0_rc2(Linux):
             allocated = None
             avc = None
         spin_unlock(mm.page_table_lock)
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
 
         if allocated is not None:
             self.put_anon_vma(allocated)
@@ -286,9 +289,9 @@ class Linux_3_0_rc2(Linux):
         self.get_anon_vma(av.root)
         # New (COWed) pages of the child go here.
         vma.anon_vma = av
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         self.anon_vma_chain_link(vma, avc, av)
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
         return 0
 
     def unlink_anon_vmas(self, vma) -> None:
@@ -353,18 +356,18 @@ class Linux_3_0_rc2(Linux):
         if not self.folio_mapped(page):
             self.put_anon_vma(av)
             return None
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         av.refcount -= 1
         if av.refcount == 0:
             # We held the last reference: put_anon_vma() would take the
             # mutex we hold.
-            self.anon_vma_unlock(av)
+            self.anon_vma_unlock_write(av)
             self._put_anon_vma(av)
             return None
         return av
 
     def page_unlock_anon_vma(self, av: anon_vma) -> None:
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
 
     def rmap_walk_anon(self, f, rwc, locked: bool = False) -> None:
         """3.0's anon rmap walks (page_referenced_anon, try_to_unmap_anon,
