@@ -4,10 +4,10 @@ own and a chain one longer than its parent's (history.md B6, unbounded
 hierarchy growth, which ``Linux_3_0`` shows on the list).
 
 These classes sit over the 6.18 model: its interval tree, rwsem, VMA merge
-machinery (mm/vma.c in place of 3.x's vma_merge/vma_adjust) and mremap.
-They undo what later kernels added to the anon_vma code: the reuse rule and
-its counters (3.19, 2555283eb40d in 6.0), and 879bca0a2c4f's merge rule
-(6.16), so that an unfaulted neighbour never absorbs a faulted range.
+machinery (mm/vma.c in place of 3.x's vma_merge/vma_adjust) and mremap,
+with the merge rule of ``Linux_6_3`` (965f55dea0e3, 2011, until 6.16: an
+unfaulted neighbour never absorbs a faulted range).  They undo what 3.19
+added to the anon_vma code: the reuse rule and its counter.
 
 ``Linux_3_18`` is 3.18; ``Linux_3_15`` is it without 624483f3ea82 "mm: rmap:
 fix use-after-free in __put_anon_vma" (Andrey Ryabinin, June 2014, 3.16-rc,
@@ -26,7 +26,6 @@ kpatsakis/primevul4 44113.c).  3.x's lockdep is the 2011 RECLAIM_FS kind
 
 from __future__ import annotations
 
-from ..kernel import Linux
 from ..kernel.include.errno import ENOMEM
 from ..kernel.include.gfp import GFP_KERNEL, GFP_NOWAIT
 from ..kernel.kernel.locking.lockdep import RECLAIM_FS
@@ -38,6 +37,7 @@ from ..kernel.mm.interval_tree import (
 from ..kernel.mm.mm_types import anon_vma_chain
 from ..kernel.mm.slub import SLAB_PANIC, SLAB_TYPESAFE_BY_RCU
 from .v3_0 import Linux_3_0_rc2
+from .v6_3 import Linux_6_3
 
 
 class anon_vma:
@@ -54,7 +54,7 @@ class anon_vma:
         self.freed = False
 
 
-class Linux_3_18(Linux):
+class Linux_3_18(Linux_6_3):
     """Linux 3.18: rwsem, interval tree, no anon_vma reuse."""
 
     name = "v3.18"
@@ -69,9 +69,6 @@ class Linux_3_18(Linux):
     # 2011's lockdep, reading the gfp bits the way 3.x wrote them.
     fs_reclaim_acquire = Linux_3_0_rc2.fs_reclaim_acquire
     fs_reclaim_release = Linux_3_0_rc2.fs_reclaim_release
-    # 965f55dea0e3 (2011) until 879bca0a2c4f (6.16): one side may lack an
-    # anon_vma only if the neighbour's chain is singular.
-    is_mergeable_anon_vma = Linux_3_0_rc2.is_mergeable_anon_vma
 
     def anon_vma_init(self) -> None:
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")

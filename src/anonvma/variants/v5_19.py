@@ -20,15 +20,15 @@ will always reuse it").  The fork caller is recognised by
     v3.19      B8 fixed by "mm: fix corner case in anon_vma endless growing
                prevention" (Konstantin, lore 20150111135406.13266.42007.
                stgit@zurg; b800c91a0517 from memory, not verified): set
-               importer->anon_vma before the clone, reset it on failure, and
-               reuse only when ``src->anon_vma`` is set.
+               importer->anon_vma before the clone, reset it on failure
+               (the dup_anon_vma() of v6_0.py), and reuse only when
+               ``src->anon_vma`` is set.
     v4.0       B9 fixed by "mm: fix anon_vma->degree underflow in anon_vma
                endless growing prevention" (Leon Yu, 4.0-rc1, Cc stable 3.19;
                lore 1425384142-5064-1-git-send-email-chianglungyu@gmail.com;
                3fe89b3e2a7b from memory, not verified): ``dst->anon_vma =
-               NULL`` on the error path, which makes vma_adjust()'s own reset
-               redundant (the model drops it with this fix; where upstream
-               dropped it was not checked).
+               NULL`` on the error path (vma_adjust()'s own reset, now
+               redundant, stays until 6.3's dup_anon_vma(); see v6_0.py).
     v5.19      4.0's rmap with the 4.14 lockdep (fs_reclaim pseudo-lock,
                d92a8cfcb37e): the degree rule with CVE-2022-42703 present
                (history.md B10), up to 5.19.6.
@@ -289,19 +289,6 @@ class Linux_3_19(Linux_4_0):
             dst.anon_vma.degree += 1
         self.unlock_anon_vma_root(root)
         return 0
-
-    def dup_anon_vma(self, dst, src) -> tuple[int, object]:
-        """3.19 mm/mmap.c:vma_adjust(): importer->anon_vma is set before the
-        clone, so anon_vma_clone() does not take the merge for a fork."""
-        if src.anon_vma is not None and dst.anon_vma is None:
-            dst.anon_vma = src.anon_vma
-            ret = self.anon_vma_clone(dst, src)
-            if ret:
-                dst.anon_vma = None
-                return ret, None
-            return 0, dst
-        return 0, None
-
 
 class Linux_3_19_rc4(Linux_3_19):
     """Linux 3.19-rc4: 7a3ef208e662 as merged (B8 and B9)."""
