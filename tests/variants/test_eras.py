@@ -43,8 +43,8 @@ PATCHES = {
     ("v3.19-rc4", "v3.19"): {"anon_vma_clone", "dup_anon_vma"},
     # B9's fix: dst->anon_vma = NULL on the clone error path
     ("v3.19", "v4.0"): {"anon_vma_clone"},
-    # 4.14's lockdep fs_reclaim annotation
-    ("v4.0", "v5.19"): {"fs_reclaim_acquire", "fs_reclaim_release"},
+    # 4.14's lockdep fs_reclaim annotation, 5.7's MREMAP_DONTUNMAP
+    ("v4.0", "v5.19"): {"fs_reclaim_acquire", "fs_reclaim_release", "check_mremap_params"},
     # CVE-2022-42703's fix 2555283eb40d: num_children/num_active_vmas
     ("v5.19", "v6.0"): {
         "anon_vma_init", "anon_vma_alloc", "_anon_vma_prepare", "anon_vma_clone",
@@ -332,3 +332,91 @@ def test_failed_merge_clone_leaves_a_dangling_anon_vma_on_7_0_rc_only():
     # goes through
     today = run_model(parse(FAILED_MERGE), variant="v6.18", checks=True)
     assert today.others == [] and today.problems == []
+
+
+# -- the bugs the era pairs are about, where the model can show them now -------------------
+
+def test_b17_mremap_merge_frees_a_mapped_folios_anon_vma_on_6_18_7_only():
+    scn = SCENARIOS / "kernel" / "mremap_back_merges_unfaulted_target.scn"
+    buggy = run_model(parse_file(str(scn)), variant="v6.18.7", checks=True)
+    assert any("I-8:" in p and "is mapped but its anon_vma is freed" in p for p in buggy.problems)
+    assert run_model(parse_file(str(scn)), variant="v6.18", checks=True).problems == []
+
+
+def _most_alive(events) -> int:
+    live = most = 0
+    for line in events:
+        token = line.split()[1]
+        if token.startswith(("+AV", "-AV")) and not token.startswith(("+AVC", "-AVC")):
+            live += 1 if token[0] == "+" else -1
+            most = max(most, live)
+    return most
+
+
+def test_b6_growth_stops_with_the_degree_rule():
+    sc = parse_file(str(SCENARIOS / "shared" / "d_leapfrog50.scn"))
+    # 50 generations: two anon_vmas each (scenario VMA and stack), none freed
+    assert _most_alive(run_model(sc, variant="v3.18").events) == 100
+    assert _most_alive(run_model(sc, variant="v3.19-rc4").events) <= 6
+
+
+def test_b5_root_freed_before_the_child_on_3_15_only():
+    for variant, order in (("v3.15", ["root", "child"]), ("v3.18", ["child", "root"])):
+        k = VARIANTS[variant]()
+        freed = []
+        k.trace.kmem_cache_free.register(lambda site, obj, cache: freed.append(obj))
+        root, child = k.anon_vma_alloc(), k.anon_vma_alloc()
+        child.root = root
+        k.get_anon_vma(root)
+        k.put_anon_vma(root)            # the root's own reference
+        k.put_anon_vma(child)
+        assert freed == [{"root": root, "child": child}[o] for o in order], variant
+
+
+def _fail_every_avc(kernel) -> None:
+    """failslab on anon_vma_chain, every allocation, GFP_NOWAIT or not."""
+    from anonvma.model import setup_fault_injection
+    setup_fault_injection(kernel, {"failslab.probability": 100, "failslab.times": -1,
+                                   "failslab.ignore_gfp_wait": False,
+                                   "failslab.cache": ["anon_vma_chain"],
+                                   "failslab.verbose": 0})
+
+
+def test_b9_failed_split_clone_underflows_degree_on_3_19_only():
+    """mprotect of the middle of a faulted VMA splits it; __split_vma()'s
+    anon_vma_clone(new, vma) runs with new->anon_vma already set (copied by
+    vm_area_dup()) and fails at its first AVC.  3.19's error path keeps
+    new->anon_vma, so unlink_anon_vmas(new) drops a degree it never took."""
+    from anonvma.checks.invariants import check_invariants
+    text = "P0 mmap 0 4\nP0 write 0\nP0 mprotect 1 1 r\n"
+    for variant, broken in (("v3.19", True), ("v4.0", False)):
+        k = VARIANTS[variant]()
+        runner = Runner(k)
+        sc = parse(text)
+        for step in sc.steps[:2]:
+            runner.run_step(sc, step)
+        _fail_every_avc(k)
+        runner.run_step(sc, sc.steps[2])
+        degree = [p for p in check_invariants(k) if p.startswith("I-12:")]
+        assert bool(degree) == broken, (variant, degree)
+
+
+def test_b8_merge_time_clone_counts_degree_on_the_wrong_anon_vma_on_3_19_rc4():
+    """3.19-rc4's vma_adjust() cloned into the importer before setting
+    importer->anon_vma, which anon_vma_clone() takes for a fork: it reuses
+    a degree-1 anon_vma of the exporter's chain and counts it there, then
+    importer->anon_vma is overwritten.  The model's merge rule never picks
+    such an exporter, so the test calls dup_anon_vma() the way vma_adjust()
+    did: P2's VMA has P1's anon_vma (no VMA, one child) on its chain."""
+    text = ("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 fork P2\nP1 exit\n"
+            "P2 write 0\nP2 mmap 4 4\n")
+    for variant, broken in (("v3.19-rc4", True), ("v3.19", False)):
+        k = _run(variant, text)
+        p2 = next(t for t in k.tasks if t.comm == "P2")
+        exporter = p2.mm.mm_mt.find(0x200000000000)
+        importer = p2.mm.mm_mt.find(0x200000004000)
+        assert len(exporter.anon_vma_chain) == 3 and importer.anon_vma is None
+        assert k.dup_anon_vma(importer, exporter)[0] == 0
+        assert importer.anon_vma is exporter.anon_vma
+        bad = check_degree(k, k.anon_vma_cachep.live, _vmas(k))
+        assert bool(bad) == broken, (variant, bad)

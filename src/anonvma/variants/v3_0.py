@@ -27,7 +27,7 @@ from __future__ import annotations
 from ..kernel import Linux
 from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM
-from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, vma_address
+from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, MREMAP_DONTUNMAP, vma_address
 from ..kernel.kernel.locking.lock import lock_class_key
 from ..kernel.kernel.locking.lockdep import RECLAIM_FS
 from ..kernel.kernel.locking.mutex import (
@@ -422,6 +422,16 @@ class Linux_3_0_rc2(Linux):
         if behavior in (MADV_WIPEONFORK, MADV_KEEPONFORK):
             return -EINVAL
         return super().do_madvise(start, len_in, behavior)
+
+    # -- mm/mremap.c ---------------------------------------------------------------------
+
+    def check_mremap_params(self, vrm) -> int:
+        """Before 5.7 (e346b3813067 "mm/mremap: add MREMAP_DONTUNMAP to
+        mremap()", id from memory) mremap() knew only MREMAP_MAYMOVE and
+        MREMAP_FIXED."""
+        if vrm.flags & MREMAP_DONTUNMAP:
+            return -EINVAL
+        return Linux.check_mremap_params(self, vrm)
 
     # -- mm/memory.c, mm/swapfile.c --------------------------------------------------------
 

@@ -69,6 +69,8 @@ class Linux_3_18(Linux_6_3):
     # 2011's lockdep, reading the gfp bits the way 3.x wrote them.
     fs_reclaim_acquire = Linux_3_0_rc2.fs_reclaim_acquire
     fs_reclaim_release = Linux_3_0_rc2.fs_reclaim_release
+    # no MREMAP_DONTUNMAP before 5.7
+    check_mremap_params = Linux_3_0_rc2.check_mremap_params
 
     def anon_vma_init(self) -> None:
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")

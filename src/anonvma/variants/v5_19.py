@@ -30,8 +30,8 @@ will always reuse it").  The fork caller is recognised by
                NULL`` on the error path (vma_adjust()'s own reset, now
                redundant, stays until 6.3's dup_anon_vma(); see v6_0.py).
     v5.19      4.0's rmap with the 4.14 lockdep (fs_reclaim pseudo-lock,
-               d92a8cfcb37e): the degree rule with CVE-2022-42703 present
-               (history.md B10), up to 5.19.6.
+               d92a8cfcb37e) and 5.7's MREMAP_DONTUNMAP: the degree rule
+               with CVE-2022-42703 present (history.md B10), up to 5.19.6.
 
 The degree eras sit over the 6.18 model (interval tree, rwsem, mm/vma.c)
 with the merge rule of their time (``Linux_6_3``'s).  3.19 had
@@ -254,6 +254,8 @@ class Linux_4_0(Linux_5_19):
 
     fs_reclaim_acquire = Linux_3_0_rc2.fs_reclaim_acquire
     fs_reclaim_release = Linux_3_0_rc2.fs_reclaim_release
+    # no MREMAP_DONTUNMAP before 5.7
+    check_mremap_params = Linux_3_0_rc2.check_mremap_params
 
 
 class Linux_3_19(Linux_4_0):
