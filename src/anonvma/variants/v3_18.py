@@ -74,9 +74,10 @@ class Linux_3_18(Linux_6_3):
 
     def anon_vma_init(self) -> None:
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")
-        # 3.18: SLAB_DESTROY_BY_RCU|SLAB_PANIC; KMEM_CACHE(anon_vma_chain, SLAB_PANIC)
+        # 3.18: SLAB_DESTROY_BY_RCU|SLAB_PANIC; KMEM_CACHE(anon_vma_chain, SLAB_PANIC).
+        # x86_64 sizes: root 8, rwsem 40, refcount 4 (+4), rb_root 8 = 64.
         self.anon_vma_cachep = self.kmem_cache_create(
-            "anon_vma", anon_vma, 80, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC, self.anon_vma_ctor)
+            "anon_vma", anon_vma, 64, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC, self.anon_vma_ctor)
         self.anon_vma_chain_cachep = self.kmem_cache_create(
             "anon_vma_chain", anon_vma_chain, 64, SLAB_PANIC)
 
