@@ -25,6 +25,7 @@ from ..kernel.mm.interval_tree import (
 )
 from .common import check_all_freed, check_chains, check_rmap, live_vmas
 from .invariants_3_0 import check_invariants_3_0
+from .invariants_degree import check_degree
 
 
 def check_invariants(kernel) -> list[str]:
@@ -54,24 +55,28 @@ def check_invariants_interval_tree(kernel) -> list[str]:
 
     bad.extend(check_chains(vmas, avcs, in_tree))
 
-    # I-10, I-11 (the eras with num_children), I-8a over every live anon_vma
-    counters = kernel.rmap_counters == "num_children"
+    # The era's counters: none before 3.19, degree until 6.0, then
+    # num_children and num_active_vmas (I-10, I-11); I-8a for all.
+    counters = kernel.rmap_counters
+    if counters == "degree":
+        bad.extend(check_degree(kernel, anon_vmas, vmas))
+
     active = Counter(id(vma.anon_vma) for _t, vma in vmas if vma.anon_vma is not None)
     live_children = Counter()
     pinned_root = Counter()
     for av in anon_vmas:
-        if not anon_vma_interval_tree_empty(av.rb_root):
+        if counters == "num_children" and not anon_vma_interval_tree_empty(av.rb_root):
             live_children[id(av.parent)] += 1
         if av.root is not av:
             pinned_root[id(av.root)] += 1
     for number, av in enumerate(anon_vmas, 1):
         name = f"anon_vma #{number}"
-        if av.root.freed or av.parent.freed:
+        if av.root.freed or (counters and av.parent.freed):
             bad.append(f"I-8: {name} has a freed {'root' if av.root.freed else 'parent'}")
-        if counters and av.num_active_vmas != active[id(av)]:
+        if counters == "num_children" and av.num_active_vmas != active[id(av)]:
             bad.append(f"I-10: {name} num_active_vmas={av.num_active_vmas}, "
                        f"but {active[id(av)]} VMAs point at it")
-        if counters and av.num_children != live_children[id(av)]:
+        if counters == "num_children" and av.num_children != live_children[id(av)]:
             bad.append(f"I-11: {name} num_children={av.num_children}, "
                        f"but {live_children[id(av)]} live children (itself included if a root)")
         initial = 0 if anon_vma_interval_tree_empty(av.rb_root) else 1

@@ -45,14 +45,11 @@ class Linux_2_6_39(Linux_3_0_rc2):
     description = "2.6.39: anon_vma->lock spinlock taken per AVC, allocations outside it"
     anon_vma_lock = "spinlock"
 
-    def anon_vma_lock(self, av: anon_vma) -> None:
+    def anon_vma_lock_write(self, av: anon_vma) -> None:
         spin_lock(av.root.lock)
 
-    def anon_vma_unlock(self, av: anon_vma) -> None:
+    def anon_vma_unlock_write(self, av: anon_vma) -> None:
         spin_unlock(av.root.lock)
-
-    anon_vma_lock_write = anon_vma_lock
-    anon_vma_unlock_write = anon_vma_unlock
 
     def anon_vma_init(self) -> None:
         # root, spinlock, refcount, head: 32 bytes
@@ -77,10 +74,10 @@ class Linux_2_6_39(Linux_3_0_rc2):
         avc.vma = vma
         avc.anon_vma = av
         vma.anon_vma_chain.insert(0, avc)          # list_add()
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         # It's critical to add new vmas to the tail of the anon_vma.
         av.head[avc] = None                         # list_add_tail()
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
 
     def anon_vma_clone(self, dst, src) -> int:
         # Every allocation happens with no anon_vma lock held.
@@ -115,11 +112,11 @@ class Linux_2_6_39(Linux_3_0_rc2):
     def anon_vma_unlink(self, avc: anon_vma_chain) -> None:
         """2.6.39 mm/rmap.c:anon_vma_unlink: one lock round trip per AVC."""
         av = avc.anon_vma
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         del av.head[avc]                            # list_del(&avc->same_anon_vma)
         # We must garbage collect the anon_vma if it's empty
         empty = not av.head
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
         if empty:
             self.put_anon_vma(av)
 

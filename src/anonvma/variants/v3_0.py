@@ -134,16 +134,15 @@ class Linux_3_0_rc2(Linux):
 
     # -- include/linux/rmap.h -----------------------------------------------------
 
-    def anon_vma_lock(self, av: anon_vma) -> None:
+    # 3.0's anon_vma_lock()/anon_vma_unlock(), spelled with the names 3.8
+    # gave them: 3.0 has one way to take the anon lock, exclusive, and the
+    # 6.18 callers the variant keeps (vma_prepare, mremap) use these names,
+    # while ``anon_vma_lock`` says which kind of lock the era has.
+    def anon_vma_lock_write(self, av: anon_vma) -> None:
         mutex_lock(av.root.mutex)
 
-    def anon_vma_unlock(self, av: anon_vma) -> None:
+    def anon_vma_unlock_write(self, av: anon_vma) -> None:
         mutex_unlock(av.root.mutex)
-
-    # 3.0 has one way to take the anon lock, exclusive: the 6.18 callers the
-    # variant keeps (vma_prepare, mremap) take it under their 6.18 names.
-    anon_vma_lock_write = anon_vma_lock
-    anon_vma_unlock_write = anon_vma_unlock
 
     # -- mm/rmap.c: allocation ------------------------------------------------------
 
@@ -176,8 +175,8 @@ class Linux_3_0_rc2(Linux):
         # 3.0 mm/rmap.c:anon_vma_free: page_lock_anon_vma() may hold the root
         # mutex, taken by trylock without a reference: wait for it to leave.
         if mutex_is_locked(av.root.mutex):
-            self.anon_vma_lock(av)
-            self.anon_vma_unlock(av)
+            self.anon_vma_lock_write(av)
+            self.anon_vma_unlock_write(av)
         self.kmem_cache_free(self.anon_vma_cachep, av)
 
     def anon_vma_chain_alloc(self, gfp: int) -> anon_vma_chain | None:
@@ -211,7 +210,7 @@ class Linux_3_0_rc2(Linux):
                 return -ENOMEM
             allocated = av
 
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         # page_table_lock to protect against threads
         spin_lock(mm.page_table_lock)
         if vma.anon_vma is None:
@@ -223,7 +222,7 @@ class Linux_3_0_rc2(Linux):
             allocated = None
             avc = None
         spin_unlock(mm.page_table_lock)
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
 
         if allocated is not None:
             self.put_anon_vma(allocated)
@@ -291,9 +290,9 @@ class Linux_3_0_rc2(Linux):
         self.get_anon_vma(av.root)
         # New (COWed) pages of the child go here.
         vma.anon_vma = av
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         self.anon_vma_chain_link(vma, avc, av)
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
         return 0
 
     def unlink_anon_vmas(self, vma) -> None:
@@ -358,18 +357,18 @@ class Linux_3_0_rc2(Linux):
         if not self.folio_mapped(page):
             self.put_anon_vma(av)
             return None
-        self.anon_vma_lock(av)
+        self.anon_vma_lock_write(av)
         av.refcount -= 1
         if av.refcount == 0:
             # We held the last reference: put_anon_vma() would take the
             # mutex we hold.
-            self.anon_vma_unlock(av)
+            self.anon_vma_unlock_write(av)
             self._put_anon_vma(av)
             return None
         return av
 
     def page_unlock_anon_vma(self, av: anon_vma) -> None:
-        self.anon_vma_unlock(av)
+        self.anon_vma_unlock_write(av)
 
     def rmap_walk_anon(self, f, rwc, locked: bool = False) -> None:
         """3.0's anon rmap walks (page_referenced_anon, try_to_unmap_anon,
@@ -425,14 +424,15 @@ class Linux_3_0_rc2(Linux):
             return -EINVAL
         return super().do_madvise(start, len_in, behavior)
 
-    # -- mm/mremap.c ----------------------------------------------------------------------
+    # -- mm/mremap.c ---------------------------------------------------------------------
 
     def check_mremap_params(self, vrm) -> int:
-        # 3.0 mm/mremap.c:do_mremap: flags other than MREMAP_FIXED and
-        # MREMAP_MAYMOVE are EINVAL; MREMAP_DONTUNMAP came in 5.7.
+        """Before 5.7 (e346b3813067 "mm/mremap: add MREMAP_DONTUNMAP to
+        mremap()", id from memory) mremap() knew only MREMAP_MAYMOVE and
+        MREMAP_FIXED."""
         if vrm.flags & MREMAP_DONTUNMAP:
             return -EINVAL
-        return super().check_mremap_params(vrm)
+        return Linux.check_mremap_params(self, vrm)
 
     # -- mm/memory.c, mm/swapfile.c --------------------------------------------------------
 
