@@ -23,7 +23,8 @@ class UserError(Exception):
 def _variant_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", metavar="NAME",
                    help="kernel era to model (default: the scenario's 'set variant', else the "
-                   "newest); 'anonvma variants' lists them")
+                   "newest); 'anonvma variants' lists them; a patch of your own is "
+                   "PATH.py:Class or package.module:Class (docs/your-patch.md)")
 
 
 def _load(path: str):
@@ -82,8 +83,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_variants(args) -> int:
-    from .variants import VARIANTS, NEWEST
-    for name, cls in VARIANTS.items():
+    from .variants import VARIANTS, NEWEST, installed_variants
+    for name, cls in {**VARIANTS, **installed_variants()}.items():
         mark = " (default)" if name == NEWEST else ""
         print(f"{name:12} {cls.description}{mark}")
     return 0
@@ -211,13 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     _variant_arg(p)
     p.set_defaults(fn=cmd_replay)
 
-    p = sub.add_parser("variants", help="list the kernel eras the model knows")
+    p = sub.add_parser("variants", help="list the kernel eras the model knows, and those "
+                       "installed packages register")
     p.set_defaults(fn=cmd_variants)
 
     p = sub.add_parser("diff", help="the kernel functions two variants define differently, "
                                     "as a unified diff of their source")
     p.add_argument("a", metavar="A", help="the older variant, e.g. v3.0-rc2")
-    p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0")
+    p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0, or a patch of "
+                   "your own: PATH.py:Class")
     p.add_argument("-U", "--context", type=int, default=3, metavar="N",
                    help="lines of context (default 3)")
     p.set_defaults(fn=cmd_diff)
@@ -230,8 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .oracle import OracleUnavailable
-    from .variants import UnknownVariant
+    from .variants import UnknownVariant, get_variant
     try:
+        if getattr(args, "variant", None):
+            get_variant(args.variant)       # a bad patch is a message before anything runs
         return args.fn(args)
     except ScenarioError as e:
         print(e, file=sys.stderr)

@@ -14,10 +14,13 @@ saved beside a copy of the scenario; those two files alone replay it.
 
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 from pathlib import Path
 
 from ..scenario import parse, parse_file
+from ..variants import is_user_spec
 from .concurrent import ScenarioProgram
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
 from .runner import (
@@ -82,7 +85,8 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         result.saved["deterministic"] = False
         result.saved["nondeterminism"] = str(e)
     if out_dir is not None:
-        _save(result, Path(path), text, Path(out_dir), strategy, seed)
+        _save(result, Path(path), text, Path(out_dir), strategy, seed, variant,
+              sc.settings.get("variant"))
     return result
 
 
@@ -103,19 +107,25 @@ def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
                                on_run=lambda n: bar.update(task, completed=n))
 
 
-def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int) -> None:
+def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int,
+          variant: str | None, set_variant: str | None) -> None:
     """The failing scenario (shrunk) and its schedule: the two files that
-    replay the failure."""
+    replay the failure (with the --variant it was explored with)."""
     d = out_dir / f"{path.stem}-{result.failure.kind}-{strategy}-{seed}"
     d.mkdir(parents=True, exist_ok=True)
     scn = d / path.name
+    if set_variant is not None and is_user_spec(set_variant):
+        # the copy lives elsewhere: name the patch file it had from where it was
+        text = re.sub(r"^set variant\s+\S+", lambda m: f"set variant {set_variant}", text,
+                      flags=re.M)
     scn.write_text(text)
     sched = d / "schedule.json"
     save_schedule(sched, result.schedule, strategy=result.strategy, run=result.failing_run,
                   failure=result.failure.headline())
     (d / "report.txt").write_text(result.failure.text)
     result.saved.update(dir=str(d), scenario=str(scn), schedule=str(sched),
-                        replay=f"anonvma replay {scn} {sched}")
+                        replay=shlex.join(["anonvma", "replay", str(scn), str(sched)]
+                                          + (["--variant", variant] if variant else [])))
 
 
 def replay(scenario_path, schedule_path, variant: str | None = None) -> Execution:
