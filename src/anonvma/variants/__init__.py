@@ -36,4 +36,5 @@ def get_variant(name: str | None, relative_to: str | None = None) -> type:
 
 def installed_variants() -> dict[str, type]:
     """The variants installed packages register, by name."""
-    return {name: get_variant(name) for name in entry_point_specs()}
+    return {name: load_user_variant(spec, VARIANTS, name=name)
+            for name, spec in entry_point_specs().items()}

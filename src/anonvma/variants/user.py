@@ -102,31 +102,33 @@ def _import_failure(e: BaseException, where: str):
     return UnknownVariant(f"{at}: the patch {where} fails to load: {type(e).__name__}: {e}")
 
 
-def _place(cls: type) -> str:
-    """FILE:LINE of a class statement."""
+def _place(cls: type, source: str | None) -> str:
+    """FILE:LINE of a class statement, FILE as the user wrote it if given."""
     try:
-        return f"{inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]}"
+        return f"{source or inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]}"
     except (OSError, TypeError):
-        return cls.__module__
+        return source or cls.__module__
 
 
-def adopt(cls, spec: str, name: str, builtin: dict[str, type]) -> type:
-    """Check that ``cls`` is an era's subclass with a name of its own; give
-    it ``name`` and a description when its body has none."""
+def adopt(cls, spec: str, name: str, builtin: dict[str, type], source: str | None) -> type:
+    """Check that ``cls`` is an era's subclass and that no built-in era has
+    its name; give it ``name`` and a description when its body has none.
+    ``source`` names the patch file in messages."""
     if not (isinstance(cls, type) and issubclass(cls, Linux)):
         what = f"class {cls.__name__}" if isinstance(cls, type) else f"{type(cls).__name__} object"
-        at = _place(cls) if isinstance(cls, type) else spec
-        raise UnknownVariant(f"{at}: {spec} is a {what}, not a kernel era: write 'class {spec.rpartition(':')[2]}"
-                  "(Linux_3_0_rc2)' or another era of 'anonvma variants'")
+        at = _place(cls, source) if isinstance(cls, type) else source or spec
+        raise UnknownVariant(f"{at}: {spec} is a {what}, not a kernel era: write 'class "
+                             f"{spec.rpartition(':')[2]}(Linux_3_0_rc2)' or another era of "
+                             "'anonvma variants'")
     own = vars(cls).get("name")
     if own is None and cls in builtin.values():
         return cls                          # an era named by its module path
-    if own is not None and own in builtin and builtin[own] is not cls:
-        raise UnknownVariant(f"{_place(cls)}: {spec} names itself {own!r}, which is a built-in era: "
-                  "choose another name, or leave 'name' out")
+    if own in builtin and builtin[own] is not cls and own != name:
+        raise UnknownVariant(f"{_place(cls, source)}: {spec} names itself {own!r}, which is a "
+                             "built-in era: choose another name, or leave 'name' out")
     if name in builtin and builtin[name] is not cls:
-        raise UnknownVariant(f"{_place(cls)}: the variant name {name!r} of {spec} is a built-in era's: "
-                  "register it under another name")
+        raise UnknownVariant(f"{_place(cls, source)}: the variant name {name!r} of {spec} is a "
+                             "built-in era's: register it under another name")
     if own is None:
         cls.name = name
     if "description" not in vars(cls):
@@ -142,18 +144,20 @@ def load_user_variant(spec: str, builtin: dict[str, type], name: str | None = No
     if not where or not attr.isidentifier():
         raise UnknownVariant(f"bad variant {spec!r}: write an era of 'anonvma variants', "
                   "PATH.py:Class or package.module:Class")
-    key = (str(Path(where).resolve()) if where.endswith(".py") else where, attr)
-    if key in _loaded:
-        return _loaded[key]
-    module = _load_module(where)
-    cls = getattr(module, attr, None)
+    source = where if where.endswith(".py") else None
+    key = (str(Path(where).resolve()) if source else where, attr)
+    cls = _loaded.get(key)
     if cls is None:
-        eras = sorted(n for n, v in vars(module).items()
-                      if isinstance(v, type) and issubclass(v, Linux) and v.__module__ == module.__name__)
-        raise UnknownVariant(f"{getattr(module, '__file__', where)}: no class {attr!r} in it"
-                  + (f"; it defines {', '.join(eras)}" if eras else ""))
-    _loaded[key] = adopt(cls, spec, name or spec, builtin)
-    return _loaded[key]
+        module = _load_module(where)
+        cls = getattr(module, attr, None)
+        if cls is None:
+            eras = sorted(n for n, v in vars(module).items() if isinstance(v, type)
+                          and issubclass(v, Linux) and v.__module__ == module.__name__)
+            raise UnknownVariant(f"{source or module.__file__}: no class {attr!r} in it"
+                                 + (f"; it defines {', '.join(eras)}" if eras else ""))
+    # checked again under each name it is asked for (a registered name may clash)
+    _loaded[key] = adopt(cls, spec, name or spec, builtin, source)
+    return cls
 
 
 def entry_point_specs() -> dict[str, str]:
