@@ -146,6 +146,51 @@ def cmd_replay(args) -> int:
     return EXIT_FAILED
 
 
+GRAPH_FORMATS = ("svg", "png", "dot")
+
+
+def cmd_graph(args) -> int:
+    import graphviz
+    from pathlib import Path
+    from .scenario import Together
+    from .viz.graph import hierarchy_graph, run_until
+    out = Path(args.output) if args.output else None
+    fmt = out.suffix[1:] if out else "dot"
+    if fmt not in GRAPH_FORMATS:
+        raise UserError(f"-o {args.output}: write a file ending in .svg, .png or .dot")
+    sc = _load(args.file)
+    last = args.line if args.line is not None else sc.steps[-1].lineno if sc.steps else 0
+    upto = [step for step in sc.steps if step.lineno <= last]
+    if args.line is not None and not any(step.lineno == args.line and not isinstance(step, Together)
+                                         for step in sc.steps):
+        raise UserError(f"--line {args.line}: line {args.line} of {args.file} is not an "
+                        "operation outside a together block")
+    if any(isinstance(step, Together) for step in upto):
+        block = next(step for step in upto if isinstance(step, Together))
+        raise UserError(f"{args.file}:{block.lineno}: a together block has no single state to "
+                        f"draw: give --line N with N before line {block.lineno}")
+    kernel, sink = run_until(sc, args.variant, args.line)
+    g = hierarchy_graph(kernel, sink.name_of,
+                        f"{args.file}" + (f" after line {args.line}" if args.line else "")
+                        + f" ({kernel.name})")
+    if out is None:
+        sys.stdout.write(g.source)
+        return 0
+    if fmt == "dot":
+        out.write_text(g.source)
+        return 0
+    try:
+        data = g.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        source = out.with_suffix(".dot")
+        source.write_text(g.source)
+        raise UserError(f"-o {out}: Graphviz's 'dot' program is not installed (Debian: "
+                        f"apt-get install graphviz; 'make demo' and 'make test' install it as "
+                        f"root); wrote the graph's source to {source}") from None
+    out.write_bytes(data)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import demo
     return demo()
@@ -224,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-U", "--context", type=int, default=3, metavar="N",
                    help="lines of context (default 3)")
     p.set_defaults(fn=cmd_diff)
+
+    p = sub.add_parser("graph", help="draw the anon_vma hierarchy after a plain scenario (or "
+                       "its line N) with Graphviz: VMAs, chains, anon_vmas, trees, folios")
+    p.add_argument("file")
+    p.add_argument("--line", type=int, metavar="N", help="stop after the operation on line N")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="out.svg, out.png or out.dot (default: the dot source on stdout)")
+    _variant_arg(p)
+    p.set_defaults(fn=cmd_graph)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
     p.set_defaults(fn=cmd_demo)

@@ -8,6 +8,7 @@
    report Hugh Dickins got in 2011; the fixed 3.0 survives the same schedules,
    and the counts show how often its GFP_NOWAIT try failed and the fallback
    ran, also with every try forced to fail while the tree changes under it.
+   The seed's anon_vma hierarchy at the fork is drawn to a file (SVG).
 """
 
 from __future__ import annotations
@@ -135,11 +136,36 @@ def show_oracle() -> None:
                   "(tests/scenarios/); compare on this machine with 'anonvma check-kernel' (root)")
 
 
+def show_graph(out_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """The seed's hierarchy when P1 has forked, as a picture in ``out_dir``
+    (default: a new temporary directory, left for the user to open)."""
+    import graphviz
+    from .scenario import parse_file
+    from .viz.graph import hierarchy_graph, run_until
+    seed = EXAMPLES / "seed_fork_under_pressure.scn"
+    sc = parse_file(str(seed))
+    fork = next(step for step in sc.steps if str(step) == "P0 fork P1")
+    kernel, sink = run_until(sc, line=fork.lineno)
+    g = hierarchy_graph(kernel, sink.name_of, f"{seed.name} after line {fork.lineno} ({kernel.name})")
+    out = pathlib.Path(out_dir or tempfile.mkdtemp(prefix="anonvma-demo-"))
+    what = f"\nthe seed's anon_vma hierarchy after line {fork.lineno} ({fork})"
+    try:
+        path = out / "seed-hierarchy.svg"
+        path.write_bytes(g.pipe(format="svg"))
+        console.print(f"{what}, drawn: {path}")
+    except graphviz.ExecutableNotFound:
+        path = out / "seed-hierarchy.dot"
+        path.write_text(g.source)
+        console.print(f"{what}, as Graphviz source (its dot is not installed): {path}")
+    return path
+
+
 def demo() -> int:
     console.print("[bold]anonvma[/bold]: the Linux anonymous reverse map, executable\n")
     ok = show_618()
     console.print()
     ok = show_seed() and ok
+    show_graph()
     console.print()
     show_oracle()
     return 0 if ok else 1
