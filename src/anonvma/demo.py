@@ -146,7 +146,8 @@ def show_graph(out_dir: pathlib.Path | None = None) -> pathlib.Path:
     sc = parse_file(str(seed))
     fork = next(step for step in sc.steps if str(step) == "P0 fork P1")
     kernel, sink = run_until(sc, line=fork.lineno)
-    g = hierarchy_graph(kernel, sink.name_of, f"{seed.name} after line {fork.lineno} ({kernel.name})")
+    g = hierarchy_graph(kernel, sink.name_of,
+                        f"{seed.name} after line {fork.lineno} ({kernel.name})")
     out = pathlib.Path(out_dir or tempfile.mkdtemp(prefix="anonvma-demo-"))
     what = f"\nthe seed's anon_vma hierarchy after line {fork.lineno} ({fork})"
     try:

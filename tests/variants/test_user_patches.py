@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import textwrap
 
 import pytest
 
@@ -202,6 +201,25 @@ def test_an_entry_point_under_an_eras_name_is_refused(tmp_path, capsys, monkeypa
     status, out, err = run(capsys, "variants")
     init = site / "clash_ep_pkg" / "__init__.py"
     assert (status, out) == (2, "")
-    assert err == textwrap.dedent(f"""\
-        anonvma: {init}:6: the variant name 'v3.0' of clash_ep_pkg:NoNowait is a built-in era's: register it under another name
-        """)
+    assert err == (f"anonvma: {init}:6: the variant name 'v3.0' of clash_ep_pkg:NoNowait is a "
+                   "built-in era's: register it under another name\n")
+
+
+def test_a_failure_found_with_set_variant_replays_from_anywhere(tmp_path, capsys, monkeypatch):
+    sub = tmp_path / "work"
+    sub.mkdir()
+    (sub / "nonowait.py").write_text(PATCHES["nonowait.py"])
+    scn = sub / "beside.scn"
+    scn.write_text(BESIDE.read_text().replace("set memory 64",
+                                              "set variant nonowait.py:NoNowait\nset memory 64"))
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run(capsys, "explore", "work/beside.scn", "--strategy", "pct", "--seed", 2,
+                         "--jobs", 2, "--runs", 50, "--save", "out")
+    assert status == 1 and "possible circular locking dependency detected" in out
+    replay_cmd = out.splitlines()[-1].split()
+    saved = pathlib.Path(replay_cmd[2])
+    # the copy names the patch file it had, from where it was
+    assert f"set variant {sub / 'nonowait.py'}:NoNowait\n" in saved.read_text()
+    monkeypatch.chdir(ROOT)
+    status, again, _ = run(capsys, "replay", tmp_path / saved, tmp_path / replay_cmd[3])
+    assert status == 1 and "possible circular locking dependency detected" in again

@@ -74,19 +74,21 @@ def _load_module(where: str):
             module_spec.loader.exec_module(module)
         except SyntaxError as e:
             del sys.modules[modname]
-            raise UnknownVariant(f"{where}:{e.lineno}: syntax error in the patch: {e.msg}") from None
+            raise UnknownVariant(f"{where}:{e.lineno}: syntax error in the patch: "
+                                 f"{e.msg}") from None
         except Exception as e:
             del sys.modules[modname]
             line = _where_raised(e, filename)
             raise UnknownVariant(f"{where}:{line}: the patch fails to load: "
-                      f"{type(e).__name__}: {e}") from None
+                                 f"{type(e).__name__}: {e}") from None
         return module
     try:
         return importlib.import_module(where)
     except SyntaxError as e:
-        raise UnknownVariant(f"{e.filename}:{e.lineno}: syntax error in the patch: {e.msg}") from None
+        raise UnknownVariant(f"{e.filename}:{e.lineno}: syntax error in the patch: "
+                             f"{e.msg}") from None
     except ModuleNotFoundError as e:
-        if e.name and where.startswith(e.name):
+        if e.name and (where == e.name or where.startswith(e.name + ".")):
             raise UnknownVariant(f"{where}: no module named {e.name!r}: install the package, or "
                       "write a file as PATH.py:Class") from None
         raise _import_failure(e, where) from None
@@ -120,13 +122,13 @@ def adopt(cls, spec: str, name: str, builtin: dict[str, type], source: str | Non
         raise UnknownVariant(f"{at}: {spec} is a {what}, not a kernel era: write 'class "
                              f"{spec.rpartition(':')[2]}(Linux_3_0_rc2)' or another era of "
                              "'anonvma variants'")
-    own = vars(cls).get("name")
-    if own is None and cls in builtin.values():
+    if cls in builtin.values():
         return cls                          # an era named by its module path
-    if own in builtin and builtin[own] is not cls and own != name:
+    own = vars(cls).get("name")
+    if own in builtin:
         raise UnknownVariant(f"{_place(cls, source)}: {spec} names itself {own!r}, which is a "
                              "built-in era: choose another name, or leave 'name' out")
-    if name in builtin and builtin[name] is not cls:
+    if name in builtin:
         raise UnknownVariant(f"{_place(cls, source)}: the variant name {name!r} of {spec} is a "
                              "built-in era's: register it under another name")
     if own is None:
@@ -143,7 +145,7 @@ def load_user_variant(spec: str, builtin: dict[str, type], name: str | None = No
     where, _, attr = spec.rpartition(":")
     if not where or not attr.isidentifier():
         raise UnknownVariant(f"bad variant {spec!r}: write an era of 'anonvma variants', "
-                  "PATH.py:Class or package.module:Class")
+                             "PATH.py:Class or package.module:Class")
     source = where if where.endswith(".py") else None
     key = (str(Path(where).resolve()) if source else where, attr)
     cls = _loaded.get(key)

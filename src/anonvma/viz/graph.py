@@ -46,7 +46,8 @@ def _av_label(av, name_of, owner) -> str:
             lines.append(f"{counter} {getattr(av, counter)}")
     held = [f"{name_of(avc)} {owner.get(id(avc.vma.vm_mm), '?')} {_range(avc.vma)}"
             for avc in _tree(av)]
-    lines.append(("tree: " if hasattr(av, "rb_root") else "list: ") + (held[0] if held else "(empty)"))
+    kind = "tree: " if hasattr(av, "rb_root") else "list: "
+    lines.append(kind + (held[0] if held else "(empty)"))
     lines.extend("      " + h for h in held[1:])
     return "\\l".join(lines) + "\\l"
 
