@@ -110,6 +110,18 @@ def test_every_shared_scenario_draws_a_consistent_hierarchy(tmp_path, capsys, sc
 
 
 @needs_dot
+def test_2_6_39_draws_the_list_and_the_root_it_has(tmp_path, capsys):
+    nodes, edges, _ = graph(tmp_path, capsys, SHARED / "a_fork_once.scn", "--line", 4,
+                            "--variant", "v2.6.39")
+    # 2.6.39 mm/rmap.c: the child's anon_vma takes the parent's root, and a
+    # reference on it; no parent pointer, no counters, a list of AVCs
+    assert avs(nodes) == ["AV1", "AV2"]
+    assert {(t, h, l) for t, h, l in edges if l in ("root", "parent")} == {("AV2", "AV1", "root")}
+    assert nodes["AV1"] == "AV1  (root)\\lrefcount 2\\llist: AVC1 P0 [0-4)\\l      AVC2 P1 [0-4)\\l"
+    assert nodes["AV2"] == "AV2\\lrefcount 1\\llist: AVC3 P1 [0-4)\\l"
+
+
+@needs_dot
 def test_the_seed_in_the_list_era_with_set_lines(tmp_path, capsys):
     from anonvma.scenario import parse_file
     fork = next(s for s in parse_file(str(SEED)).steps if str(s) == "P0 fork P1")
