@@ -11,6 +11,11 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# 'anonvma graph' renders with Graphviz's dot: Debian's package, as root
+	command -v dot >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+	  apt-get install -y -qq graphviz >/dev/null; } || \
+	  echo "Graphviz's dot is missing and cannot be installed here (apt-get install graphviz" \
+	    "as root): 'anonvma graph' writes .dot files only"
 	touch $@
 
 demo: $(STAMP)

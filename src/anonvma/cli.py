@@ -57,7 +57,8 @@ def _variant_name(text: str) -> str:
 def _variant_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", metavar="NAME", type=_variant_name,
                    help="kernel era to model (default: the scenario's 'set variant', else the "
-                   "newest); 'anonvma variants' lists them")
+                   "newest); 'anonvma variants' lists them; a patch of your own is "
+                   "PATH.py:Class or package.module:Class (docs/your-patch.md)")
 
 
 def _fail_nth_arg(p: argparse.ArgumentParser) -> None:
@@ -115,8 +116,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_variants(args) -> int:
-    from .variants import NEWEST, VARIANTS
-    for name, cls in VARIANTS.items():
+    from .variants import NEWEST, VARIANTS, installed_variants
+    for name, cls in {**VARIANTS, **installed_variants()}.items():
         mark = " (default)" if name == NEWEST else ""
         print(f"{name:12} {cls.description}{mark}")
     return 0
@@ -209,6 +210,51 @@ def cmd_replay(args) -> int:
     return EXIT_FAILED
 
 
+GRAPH_FORMATS = ("svg", "png", "dot")
+
+
+def cmd_graph(args) -> int:
+    import graphviz
+    from pathlib import Path
+    from .scenario import Together
+    from .viz.graph import hierarchy_graph, run_until
+    out = Path(args.output) if args.output else None
+    fmt = out.suffix[1:] if out else "dot"
+    if fmt not in GRAPH_FORMATS:
+        raise UserError(f"-o {args.output}: write a file ending in .svg, .png or .dot")
+    sc = parse_file(args.file)
+    last = args.line if args.line is not None else sc.steps[-1].lineno if sc.steps else 0
+    upto = [step for step in sc.steps if step.lineno <= last]
+    if args.line is not None and not any(step.lineno == args.line and not isinstance(step, Together)
+                                         for step in sc.steps):
+        raise UserError(f"--line {args.line}: line {args.line} of {args.file} is not an "
+                        "operation outside a together block")
+    if any(isinstance(step, Together) for step in upto):
+        block = next(step for step in upto if isinstance(step, Together))
+        raise UserError(f"{args.file}:{block.lineno}: a together block has no single state to "
+                        f"draw: give --line N with N before line {block.lineno}")
+    kernel, sink = run_until(sc, args.variant, args.line)
+    g = hierarchy_graph(kernel, sink.name_of,
+                        f"{args.file}" + (f" after line {args.line}" if args.line else "")
+                        + f" ({kernel.name})")
+    if out is None:
+        sys.stdout.write(g.source)
+        return 0
+    if fmt == "dot":
+        out.write_text(g.source)
+        return 0
+    try:
+        data = g.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        source = out.with_suffix(".dot")
+        source.write_text(g.source)
+        raise UserError(f"-o {out}: Graphviz's 'dot' program is not installed (Debian: "
+                        f"apt-get install graphviz; 'make demo' and 'make test' install it as "
+                        f"root); wrote the graph's source to {source}") from None
+    out.write_bytes(data)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import demo
     return demo(args.out)
@@ -279,16 +325,28 @@ def build_parser() -> argparse.ArgumentParser:
     _variant_arg(p)
     p.set_defaults(fn=cmd_replay)
 
-    p = sub.add_parser("variants", help="list the kernel eras the model knows")
+    p = sub.add_parser("variants", help="list the kernel eras the model knows, and those "
+                       "installed packages register")
     p.set_defaults(fn=cmd_variants)
 
     p = sub.add_parser("diff", help="the kernel functions two variants define differently, "
                                     "as a unified diff of their source")
     p.add_argument("a", metavar="A", help="the older variant, e.g. v3.0-rc2")
-    p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0")
+    p.add_argument("b", metavar="B", help="the newer variant, e.g. v3.0, or a patch of "
+                   "your own: PATH.py:Class")
     p.add_argument("-U", "--context", type=_bounded(int, 0, 1000, "a number of lines"),
                    default=3, metavar="N", help="lines of context (default 3)")
     p.set_defaults(fn=cmd_diff)
+
+    p = sub.add_parser("graph", help="draw the anon_vma hierarchy after a plain scenario (or "
+                       "its line N) with Graphviz: VMAs, chains, anon_vmas, trees, folios")
+    p.add_argument("file")
+    p.add_argument("--line", type=_bounded(int, 1, 1 << 20, "a line number"), metavar="N",
+                   help="stop after the operation on line N")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="out.svg, out.png or out.dot (default: the dot source on stdout)")
+    _variant_arg(p)
+    p.set_defaults(fn=cmd_graph)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
     p.add_argument("--out", metavar="DIR",
@@ -301,8 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .oracle import OracleUnavailable
-    from .variants import UnknownVariant
+    from .variants import UnknownVariant, get_variant
     try:
+        if getattr(args, "variant", None):
+            get_variant(args.variant)       # a bad patch is a message before anything runs
         return args.fn(args)
     except ScenarioError as e:
         print(e, file=sys.stderr)

@@ -8,6 +8,7 @@
    report Hugh Dickins got in 2011; the fixed 3.0 survives the same schedules,
    and the counts show how often its GFP_NOWAIT try failed and the fallback
    ran, also with every try forced to fail while the tree changes under it.
+   The seed's anon_vma hierarchy at the fork is drawn to a file (SVG).
 """
 
 from __future__ import annotations
@@ -120,11 +121,37 @@ def show_seed(out: pathlib.Path) -> bool:
     return ok
 
 
+def show_graph(out_dir: pathlib.Path) -> pathlib.Path:
+    """The seed's hierarchy when P1 has forked, as a picture in ``out_dir``."""
+    import graphviz
+    from .scenario import parse_file
+    from .viz.graph import hierarchy_graph, run_until
+    seed = example("seed_fork_under_pressure.scn")
+    sc = parse_file(str(seed))
+    fork = next(step for step in sc.steps if str(step) == "P0 fork P1")
+    kernel, sink = run_until(sc, line=fork.lineno)
+    g = hierarchy_graph(kernel, sink.name_of,
+                        f"{seed.name} after line {fork.lineno} ({kernel.name})")
+    what = f"\nthe seed's anon_vma hierarchy after line {fork.lineno} ({fork})"
+    try:
+        path = out_dir / "seed-hierarchy.svg"
+        path.write_bytes(g.pipe(format="svg"))
+        console.print(f"{what}, drawn: {path}")
+    except graphviz.ExecutableNotFound:
+        path = out_dir / "seed-hierarchy.dot"
+        path.write_text(g.source)
+        console.print(f"{what}, as Graphviz source (its dot is not installed): {path}")
+    return path
+
+
 def demo(out: str | None = None) -> int:
-    """``out``: where the failure found is saved (default: a new temporary
-    directory, which the demo names, so that its replay command works)."""
+    """``out``: where the failure found and the picture are saved (default:
+    a new temporary directory, which the demo names, so that its replay
+    command works and the picture can be opened)."""
     console.print("[bold]anonvma[/bold]: the Linux anonymous reverse map, executable\n")
     ok = show_618()
     console.print()
-    ok = show_seed(pathlib.Path(out or tempfile.mkdtemp(prefix="anonvma-demo-"))) and ok
+    out_dir = pathlib.Path(out or tempfile.mkdtemp(prefix="anonvma-demo-"))
+    ok = show_seed(out_dir) and ok
+    show_graph(out_dir)
     return 0 if ok else 1

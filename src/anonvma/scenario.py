@@ -290,10 +290,13 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
                 raise ScenarioError(path, lineno, f"unknown setting {key!r}: known settings are "
                                     + ", ".join(SETTINGS))
             if key == "variant":
-                from .variants import VARIANTS
-                if value not in VARIANTS:
-                    raise ScenarioError(path, lineno, f"unknown variant {value!r}: "
-                                        "'anonvma variants' lists them")
+                from .variants import UnknownVariant, get_variant, resolve_spec
+                # a patch file is named from the scenario's directory
+                value = resolve_spec(value, os.path.dirname(path))
+                try:
+                    get_variant(value)
+                except UnknownVariant as e:
+                    raise ScenarioError(path, lineno, f"set variant: {e}") from None
             elif key in ("memory", "swap"):
                 value = _pages_setting(path, lineno, key, value)
             elif key == "lockdep":

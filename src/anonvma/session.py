@@ -162,11 +162,7 @@ class Machine:
         kernel = self.kernel
         trace = kernel.trace
         try:
-            for step in self.session.sc.steps:
-                self.run_step(step)
-                tp = trace.scenario_step
-                if tp.probes:
-                    tp(step)
+            self.run_steps()
             self.final_vmas = {proc.name: self.runner.maps(proc)
                                for proc in self.runner.order if not proc.dead}
             self.runner.exit_all()
@@ -177,6 +173,17 @@ class Machine:
             pass                # reported on the bus as it happened; the run ends here
         finally:
             kernel.sched.shutdown()
+
+    def run_steps(self, until: int | None = None) -> None:
+        """The steps (up to and with the one on line ``until``), each
+        announced to the checkers when it is done."""
+        tp = self.kernel.trace.scenario_step
+        for step in self.session.sc.steps:
+            if until is not None and step.lineno > until:
+                break
+            self.run_step(step)
+            if tp.probes:
+                tp(step)
 
     def run_step(self, step) -> None:
         runner = self.runner

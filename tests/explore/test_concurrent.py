@@ -2,16 +2,17 @@
 saving and replaying failures, and no report from today's kernel."""
 
 import json
-import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anonvma.explore import explore, replay
 from anonvma.explore.runner import check_determinism, execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct, Random
 from anonvma.kernel import Linux
 from anonvma.scenario import ScenarioError, parse
-from anonvma.session import Config, Session
+from anonvma.testing import check_scenario, concurrent_scenarios
 from anonvma.variants import VARIANTS
 
 RACE = """\
@@ -126,43 +127,16 @@ def test_pct_finds_the_deadlock_too(tmp_path, double_read):
     assert r.failure is not None and r.failure.kind == "hung_task"
 
 
-def concurrent_program(rng: random.Random, pressure: bool = False) -> str:
-    """A random plain prefix, then a together block of 2-3 lines.  With
-    ``pressure``, a small zone with swap, most of it already written, and
-    writers in the block: direct reclaim and kswapd run beside the rest."""
-    from anonvma.explore.programs import random_scenario
-    lines = random_scenario(rng.randrange(1 << 30), max_ops=12).splitlines()
-    prefix = [ln for ln in lines if ln and not ln.startswith("#")]
-    procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
-    ops = ["write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mmap 8 4",
-           "madvise 0 4 pageout", "madvise 0 4 dontneed", "mremap 0 2 4"]
-    block = [f"{rng.choice(procs)} {rng.choice(ops)}" for _ in range(rng.randrange(2, 4))]
-    block.append(f"{rng.choice(procs)} fork C{rng.randrange(100)}")
-    setup = ["P0 mmap 0 8", "P0 write 0"]
-    if pressure:
-        fill = rng.randrange(112, 124)
-        setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
-                 *(f"P0 write {100 + i}" for i in range(fill)), *setup]
-        block += [f"P0 write {100 + fill + i}" for i in range(rng.randrange(2, 6))]
-    return "\n".join([*setup, *prefix, "together", *block, "end", ""])
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("pressure", [False, True], ids=["plenty", "reclaim-beside"])
 def test_generated_concurrent_scenarios_give_no_lockdep_report_and_no_deadlock(pressure):
     """The 6.18 model takes its locks in an order lockdep accepts, no
     interleaving hangs, and every invariant holds after every block, also
     with reclaim (direct and kswapd) running beside the other tasks."""
-    rng = random.Random(2026)
-    checked = 0
-    for _ in range(40):
-        text = concurrent_program(rng, pressure)
-        try:
-            sc = parse(text)
-        except ScenarioError:
-            continue
-        for strategy in (Random(seed=checked), Pct(seed=checked, depth=2)):
-            r = explore_program(Session(sc), strategy, budget_runs=25)
-            assert r.failure is None, f"{text}\n{r.failure.text}"
-        checked += 1
-    assert checked >= 20
+
+    @settings(max_examples=20, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(concurrent_scenarios(pressure=pressure), st.integers(0, 1 << 16))
+    def holds(text, seed):
+        check_scenario(text, schedules=25, seed=seed)
+    holds()

@@ -16,11 +16,14 @@ scenario; those two files alone replay it.
 from __future__ import annotations
 
 import hashlib
+import re
+import shlex
 import sys
 from pathlib import Path
 
 from ..scenario import parse, parse_file
 from ..session import Config, Session
+from ..variants import is_user_spec
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
 from .runner import (
     Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
@@ -94,7 +97,8 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         result.saved["nondeterminism"] = str(e)
     result.schedule = full
     if out_dir is not None:
-        _save(result, Path(path), text, Path(out_dir), strategy, seed, jobs, session.variant)
+        _save(result, Path(path), text, Path(out_dir), strategy, seed, jobs, session.variant,
+              variant, sc.settings.get("variant"))
     return result
 
 
@@ -109,10 +113,11 @@ def _with_progress(program, strat, budget_runs, budget_seconds, path) -> Result:
 
 
 def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, seed: int,
-          jobs: int, variant: str) -> None:
+          jobs: int, era: str, variant: str | None, set_variant: str | None) -> None:
     """The failing scenario (shrunk, its comments kept) and its schedule:
-    the two files that replay the failure.  A directory of an earlier
-    exploration is never overwritten."""
+    the two files that replay the failure (with the --variant it was
+    explored with).  A directory of an earlier exploration is never
+    overwritten."""
     name = f"{path.stem}-{result.failure.kind}-{strategy}-{seed}" + (f"-j{jobs}" if jobs > 1 else "")
     d = out_dir / name
     n = 1
@@ -121,14 +126,19 @@ def _save(result: Result, path: Path, text: str, out_dir: Path, strategy: str, s
         d = out_dir / f"{name}-{n}"
     d.mkdir(parents=True)
     scn = d / path.name
+    if set_variant is not None and is_user_spec(set_variant):
+        # the copy lives elsewhere: name the patch file it had from where it was
+        text = re.sub(r"^set variant\s+\S+", lambda m: f"set variant {set_variant}", text,
+                      flags=re.M)
     scn.write_text(text)
     sched = d / "schedule.json"
     save_schedule(sched, result.schedule, strategy=result.strategy, run=result.failing_run,
-                  variant=variant, scenario=scenario_digest(text),
+                  variant=era, scenario=scenario_digest(text),
                   failure=result.failure.headline())
     (d / "report.txt").write_text(result.failure.text)
     result.saved.update(dir=str(d), scenario=str(scn), schedule=str(sched),
-                        replay=f"anonvma replay {scn} {sched}")
+                        replay=shlex.join(["anonvma", "replay", str(scn), str(sched)]
+                                          + (["--variant", variant] if variant else [])))
 
 
 class ReplayMismatch(ValueError):

@@ -11,7 +11,7 @@ each other's VMAs.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..scenario import ADVICE, PROTS
 
@@ -33,10 +33,25 @@ def _pick(choose: Choose, items):
     return items[choose(0, len(items) - 1)]
 
 
-def _weighted(choose: Choose) -> str:
-    total = sum(w for _op, w in _OPS)
+def op_weights(weights: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
+    """The op table with ``weights`` (op -> relative weight, 0 to never
+    draw it) replacing the defaults of the ops it names."""
+    if not weights:
+        return _OPS
+    unknown = set(weights) - {op for op, _w in _OPS}
+    if unknown:
+        raise ValueError(f"unknown ops {sorted(unknown)}: weights are for "
+                         + ", ".join(op for op, _w in _OPS))
+    table = tuple((op, weights.get(op, w)) for op, w in _OPS)
+    if any(w < 0 for _op, w in table) or not any(w for _op, w in table):
+        raise ValueError("weights are numbers >= 0, and at least one is not 0")
+    return table
+
+
+def _weighted(choose: Choose, ops) -> str:
+    total = sum(w for _op, w in ops)
     n = choose(0, total - 1)
-    for op, w in _OPS:
+    for op, w in ops:
         if n < w:
             return op
         n -= w
@@ -56,14 +71,17 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
     return max(0, page - count)
 
 
-def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4) -> str:
-    """One scenario's text.  ``window`` is the number of pages ops touch.
+def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
+             weights: Mapping[str, int] | None = None) -> str:
+    """One scenario's text.  ``window`` is the number of pages ops touch;
+    ``weights`` changes how often each op is drawn (``op_weights``).
 
     A rough record of what each process mapped (ignoring failures) steers
     most ranges into mapped memory and most accesses to writable pages, so
     that operations meet each other's VMAs: splits, merges, anon_vma reuse
     and COW happen often, and few processes die of SIGSEGV before they have
     done anything interesting."""
+    ops = op_weights(weights)
     live = ["P0"]
     mapped = {"P0": set()}
     writable = {"P0": set()}
@@ -84,7 +102,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     n_ops = choose(1, max_ops)
     for _ in range(n_ops):
         proc = _pick(choose, live)
-        op = _weighted(choose)
+        op = _weighted(choose, ops)
         mine = sorted(mapped[proc])
         first = _pick(choose, mine) if mine and choose(0, 3) else choose(0, window - 1)
         count = choose(1, max(1, min(8, window - first)))
@@ -154,6 +172,36 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     # Show every survivor's final layout: maps lines are half the comparison.
     lines.extend(f"{proc} maps" for proc in live)
     return "\n".join(lines) + "\n"
+
+
+# What the lines of a generated together block do: faults, unmaps, splits,
+# reclaim advice and moves that meet the prefix's VMAs (mapped from page 0).
+BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mmap 8 4",
+             "madvise 0 4 pageout", "madvise 0 4 dontneed", "mremap 0 2 4")
+
+
+def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
+                        pressure: bool = False, block_ops=BLOCK_OPS,
+                        weights: Mapping[str, int] | None = None) -> str:
+    """A concurrent scenario's text: a generated plain prefix (``generate``
+    with ``max_ops`` and ``weights``, its exits left out so that every
+    process can take part), then a together block of ``block`` (least,
+    most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
+    zone with swap, most of it already written, and writers in the block:
+    direct reclaim and kswapd run beside the rest."""
+    prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
+              if ln and ln.split()[1] != "exit"]
+    procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
+    lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
+             for _ in range(choose(*block))]
+    lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
+    setup = ["P0 mmap 0 8", "P0 write 0"]
+    if pressure:
+        fill = choose(112, 123)
+        setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
+                 *(f"P0 write {100 + i}" for i in range(fill)), *setup]
+        lines += [f"P0 write {100 + fill + i}" for i in range(choose(2, 5))]
+    return "\n".join([*setup, *prefix, "together", *lines, "end", ""])
 
 
 class Choices:
