@@ -23,12 +23,23 @@ from anonvma.scenario import Together, parse
     ("end\n", 1, "'end' without 'together'"),
     ("0P mmap 0 1\n", 1, "bad process name"),
     ("P0 madvise 0 1 forget\n", 1, "unknown advice 'forget'"),
+    ("P0 mmap 0 4 fixed rw\n", 1, "unexpected 'rw'"),
+    ("P0 mmap 0 4 rw fixed fixed\n", 1, "unexpected 'fixed'"),
+    ("P0 mmap any 4 rw fixed\n", 1, "drop 'fixed'"),
+    ("P0 mmap anywhere 4\n", 1, "bad page 'anywhere'"),
+    ("P0 mmap 0\n", 1, "mmap takes FIRST COUNT"),
 ])
 def test_rejected_with_file_line_and_fix(text, line, words):
     with pytest.raises(Exception) as exc:
         parse(text, "s.scn")
     assert str(exc.value).startswith(f"s.scn:{line}: error: ")
     assert words in str(exc.value)
+
+
+def test_mmap_flags_and_any():
+    sc = parse("P0 mmap 0 4 fixed\nP0 mmap any 2 r noreserve\nP0 mmap 8 1 rw noreserve fixed\n")
+    assert [s.args for s in sc.steps] == [
+        (0, 4, "rw", "fixed"), ("any", 2, "r", "noreserve"), (8, 1, "rw", "noreserve", "fixed")]
 
 
 def test_comments_blank_lines_hex_and_reforks():

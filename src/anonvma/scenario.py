@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .kernel.include.errno import errorname
 from .kernel.include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
-    MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
     MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
 )
 
@@ -133,9 +133,7 @@ def _args(path, lineno, op, words):
         return word
 
     if op == "mmap":
-        need(2, 3, "FIRST COUNT [PROT], e.g. 'mmap 0 4 rw'")
-        prot = words[2] if len(words) == 3 else "rw"
-        return (page(0), count(1), choice(prot, PROTS, "protection"))
+        return _mmap_args(path, lineno, words, page, count)
     if op == "munmap":
         need(2, 2, "FIRST COUNT")
         return (page(0), count(1))
@@ -167,6 +165,35 @@ def _args(path, lineno, op, words):
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
                         "mremap, read, write, fork, exit or maps")
+
+
+MMAP_FLAGS = ("fixed", "noreserve")
+
+
+def _mmap_args(path, lineno, words, page, count):
+    """``mmap FIRST|any COUNT [PROT] [fixed] [noreserve]``: returns (FIRST or
+    "any", COUNT, PROT, flag words in the order written)."""
+    usage = ("mmap takes FIRST COUNT [PROT] [fixed] [noreserve], or any COUNT [PROT] "
+             "[noreserve], e.g. 'mmap 0 4 rw fixed'")
+    if len(words) < 2:
+        raise ScenarioError(path, lineno, usage)
+    first = "any" if words[0] == "any" else page(0)
+    rest = words[2:]
+    prot = "rw"
+    if rest and rest[0] not in MMAP_FLAGS:
+        prot = rest.pop(0)
+        if prot not in PROTS:
+            raise ScenarioError(path, lineno, f"unknown protection {prot!r}: use one of "
+                                + ", ".join(PROTS) + ", then " + " or ".join(MMAP_FLAGS))
+    flags = []
+    for word in rest:
+        if word not in MMAP_FLAGS or word in flags:
+            raise ScenarioError(path, lineno, f"unexpected {word!r}: " + usage)
+        flags.append(word)
+    if first == "any" and "fixed" in flags:
+        raise ScenarioError(path, lineno, "mmap any lets the kernel choose the address: "
+                            "drop 'fixed', or give a FIRST page")
+    return (first, count(1), prot, *flags)
 
 
 def _fault_setting(path, lineno, key, value):
@@ -445,12 +472,28 @@ class Runner:
         if ret < 0:
             self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
 
+    def mmap(self, a: tuple) -> int:
+        """``mmap any`` hints at the top of the scenario range: the kernel
+        takes the hint if that range is free, else maps where its top-down
+        search finds room, below mmap_base and outside the scenario range."""
+        length = a[1] << PAGE_SHIFT
+        flags = MAP_PRIVATE | MAP_ANONYMOUS
+        if a[0] == "any":
+            addr = SCENARIO_END - length
+        else:
+            addr = BASE + (a[0] << PAGE_SHIFT)
+            flags |= MAP_FIXED if "fixed" in a[3:] else MAP_FIXED_NOREPLACE
+        if "noreserve" in a[3:]:
+            flags |= MAP_NORESERVE
+        ret = self.kernel.sys_mmap(addr, length, PROTS[a[2]], flags)
+        return min(ret, 0)
+
     def syscall(self, op: str, a: tuple) -> int:
         k = self.kernel
+        if op == "mmap":
+            return self.mmap(a)
         addr = BASE + (a[0] << PAGE_SHIFT)
         length = a[1] << PAGE_SHIFT
-        if op == "mmap":
-            return k.sys_mmap(addr, length, PROTS[a[2]], MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
         if op == "munmap":
             return k.sys_munmap(addr, length)
         if op == "mprotect":

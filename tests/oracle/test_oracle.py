@@ -93,6 +93,8 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 madvise 0 4 mergeable\n", ":1: error: unknown advice 'mergeable'"),
     ("P0 mremap 0 4 8 at 9\n", ":1: error: expected 'to DEST'"),
     ("P0 exit 1\n", ":1: error: wrong number of arguments for 'exit'"),
+    ("P0 mmap 0 4 fixed rw\n", ":1: error: unexpected mmap argument 'rw'"),
+    ("P0 mmap any 4 fixed\n", ":1: error: unexpected mmap argument 'fixed'"),
 ])
 def test_interpreter_rejects_malformed(tmp_path, text, message):
     scn = write_scn(tmp_path, text)

@@ -21,7 +21,11 @@ _OPS = (
     # op, weight
     ("mmap", 6), ("write", 8), ("read", 2), ("fork", 3), ("exit", 2), ("mprotect", 5),
     ("munmap", 3), ("madvise", 4), ("mremap", 3), ("maps", 1),
+    # MAP_FIXED replacing what is there, and mmap(NULL)-like placement
+    ("mmap fixed", 3), ("mmap any", 1),
 )
+# where 'mmap any COUNT' lands when the top of the scenario range is free
+TOP = 1 << 32
 # rw and rwx differ only in access bits and both carry VM_ACCOUNT: the pair
 # that keeps neighbours apart yet lets them share an anon_vma.
 _PROTS = ("rw",) * 4 + ("rwx",) * 2 + ("r",) * 2 + ("none", "rx")
@@ -50,7 +54,7 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
     if choose(0, 1):
         while page + 1 in mapped:
             page += 1
-        return page + 1
+        return min(page + 1, TOP - 1)     # pages end at the scenario top
     while page - 1 in mapped:
         page -= 1
     return max(0, page - count)
@@ -88,14 +92,26 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         mine = sorted(mapped[proc])
         first = _pick(choose, mine) if mine and choose(0, 3) else choose(0, window - 1)
         count = choose(1, max(1, min(8, window - first)))
-        pages = range(first, first + count)
-        if op == "mmap":
+        pages = range(first, min(first + count, TOP))
+        if op in ("mmap", "mmap fixed"):
             if mine and choose(0, 1):
                 # right next to what is mapped: merge candidates
                 first = _edge(choose, mine, count, window)
-                pages = range(first, first + count)
+                pages = range(first, min(first + count, TOP))
             prot = _pick(choose, _PROTS)
-            lines.append(f"{proc} mmap {first} {count} {prot}")
+            # without VM_ACCOUNT: changes which mprotect merges happen
+            noreserve = " noreserve" if choose(0, 5) == 0 else ""
+            fixed = op == "mmap fixed"
+            lines.append(f"{proc} mmap {first} {count} {prot}{' fixed' if fixed else ''}{noreserve}")
+            if fixed or not mapped[proc].intersection(pages):
+                mapped[proc].update(pages)
+                writable[proc].difference_update(pages)
+                if prot in ("rw", "rwx"):
+                    writable[proc].update(pages)
+        elif op == "mmap any":
+            prot = _pick(choose, _PROTS)
+            lines.append(f"{proc} mmap any {count} {prot}")
+            pages = range(TOP - count, TOP)
             if not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
                 if prot in ("rw", "rwx"):
@@ -148,7 +164,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 if moved and kind == 1:
                     mapped[proc].difference_update(pages)
                     writable[proc].difference_update(pages)
-                mapped[proc].update(range(dest, dest + new))
+                mapped[proc].update(range(dest, min(dest + new, TOP)))
         else:
             lines.append(f"{proc} maps")
     # Show every survivor's final layout: maps lines are half the comparison.

@@ -11,7 +11,9 @@ exactly the functions it changes (see ``anonvma.variants``).
 from __future__ import annotations
 
 from ..trace import Tracer
+from .arch.x86.kernel.sys_x86_64 import SysX86_64
 from .arch.x86.mm.fault import Fault
+from .arch.x86.mm.mmap import ArchMmap
 from .fs.exec import Exec
 from .fs.proc.task_mmu import TaskMmu
 from .include.bug import Bug
@@ -39,7 +41,7 @@ from .mm.vmscan import Vmscan
 
 
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
-            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, Bug):
+            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
@@ -53,6 +55,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured
         self.sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT
+        self.sysctl_overcommit_memory = 0      # heuristic overcommit, the default
         self.warned_once: set[str] = set()
         self.slab_caches = []
         self.lru: dict = {}

@@ -91,6 +91,7 @@ struct op {
 	u8 code;
 	u8 implicit;		/* an exit added after the last line */
 	u16 arg;		/* prot, advice or mremap flags */
+	u32 flags;		/* mmap: MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE */
 	u32 lineno;
 	u32 inc;		/* process (incarnation) that runs the line */
 	u32 child;		/* fork: the incarnation it creates */
@@ -393,13 +394,42 @@ static int op_code(const char *s)
 	return -1;
 }
 
+/*
+ * mmap FIRST COUNT [PROT] [fixed] [noreserve], or mmap any COUNT [PROT]
+ * [noreserve]: PROT before the flags, each at most once.
+ */
+static void parse_mmap(struct interp *in, struct op *op, u32 lineno,
+		       char **tok, int ntok)
+{
+	int i, v, any = str_eq(tok[0], "any");
+
+	op->arg = PROT_READ | PROT_WRITE;
+	op->flags = any ? 0 : MAP_FIXED_NOREPLACE;
+	for (i = 2; i < ntok; i++) {
+		v = lookup(prots, tok[i]);
+		if (v >= 0 && i == 2) {
+			op->arg = (u16)v;
+		} else if (str_eq(tok[i], "fixed") && !any &&
+			   op->flags == MAP_FIXED_NOREPLACE) {
+			op->flags = MAP_FIXED;
+		} else if (str_eq(tok[i], "noreserve") && !(op->flags & MAP_NORESERVE)) {
+			op->flags |= MAP_NORESERVE;
+		} else {
+			syntax(in, lineno, "unexpected mmap argument", tok[i]);
+		}
+	}
+	op->num[0] = any ? 0 : parse_num(in, lineno, tok[0]);
+	op->num[1] = parse_num(in, lineno, tok[1]);
+	op->num[2] = any;
+}
+
 static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		       char **tok, int ntok)
 {
 	int want_min, want_max, i, v;
 
 	switch (op->code) {
-	case OP_MMAP:	want_min = 2; want_max = 3; break;
+	case OP_MMAP:	want_min = 2; want_max = 5; break;
 	case OP_MUNMAP:	want_min = 2; want_max = 2; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
@@ -414,6 +444,8 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 
 	switch (op->code) {
 	case OP_MMAP:
+		parse_mmap(in, op, lineno, tok, ntok);
+		return;
 	case OP_MPROTECT:
 		op->arg = PROT_READ | PROT_WRITE;
 		if (ntok == 3) {
@@ -762,8 +794,11 @@ static s64 do_syscall(struct op *op)
 
 	switch (op->code) {
 	case OP_MMAP:
+		/* mmap any: a hint at the top of the scenario range */
+		if (op->num[2])
+			addr = (void *)(SCN_LIMIT - len);
 		ret = syscall6(__NR_mmap, (s64)addr, (s64)len, op->arg,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | op->flags, -1, 0);
 		return ret < 0 && ret > -4096 ? ret : 0;
 	case OP_MUNMAP:
 		return syscall2(__NR_munmap, addr, len);

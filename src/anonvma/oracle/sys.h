@@ -43,7 +43,9 @@ typedef long s64;
 #define PROT_WRITE		0x2
 #define PROT_EXEC		0x4
 #define MAP_PRIVATE		0x02
+#define MAP_FIXED		0x10
 #define MAP_ANONYMOUS		0x20
+#define MAP_NORESERVE		0x4000
 #define MAP_FIXED_NOREPLACE	0x100000
 #define MREMAP_MAYMOVE		1
 #define MREMAP_FIXED		2

@@ -20,6 +20,8 @@ class Exec:
         write to its top page, which gives the stack its anon_vma."""
         mm = self.mm_alloc()
         tsk.mm = mm
+        # setup_new_exec()
+        self.arch_pick_mmap_layout(mm)
         vma = self.vm_area_alloc(mm)
         vma.vm_start = STACK_TOP - STACK_PAGES * PAGE_SIZE
         vma.vm_end = STACK_TOP

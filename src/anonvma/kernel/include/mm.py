@@ -7,6 +7,11 @@ PMD_SIZE = 1 << 21
 TASK_SIZE = 0x7FFFFFFFF000          # 47-bit user address space
 STACK_TOP = TASK_SIZE
 DEFAULT_MAX_MAP_COUNT = 65530       # sysctl vm.max_map_count
+DEFAULT_MAP_WINDOW = TASK_SIZE      # no 5-level paging hint
+MMAP_MIN_ADDR = 65536               # sysctl vm.mmap_min_addr
+STACK_GUARD_GAP = 256 << PAGE_SHIFT # mm/mmap.c stack_guard_gap
+_STK_LIM = 8 << 20                  # the default RLIMIT_STACK
+OVERCOMMIT_NEVER = 2                # sysctl vm.overcommit_memory; the machine runs 0
 
 # vm_flags (include/linux/mm.h)
 VM_NONE = 0x00000000
@@ -94,3 +99,12 @@ def vma_address(vma, pgoff: int, nr_pages: int) -> int:
     else:
         return -14
     return address
+
+
+def vm_start_gap(vma) -> int:
+    """Where ``vma`` starts for a new mapping looking for room below it: a
+    stack keeps stack_guard_gap free under itself."""
+    vm_start = vma.vm_start
+    if vma.vm_flags & VM_GROWSDOWN:
+        vm_start = max(vm_start - STACK_GUARD_GAP, 0)
+    return vm_start

@@ -25,6 +25,8 @@ class Fork:
 
     def dup_mm(self, tsk, oldmm):
         mm = self.mm_alloc()
+        # memcpy(mm, oldmm): the layout is the parent's
+        mm.mmap_base = oldmm.mmap_base
         err = self.dup_mmap(mm, oldmm)
         if err:
             # The half-built mm is torn down in the parent's context.

@@ -128,7 +128,7 @@ class mm_struct:
     the model's page tables, one level deep."""
 
     __slots__ = ("mm_mt", "map_count", "mmap_lock", "page_table_lock", "pgd",
-                 "mm_users")
+                 "mm_users", "mmap_base")
 
     def __init__(self):
         self.mm_mt = maple_tree()
@@ -137,3 +137,4 @@ class mm_struct:
         self.page_table_lock = None
         self.pgd = {}
         self.mm_users = 1
+        self.mmap_base = 0

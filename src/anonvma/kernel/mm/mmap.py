@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..include.errno import EEXIST, EINVAL, ENOMEM
 from ..include.mm import (
-    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PAGE_ALIGN, PAGE_SHIFT,
-    TASK_SIZE, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_WIPEONFORK,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, OVERCOMMIT_NEVER,
+    PAGE_ALIGN, PAGE_SHIFT, TASK_SIZE, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYEXEC, VM_MAYREAD,
+    VM_MAYWRITE, VM_NORESERVE, VM_WIPEONFORK,
     calc_vm_prot_bits, offset_in_page,
 )
 
@@ -26,9 +27,11 @@ class Mmap:
             self.mmap_write_unlock(mm)
 
     def do_mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
+        """Returns the address mapped, or -errno."""
         mm = self.current.mm
         if not length:
             return -EINVAL
+        # force arch specific MAP_FIXED handling in get_unmapped_area
         if flags & MAP_FIXED_NOREPLACE:
             flags |= MAP_FIXED
         length = PAGE_ALIGN(length)
@@ -36,21 +39,37 @@ class Mmap:
             return -ENOMEM
         if mm.map_count > self.sysctl_max_map_count:
             return -ENOMEM
-        if flags & MAP_FIXED == 0 or flags & MAP_ANONYMOUS == 0 or flags & MAP_PRIVATE == 0:
+        if flags & MAP_ANONYMOUS == 0 or flags & MAP_PRIVATE == 0:
             return -EINVAL              # the model maps private anonymous memory only
         vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
-        # __get_unmapped_area() for MAP_FIXED: the address must fit and be aligned.
-        if length > TASK_SIZE or addr > TASK_SIZE - length:
-            return -ENOMEM
-        if offset_in_page(addr):
-            return -EINVAL
+        addr = self._get_unmapped_area(addr, length, flags)
+        if addr < 0:
+            return addr
         if flags & MAP_FIXED_NOREPLACE:
             vma = mm.mm_mt.find(addr)
             if vma is not None and vma.vm_start < addr + length:
                 return -EEXIST
         # An anonymous private mapping's pgoff is its own page number.
         pgoff = addr >> PAGE_SHIFT
+        # MAP_NORESERVE is honoured whenever overcommit is allowed.
+        if flags & MAP_NORESERVE and self.sysctl_overcommit_memory != OVERCOMMIT_NEVER:
+            vm_flags |= VM_NORESERVE
         return self.mmap_region(mm, addr, length, vm_flags, pgoff)
+
+    def _get_unmapped_area(self, addr: int, length: int, flags: int) -> int:
+        """The address to map at: MAP_FIXED's own, a free hint, or one the
+        top-down search picks; checked to fit and be aligned."""
+        if length > TASK_SIZE:
+            return -ENOMEM
+        # A hint never asks for THP alignment (that is only for addr 0).
+        addr = self.arch_get_unmapped_area_topdown(addr, length, flags)
+        if addr < 0:
+            return addr
+        if addr > TASK_SIZE - length:
+            return -ENOMEM
+        if offset_in_page(addr):
+            return -EINVAL
+        return addr
 
     def sys_munmap(self, addr: int, length: int) -> int:
         """__vm_munmap()."""

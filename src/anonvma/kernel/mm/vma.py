@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..include.errno import ENOMEM, EINVAL
 from ..include.mm import (
-    PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_IGNORE_MERGE, VM_NORESERVE,
-    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vma_pages,
+    MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_IGNORE_MERGE, VM_NORESERVE,
+    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vm_start_gap, vma_pages,
 )
 from .interval_tree import anon_vma_interval_tree_insert, anon_vma_interval_tree_remove
 
@@ -516,12 +516,18 @@ class Vma:
             vma.detached = False
             vma.vm_mm.mm_mt.store(vma)
 
-    def vms_complete_munmap_vmas(self, mm, detach) -> None:
+    def vms_clear_ptes(self, detach) -> None:
+        self.unmap_vmas(detach)
+        self.free_pgtables(detach)
+
+    def vms_complete_munmap_vmas(self, mm, detach, clear_ptes: bool = True) -> None:
+        """Finish an munmap: the PTEs go now unless ``vms_clear_ptes`` already
+        cleared them (mmap over the range), then the VMAs are freed."""
         mm.map_count -= len(detach)
         if not detach:
             return
-        self.unmap_vmas(detach)
-        self.free_pgtables(detach)
+        if clear_ptes:
+            self.vms_clear_ptes(detach)
         for vma in detach:
             self.remove_vma(vma)
 
@@ -542,21 +548,38 @@ class Vma:
         return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE
 
     def mmap_region(self, mm, addr: int, length: int, vm_flags: int, pgoff: int) -> int:
-        """Map [addr, addr + length), which the caller checked is free:
-        expand a neighbour if one is compatible, else a new VMA."""
+        """__mmap_region(): map [addr, addr + length).  VMAs already there
+        (MAP_FIXED) are gathered and their pages and page tables cleared
+        first, so they leave the reverse map before the new VMA is merged
+        or inserted; freeing them (the rest of their munmap) comes last."""
         self.mmap_assert_write_locked(mm)
         end = addr + length
+        # __mmap_prepare(): find the first overlapping VMA and gather.
+        detach = []
+        vma = mm.mm_mt.find(addr)
+        if vma is not None and vma.vm_start < end:
+            detach, error = self.vms_gather_munmap_vmas(vma, mm, addr, end)
+            if error:
+                return error
         next = mm.mm_mt.find(addr)
         prev = mm.mm_mt.prev_of_addr(addr)
         if self.accountable_mapping(vm_flags):
             vm_flags |= VM_ACCOUNT
+        # vms_clean_up_area(): clear PTEs while the VMAs are still isolated
+        # from the tree but not yet freed, so rmap cannot race with the free.
+        if detach:
+            self.vms_clear_ptes(detach)
         vma = None
         if prev is not None or next is not None:
             vmg = vma_merge_struct(mm, addr, end, vm_flags, pgoff, prev=prev, next=next)
             vma = self.vma_merge_new_range(vmg)
         if vma is None:
+            # __mmap_new_vma()
             vma = self.vm_area_alloc(mm)
             if vma is None:
+                # vms_abort_munmap_vmas(): the PTEs are gone, so the old
+                # VMAs cannot come back; the range is left a hole.
+                self.vms_complete_munmap_vmas(mm, detach, clear_ptes=False)
                 return -ENOMEM
             self.vma_set_range(vma, addr, end, pgoff)
             vma.vm_flags = vm_flags
@@ -564,7 +587,23 @@ class Vma:
             mm.mm_mt.store(vma)
             vma.detached = False
             mm.map_count += 1
+        # __mmap_complete(): unmap any existing mapping in the area.
+        self.vms_complete_munmap_vmas(mm, detach, clear_ptes=False)
         return addr
+
+    def unmapped_area_topdown(self, mm, length: int, low_limit: int, high_limit: int) -> int:
+        """The highest free range of ``length`` bytes in [low_limit,
+        high_limit), keeping a stack's guard gap free; or -ENOMEM."""
+        low_limit = max(low_limit, MMAP_MIN_ADDR)
+        gap_end = high_limit
+        for vma in reversed(list(mm.mm_mt)):
+            if vma.vm_end <= gap_end:
+                if gap_end - vma.vm_end >= length:
+                    break
+            gap_end = min(gap_end, vm_start_gap(vma))
+        if gap_end - length < low_limit:
+            return -ENOMEM
+        return gap_end - length
 
     def copy_vma(self, vma, addr: int, length: int, pgoff: int):
         """mremap: a copy of ``vma`` at [addr, addr + length), merged into a
