@@ -28,6 +28,11 @@ from anonvma.scenario import Together, parse
     ("P0 mmap any 4 rw fixed\n", 1, "drop 'fixed'"),
     ("P0 mmap anywhere 4\n", 1, "bad page 'anywhere'"),
     ("P0 mmap 0\n", 1, "mmap takes FIRST COUNT"),
+    ("P0 thread P0\n", 1, "thread onto the name of a live process 'P0'"),
+    ("P0 exit now\n", 1, "exit takes no arguments (exit_group), or 'thread'"),
+    ("P0 exec 1\n", 1, "exec takes no arguments"),
+    ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
+    ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])
 def test_rejected_with_file_line_and_fix(text, line, words):
     with pytest.raises(Exception) as exc:
@@ -40,6 +45,11 @@ def test_mmap_flags_and_any():
     sc = parse("P0 mmap 0 4 fixed\nP0 mmap any 2 r noreserve\nP0 mmap 8 1 rw noreserve fixed\n")
     assert [s.args for s in sc.steps] == [
         (0, 4, "rw", "fixed"), ("any", 2, "r", "noreserve"), (8, 1, "rw", "noreserve", "fixed")]
+
+
+def test_exit_thread_leaves_the_other_threads():
+    sc = parse("P0 thread T1\nP0 exit thread\nT1 fork P1\nT1 exit\nP1 thread T1\n")
+    assert [str(s) for s in sc.steps][-1] == "P1 thread T1"
 
 
 def test_comments_blank_lines_hex_and_reforks():

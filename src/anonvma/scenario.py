@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .kernel.include.errno import errorname
+from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
@@ -154,17 +155,22 @@ def _args(path, lineno, op, words):
     if op in ("read", "write"):
         need(1, 1, "one PAGE")
         return (page(0),)
-    if op == "fork":
-        need(1, 1, "the CHILD's name")
+    if op in ("fork", "thread"):
+        need(1, 1, "the CHILD's name" if op == "fork" else "the new THREAD's name")
         if not _NAME.match(words[0]):
             raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: use letters, "
                                 "digits and _, not starting with a digit")
         return (words[0],)
-    if op in ("exit", "maps"):
+    if op == "exit":
+        if words not in ([], ["thread"]):
+            raise ScenarioError(path, lineno, "exit takes no arguments (exit_group), or 'thread' "
+                                "(only this thread exits)")
+        return tuple(words)
+    if op in ("maps", "exec"):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, read, write, fork, exit or maps")
+                        "mremap, read, write, fork, thread, exec, exit or maps")
 
 
 MMAP_FLAGS = ("fixed", "noreserve")
@@ -247,6 +253,35 @@ def _fault_setting(path, lineno, key, value):
     return (int(line) if sep else None, int(nth))
 
 
+class _ThreadGroups:
+    """Which names are threads of one process, for the names a line ends:
+    ``exit`` (exit_group) ends every thread of the process, ``exit thread``
+    only its own, ``exec`` every other thread."""
+
+    def __init__(self, live):
+        self.group = {name: n for n, name in enumerate(sorted(live))}
+        self.groups = len(self.group)
+
+    def add(self, child: str, parent: str | None) -> None:
+        """``child`` is a thread of ``parent``'s process, or a new process."""
+        if parent is not None:
+            self.group[child] = self.group[parent]
+        else:
+            self.group[child] = self.groups
+            self.groups += 1
+
+    def gone(self, line: Line, live) -> list[str]:
+        if line.op == "exit" and line.args == ("thread",):
+            return [line.proc]
+        if line.op not in ("exit", "exec"):
+            return []
+        mine = self.group[line.proc]
+        gone = [name for name in live if self.group.get(name) == mine]
+        if line.op == "exec":
+            gone.remove(line.proc)
+        return sorted(gone)
+
+
 def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> Scenario:
     """Parse and validate a whole scenario; raise ScenarioError at the first
     problem.  ``live`` names the processes alive before the first line (a
@@ -259,6 +294,7 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
     set_lines: dict[str, int] = {}                      # fault-injection key -> its line
     plain_lines: dict[int, str] = {}                    # lineno -> process, outside blocks
     born = set(live)                                    # every process the file has
+    groups = _ThreadGroups(live)
     for lineno, raw in enumerate(text.splitlines(), 1):
         words = raw.split("#", 1)[0].split()
         if not words:
@@ -314,28 +350,27 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None) -> 
         args = _args(path, lineno, op, words[2:])
         if proc not in live:
             raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
-                                "other than P0 come into being by 'fork'")
+                                "other than P0 come into being by 'fork' or 'thread'")
         line = Line(lineno, proc, op, args)
-        if op == "fork":
+        if op in ("fork", "thread"):
             child = args[0]
             if child in live or child in block_forks:
-                raise ScenarioError(path, lineno, f"fork onto the name of a live process {child!r}: "
+                raise ScenarioError(path, lineno, f"{op} onto the name of a live process {child!r}: "
                                     "choose a new name, or let that process exit first")
-        if op == "fork":
-            born.add(args[0])
+            born.add(child)
+            groups.add(child, proc if op == "thread" else None)
+        gone = groups.gone(line, live)
         if block is None:
             plain_lines[lineno] = proc
             sc.steps.append(line)
-            if op == "fork":
+            if op in ("fork", "thread"):
                 live.add(args[0])
-            elif op == "exit":
-                live.discard(proc)
+            live.difference_update(gone)
         else:
             block.lines.append(line)
-            if op == "fork":
+            if op in ("fork", "thread"):
                 block_forks.append(args[0])
-            elif op == "exit":
-                block_exits.append(proc)
+            block_exits.extend(gone)
     if block is not None:
         raise ScenarioError(path, block.lineno, "together block without 'end'")
     for name in sc.settings.get("make_it_fail", ()):
@@ -421,7 +456,14 @@ class Runner:
         k = self.kernel
         k.current = proc.task
         k.do_group_exit()
-        proc.dead = True
+        self.reap()
+
+    def reap(self) -> None:
+        """Processes whose task is gone (an exit_group or an exec took the
+        other threads with it) run no more lines."""
+        for proc in self.order:
+            if proc.task.exit_state:
+                proc.dead = True
 
     def fail(self, proc_name: str, op: str, err: str) -> None:
         tp = self.kernel.trace.user_error
@@ -460,8 +502,23 @@ class Runner:
             else:
                 self._add(a[0], child)
             return
+        if op == "thread":
+            # a thread's events carry its process's name: the process that
+            # runs exit_mmap() after an exit_group is a race in the kernel
+            self._add(a[0], k.kernel_clone(proc.task.comm, CLONE_PTHREAD))
+            return
+        if op == "exit" and a:
+            k.do_exit()
+            proc.dead = True
+            return
         if op == "exit":
             self.do_exit(proc)
+            return
+        if op == "exec":
+            ret = k.do_execve()
+            if ret:
+                self.fail(line.proc, op, errorname[-ret])
+            self.reap()
             return
         if op == "maps":
             tp = k.trace.user_maps

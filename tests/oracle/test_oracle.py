@@ -92,9 +92,12 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 mprotect 0 4 rwxs\n", ":1: error: unknown protection 'rwxs'"),
     ("P0 madvise 0 4 mergeable\n", ":1: error: unknown advice 'mergeable'"),
     ("P0 mremap 0 4 8 at 9\n", ":1: error: expected 'to DEST'"),
-    ("P0 exit 1\n", ":1: error: wrong number of arguments for 'exit'"),
+    ("P0 maps 1\n", ":1: error: wrong number of arguments for 'maps'"),
     ("P0 mmap 0 4 fixed rw\n", ":1: error: unexpected mmap argument 'rw'"),
     ("P0 mmap any 4 fixed\n", ":1: error: unexpected mmap argument 'fixed'"),
+    ("P0 thread P0\n", ":1: error: thread onto a live process 'P0'"),
+    ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),
+    ("P0 thread T1\nT1 exec\nP0 write 0\n", ":3: error: process has exited: 'P0'"),
 ])
 def test_interpreter_rejects_malformed(tmp_path, text, message):
     scn = write_scn(tmp_path, text)

@@ -23,6 +23,8 @@ _OPS = (
     ("munmap", 3), ("madvise", 4), ("mremap", 3), ("maps", 1),
     # MAP_FIXED replacing what is there, and mmap(NULL)-like placement
     ("mmap fixed", 3), ("mmap any", 1),
+    # threads sharing one mm, and exec
+    ("thread", 2), ("exec", 1),
 )
 # where 'mmap any COUNT' lands when the top of the scenario range is free
 TOP = 1 << 32
@@ -69,8 +71,9 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     and COW happen often, and few processes die of SIGSEGV before they have
     done anything interesting."""
     live = ["P0"]
-    mapped = {"P0": set()}
+    mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
+    group = {"P0": 0}               # name -> its process (thread group)
     next_name = 1
     lines = []
     if choose(0, 1):
@@ -124,17 +127,38 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if len(live) >= max_procs:
                 continue
             child = f"P{next_name}"
+            group[child] = next_name
             next_name += 1
             lines.append(f"{proc} fork {child}")
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+        elif op == "thread":
+            if len(live) >= max_procs:
+                continue
+            child = f"T{next_name}"
+            next_name += 1
+            lines.append(f"{proc} thread {child}")
+            live.append(child)
+            group[child] = group[proc]
+            mapped[child] = mapped[proc]
+            writable[child] = writable[proc]
+        elif op == "exec":
+            lines.append(f"{proc} exec")
+            for name in [n for n in live if group[n] == group[proc] and n != proc]:
+                live.remove(name)
+            mapped[proc], writable[proc] = set(), set()
         elif op == "exit":
             if proc == "P0" and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
-            lines.append(f"{proc} exit")
-            live.remove(proc)
-            del mapped[proc], writable[proc]
+            threads = [n for n in live if group[n] == group[proc]]
+            if len(threads) > 1 and choose(0, 1):
+                lines.append(f"{proc} exit thread")
+                threads = [proc]
+            else:
+                lines.append(f"{proc} exit")
+            for name in threads:
+                live.remove(name)
             if not live:
                 break
         elif op == "mprotect":

@@ -99,5 +99,5 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         tsk = task_struct(self.alloc_pid(), comm)
         self.tasks.append(tsk)
         self.current = tsk
-        self.bprm_mm_init(tsk)
+        self.do_execve()
         return tsk

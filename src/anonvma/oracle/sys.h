@@ -32,7 +32,10 @@ typedef long s64;
 #define __NR_sendmsg		46
 #define __NR_recvmsg		47
 #define __NR_socketpair		53
+#define __NR_clone		56
 #define __NR_fork		57
+#define __NR_execve		59
+#define __NR_exit		60
 #define __NR_kill		62
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
@@ -65,6 +68,12 @@ typedef long s64;
 #define SCM_RIGHTS		1
 #define POLLIN			0x0001
 #define O_RDONLY		0
+#define CLONE_VM		0x00000100
+#define CLONE_FS		0x00000200
+#define CLONE_FILES		0x00000400
+#define CLONE_SIGHAND		0x00000800
+#define CLONE_THREAD		0x00010000
+#define CLONE_SYSVSEM		0x00040000
 #define EINTR			4
 
 static inline s64 syscall6(s64 nr, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
