@@ -155,6 +155,9 @@ def _args(path, lineno, op, words):
     if op in ("read", "write"):
         need(1, 1, "one PAGE")
         return (page(0),)
+    if op == "brk":
+        need(1, 1, "the new break, a PAGE (the heap starts at page 0)")
+        return (page(0),)
     if op in ("fork", "thread"):
         need(1, 1, "the CHILD's name" if op == "fork" else "the new THREAD's name")
         if not _NAME.match(words[0]):
@@ -170,7 +173,7 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, read, write, fork, thread, exec, exit or maps")
+                        "mremap, brk, read, write, fork, thread, exec, exit or maps")
 
 
 MMAP_FLAGS = ("fixed", "noreserve")
@@ -519,6 +522,12 @@ class Runner:
             if ret:
                 self.fail(line.proc, op, errorname[-ret])
             self.reap()
+            return
+        if op == "brk":
+            # sbrk()'s rule: a break that did not move is ENOMEM
+            want = BASE + (a[0] << PAGE_SHIFT)
+            if k.sys_brk(want) != want:
+                self.fail(line.proc, op, "ENOMEM")
             return
         if op == "maps":
             tp = k.trace.user_maps

@@ -25,6 +25,8 @@ _OPS = (
     ("mmap fixed", 3), ("mmap any", 1),
     # threads sharing one mm, and exec
     ("thread", 2), ("exec", 1),
+    # the heap, from page 0
+    ("brk", 2),
 )
 # where 'mmap any COUNT' lands when the top of the scenario range is free
 TOP = 1 << 32
@@ -133,6 +135,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+        elif op == "brk":
+            lines.append(f"{proc} brk {choose(0, 12)}")
         elif op == "thread":
             if len(live) >= max_procs:
                 continue

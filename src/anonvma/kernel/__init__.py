@@ -41,7 +41,8 @@ from .mm.vmscan import Vmscan
 
 
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
-            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
+            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu,
+            Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"

@@ -30,6 +30,9 @@
  *    thread_stack), which is shared with it and already has its anon_vma;
  *    only the thread holding the turn runs, so the threads of a process
  *    share one struct interp and each sets in->self when it gets the turn;
+ *  - the heap (brk) starts at scenario page 0: our last segment, heap_mark,
+ *    ends there (build.py links it so), and main() re-executes itself once
+ *    with ADDR_NO_RANDOMIZE so that the kernel does not move the heap away;
  *  - exec re-executes /proc/thread-self/exe with "-r": the new image parses the
  *    file again and resumes at the next line with the turn, its
  *    incarnation, the dead set and the (inherited) sockets from argv.
@@ -53,12 +56,12 @@
 
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
-	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, NR_OPS
+	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
-	"read", "write", "fork", "exit", "maps", "thread", "exec",
+	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
 };
 
 struct keyword {
@@ -450,7 +453,8 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
 	case OP_READ:
-	case OP_WRITE:	want_min = 1; want_max = 1; break;
+	case OP_WRITE:
+	case OP_BRK:	want_min = 1; want_max = 1; break;
 	case OP_FORK:
 	case OP_THREAD:	want_min = 1; want_max = 1; break;
 	case OP_EXIT:	want_min = 0; want_max = 1; break;
@@ -583,6 +587,7 @@ static void parse(struct interp *in, char *buf, u64 len)
 	in->nnames = 0;
 	in->ninc = 0;
 	in->nops = 0;
+	in->nthreads = 0;
 	new_inc(in, 0, add_name(in, 0, "P0"));
 
 	while (pos < len) {
@@ -897,6 +902,10 @@ static s64 do_syscall(struct op *op)
 		return syscall3(__NR_mprotect, addr, len, op->arg);
 	case OP_MADVISE:
 		return syscall3(__NR_madvise, addr, len, op->arg);
+	case OP_BRK:
+		/* sbrk()'s rule: a break that did not move is ENOMEM */
+		ret = syscall1(__NR_brk, addr);
+		return ret == (s64)addr ? 0 : -ENOMEM;
 	case OP_MREMAP:
 		ret = syscall5(__NR_mremap, addr, len, op->num[2] * PAGE_SIZE, op->arg,
 			       page_addr(op->num[3]));
@@ -1157,6 +1166,10 @@ static __attribute__((noreturn)) void resume(struct interp *in, char *buf, char 
 	run(in, (u32)arg_dec(argv[3]));
 }
 
+/* Where the heap begins: the kernel starts brk at the end of this segment. */
+__attribute__((section(".heapmark"), aligned(4096), used))
+const char heap_mark[PAGE_SIZE] = { 1 };
+
 static __attribute__((noreturn)) void usage(void)
 {
 	struct line l = { 0 };
@@ -1173,6 +1186,17 @@ int main(int argc, char **argv)
 	int check = 0;
 
 	in.traced = 0;
+	if (argc != 3 || !str_eq(argv[1], "-c")) {
+		s64 persona = syscall1(__NR_personality, 0xffffffff);
+
+		if (persona >= 0 && !(persona & ADDR_NO_RANDOMIZE)) {
+			char *envp[1] = { 0 };
+
+			syscall1(__NR_personality, persona | ADDR_NO_RANDOMIZE);
+			syscall3(__NR_execve, "/proc/self/exe", argv, envp);
+			die("cannot re-execute without address randomisation", 0);
+		}
+	}
 	if (argc == 8 && str_eq(argv[1], "-r"))
 		resume(&in, buf, argv);
 	if (argc == 3 && str_eq(argv[1], "-c"))

@@ -24,6 +24,7 @@ typedef long s64;
 #define __NR_mmap		9
 #define __NR_mprotect		10
 #define __NR_munmap		11
+#define __NR_brk		12
 #define __NR_rt_sigaction	13
 #define __NR_rt_sigreturn	15
 #define __NR_mremap		25
@@ -37,6 +38,7 @@ typedef long s64;
 #define __NR_execve		59
 #define __NR_exit		60
 #define __NR_kill		62
+#define __NR_personality		135
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
 #define __NR_pidfd_open		434
@@ -68,6 +70,8 @@ typedef long s64;
 #define SCM_RIGHTS		1
 #define POLLIN			0x0001
 #define O_RDONLY		0
+#define ENOMEM			12
+#define ADDR_NO_RANDOMIZE	0x0040000
 #define CLONE_VM		0x00000100
 #define CLONE_FS		0x00000200
 #define CLONE_FILES		0x00000400

@@ -28,7 +28,7 @@ SCENARIOS = sorted(glob.glob(os.path.join(HERE, "..", "..", "scenarios", "*", "*
 # What user space sees when the kernel runs out of memory in each op.
 EXPECTED = {
     "fork": "ENOMEM", "mmap": "ENOMEM", "munmap": "ENOMEM", "mprotect": "ENOMEM",
-    "mremap": "ENOMEM",
+    "mremap": "ENOMEM", "brk": "ENOMEM",
     # madvise_update_vma(): "madvise() returns EAGAIN if kernel resources,
     # such as slab, are temporarily unavailable"
     "madvise": "EAGAIN",

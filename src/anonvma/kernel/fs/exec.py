@@ -12,6 +12,10 @@ from ..include.errno import E2BIG, ENOMEM
 from ..include.mm import PAGE_SHIFT, PAGE_SIZE, STACK_TOP, VM_STACK_FLAGS
 
 STACK_PAGES = 33        # 132 KiB: what a fresh process's [stack] spans
+# The interpreter's last (read-only, empty) ELF segment ends where the
+# scenario range begins, and it runs without address randomisation, so its
+# heap starts at scenario page 0 (load_elf_binary(): start_brk = elf_brk).
+ELF_BRK = 0x200000000000
 
 
 class Exec:
@@ -61,6 +65,8 @@ class Exec:
         self.exec_mmap(mm)
         # setup_new_exec()
         self.arch_pick_mmap_layout(mm)
+        # load_elf_binary(), after begin_new_exec()
+        mm.start_brk = mm.brk = ELF_BRK
 
     def de_thread(self, tsk) -> None:
         """Kill the other threads; a thread that execs becomes the leader."""

@@ -28,6 +28,7 @@ class Fork:
         mm = self.mm_alloc()
         # memcpy(mm, oldmm): the layout is the parent's
         mm.mmap_base = oldmm.mmap_base
+        mm.start_brk, mm.brk = oldmm.start_brk, oldmm.brk
         err = self.dup_mmap(mm, oldmm)
         if err:
             # The half-built mm is torn down in the parent's context.

@@ -128,7 +128,7 @@ class mm_struct:
     the model's page tables, one level deep."""
 
     __slots__ = ("mm_mt", "map_count", "mmap_lock", "page_table_lock", "pgd",
-                 "mm_users", "mmap_base")
+                 "mm_users", "mmap_base", "start_brk", "brk")
 
     def __init__(self):
         self.mm_mt = maple_tree()
@@ -138,3 +138,5 @@ class mm_struct:
         self.pgd = {}
         self.mm_users = 1
         self.mmap_base = 0
+        self.start_brk = 0              # the heap: [start_brk, brk)
+        self.brk = 0

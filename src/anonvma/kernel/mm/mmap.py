@@ -9,9 +9,9 @@ from __future__ import annotations
 from ..include.errno import EEXIST, EINVAL, ENOMEM
 from ..include.mm import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, OVERCOMMIT_NEVER,
-    PAGE_ALIGN, PAGE_SHIFT, TASK_SIZE, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYEXEC, VM_MAYREAD,
+    PAGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, STACK_GUARD_GAP, TASK_SIZE, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYEXEC, VM_MAYREAD,
     VM_MAYWRITE, VM_NORESERVE, VM_WIPEONFORK,
-    calc_vm_prot_bits, offset_in_page,
+    calc_vm_prot_bits, offset_in_page, vm_start_gap,
 )
 
 
@@ -70,6 +70,47 @@ class Mmap:
         if offset_in_page(addr):
             return -EINVAL
         return addr
+
+    def sys_brk(self, brk: int) -> int:
+        """Move the end of the heap; returns the new break, or the old one
+        if the move is refused (brk() never returns an error)."""
+        mm = self.current.mm
+        self.mmap_write_lock(mm)
+        try:
+            origbrk = mm.brk
+            if brk < mm.start_brk:
+                return origbrk
+            newbrk = PAGE_ALIGN(brk)
+            oldbrk = PAGE_ALIGN(mm.brk)
+            if oldbrk == newbrk:
+                mm.brk = brk
+                return brk
+            # Always allow shrinking brk.
+            if brk <= mm.brk:
+                brkvma = mm.mm_mt.find(newbrk)
+                if brkvma is None or brkvma.vm_start >= oldbrk:
+                    return origbrk      # the range holds no heap to unmap
+                mm.brk = brk
+                if self.do_vmi_align_munmap(brkvma, mm, newbrk, oldbrk):
+                    mm.brk = origbrk
+                    return origbrk
+                return brk
+            # Only check if the next VMA is within the stack_guard_gap of
+            # the expansion area: the heap keeps a page free below it.
+            next = mm.mm_mt.find(oldbrk)
+            if next is not None and next.vm_start < newbrk + PAGE_SIZE + STACK_GUARD_GAP \
+                    and newbrk + PAGE_SIZE > vm_start_gap(next):
+                return origbrk
+            # vma_prev_limit(): the VMA before oldbrk, if it reaches into the heap
+            brkvma = mm.mm_mt.prev_of_addr(oldbrk)
+            if brkvma is not None and brkvma.vm_end <= mm.start_brk:
+                brkvma = None
+            if self.do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk, 0) < 0:
+                return origbrk
+            mm.brk = brk
+            return brk
+        finally:
+            self.mmap_write_unlock(mm)
 
     def sys_munmap(self, addr: int, length: int) -> int:
         """__vm_munmap()."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ..include.errno import ENOMEM, EINVAL
 from ..include.mm import (
-    MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_IGNORE_MERGE, VM_NORESERVE,
+    MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
+    VM_DATA_DEFAULT_FLAGS, VM_IGNORE_MERGE, VM_NORESERVE,
     VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vm_start_gap, vma_pages,
 )
 from .interval_tree import anon_vma_interval_tree_insert, anon_vma_interval_tree_remove
@@ -590,6 +591,32 @@ class Vma:
         # __mmap_complete(): unmap any existing mapping in the area.
         self.vms_complete_munmap_vmas(mm, detach, clear_ptes=False)
         return addr
+
+    def do_brk_flags(self, mm, vma, addr: int, length: int, vm_flags: int) -> int:
+        """Grow the heap over [addr, addr + length): expand ``vma`` (the heap
+        VMA, or whatever ends at ``addr`` above start_brk) if it is
+        compatible, never merging with what follows (expand-only mode);
+        else a new VMA."""
+        vm_flags |= VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT
+        if mm.map_count > self.sysctl_max_map_count:
+            return -ENOMEM
+        if vma is not None and vma.vm_end == addr:
+            vmg = vma_merge_struct(mm, addr, addr + length, vm_flags, addr >> PAGE_SHIFT, prev=vma)
+            vmg.just_expand = True
+            if self.vma_merge_new_range(vmg) is not None:
+                return 0
+            if vmg.nomem:
+                return -ENOMEM
+        vma = self.vm_area_alloc(mm)
+        if vma is None:
+            return -ENOMEM
+        self.vma_set_range(vma, addr, addr + length, addr >> PAGE_SHIFT)
+        vma.vm_flags = vm_flags
+        self.vma_start_write(vma)
+        mm.mm_mt.store(vma)
+        vma.detached = False
+        mm.map_count += 1
+        return 0
 
     def unmapped_area_topdown(self, mm, length: int, low_limit: int, high_limit: int) -> int:
         """The highest free range of ``length`` bytes in [low_limit,
