@@ -32,6 +32,8 @@ from anonvma.scenario import Together, parse
     ("P0 exit now\n", 1, "exit takes no arguments (exit_group), or 'thread'"),
     ("P0 exec 1\n", 1, "exec takes no arguments"),
     ("P0 brk\n", 1, "brk takes the new break, a PAGE"),
+    ("P0 mlock 0 4 now\n", 1, "unexpected 'now': mlock takes FIRST COUNT"),
+    ("P0 mseal 0\n", 1, "mseal takes FIRST COUNT"),
     ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])

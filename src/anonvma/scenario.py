@@ -17,7 +17,8 @@ from .kernel.include.errno import errorname
 from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
-    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MLOCK_ONFAULT,
+    MREMAP_DONTUNMAP, MREMAP_FIXED,
     MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
 )
 
@@ -135,9 +136,15 @@ def _args(path, lineno, op, words):
 
     if op == "mmap":
         return _mmap_args(path, lineno, words, page, count)
-    if op == "munmap":
+    if op in ("munmap", "munlock", "mseal"):
         need(2, 2, "FIRST COUNT")
         return (page(0), count(1))
+    if op == "mlock":
+        need(2, 3, "FIRST COUNT [onfault]")
+        if len(words) == 3 and words[2] != "onfault":
+            raise ScenarioError(path, lineno, f"unexpected {words[2]!r}: mlock takes FIRST COUNT, "
+                                "or FIRST COUNT onfault (mlock2 with MLOCK_ONFAULT)")
+        return (page(0), count(1), *words[2:])
     if op == "mprotect":
         need(3, 3, "FIRST COUNT PROT")
         return (page(0), count(1), choice(words[2], PROTS, "protection"))
@@ -173,7 +180,7 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, brk, read, write, fork, thread, exec, exit or maps")
+                        "mremap, brk, mlock, munlock, mseal, read, write, fork, thread, exec, exit or maps")
 
 
 MMAP_FLAGS = ("fixed", "noreserve")
@@ -562,6 +569,13 @@ class Runner:
         length = a[1] << PAGE_SHIFT
         if op == "munmap":
             return k.sys_munmap(addr, length)
+        if op == "mlock":
+            return k.sys_mlock2(addr, length, MLOCK_ONFAULT) if len(a) == 3 \
+                else k.sys_mlock(addr, length)
+        if op == "munlock":
+            return k.sys_munlock(addr, length)
+        if op == "mseal":
+            return k.sys_mseal(addr, length, 0)
         if op == "mprotect":
             return k.sys_mprotect(addr, length, PROTS[a[2]])
         if op == "madvise":

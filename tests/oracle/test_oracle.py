@@ -97,6 +97,8 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 mmap any 4 fixed\n", ":1: error: unexpected mmap argument 'fixed'"),
     ("P0 thread P0\n", ":1: error: thread onto a live process 'P0'"),
     ("P0 brk 1 2\n", ":1: error: wrong number of arguments for 'brk'"),
+    ("P0 mlock 0 4 now\n", ":1: error: expected 'onfault' 'now'"),
+    ("P0 munlock 0\n", ":1: error: wrong number of arguments for 'munlock'"),
     ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", ":3: error: process has exited: 'P0'"),
 ])

@@ -27,6 +27,8 @@ _OPS = (
     ("thread", 2), ("exec", 1),
     # the heap, from page 0
     ("brk", 2),
+    # VM_LOCKED, VM_LOCKONFAULT and VM_SEALED split and merge VMAs
+    ("mlock", 2), ("munlock", 1), ("mseal", 1),
 )
 # where 'mmap any COUNT' lands when the top of the scenario range is free
 TOP = 1 << 32
@@ -135,6 +137,10 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+        elif op == "mlock":
+            lines.append(f"{proc} mlock {first} {count}" + (" onfault" if choose(0, 2) == 0 else ""))
+        elif op in ("munlock", "mseal"):
+            lines.append(f"{proc} {op} {first} {count}")
         elif op == "brk":
             lines.append(f"{proc} brk {choose(0, 12)}")
         elif op == "thread":

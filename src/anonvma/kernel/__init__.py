@@ -27,9 +27,11 @@ from .mm.madvise import Madvise
 from .mm.memory import Memory
 from .mm.mm_types import folio
 from .mm.mmap import Mmap
+from .mm.mlock import Mlock
 from .mm.mmap_lock import MmapLock
 from .mm.mprotect import Mprotect
 from .mm.mremap import Mremap
+from .mm.mseal import Mseal
 from .mm.page_alloc import DEFAULT_PAGES, PageAlloc, zone
 from .mm.rmap import Rmap
 from .mm.slub import Slub
@@ -40,7 +42,7 @@ from .mm.vma_init import VmaInit
 from .mm.vmscan import Vmscan
 
 
-class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock, Mseal,
             Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu,
             Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""

@@ -56,12 +56,14 @@
 
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
-	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK, NR_OPS
+	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK,
+	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
 	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
+	"mlock", "munlock", "mseal",
 };
 
 struct keyword {
@@ -448,7 +450,10 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 
 	switch (op->code) {
 	case OP_MMAP:	want_min = 2; want_max = 5; break;
-	case OP_MUNMAP:	want_min = 2; want_max = 2; break;
+	case OP_MUNMAP:
+	case OP_MUNLOCK:
+	case OP_MSEAL:	want_min = 2; want_max = 2; break;
+	case OP_MLOCK:	want_min = 2; want_max = 3; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
@@ -496,6 +501,12 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		if (ntok == 6)
 			op->arg |= MREMAP_DONTUNMAP;
 		ntok = 3;
+		break;
+	case OP_MLOCK:
+		if (ntok == 3 && !str_eq(tok[2], "onfault"))
+			syntax(in, lineno, "expected 'onfault'", tok[2]);
+		op->arg = ntok == 3;	/* mlock2(MLOCK_ONFAULT) */
+		ntok = 2;
 		break;
 	case OP_FORK:
 	case OP_THREAD:
@@ -902,6 +913,14 @@ static s64 do_syscall(struct op *op)
 		return syscall3(__NR_mprotect, addr, len, op->arg);
 	case OP_MADVISE:
 		return syscall3(__NR_madvise, addr, len, op->arg);
+	case OP_MLOCK:
+		if (op->arg)
+			return syscall3(__NR_mlock2, addr, len, MLOCK_ONFAULT);
+		return syscall2(__NR_mlock, addr, len);
+	case OP_MUNLOCK:
+		return syscall2(__NR_munlock, addr, len);
+	case OP_MSEAL:
+		return syscall3(__NR_mseal, addr, len, 0);
 	case OP_BRK:
 		/* sbrk()'s rule: a break that did not move is ENOMEM */
 		ret = syscall1(__NR_brk, addr);

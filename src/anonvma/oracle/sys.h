@@ -39,9 +39,13 @@ typedef long s64;
 #define __NR_exit		60
 #define __NR_kill		62
 #define __NR_personality		135
+#define __NR_mlock		149
+#define __NR_munlock		150
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
+#define __NR_mlock2		325
 #define __NR_pidfd_open		434
+#define __NR_mseal		462
 
 #define PROT_NONE		0x0
 #define PROT_READ		0x1
@@ -72,6 +76,7 @@ typedef long s64;
 #define O_RDONLY		0
 #define ENOMEM			12
 #define ADDR_NO_RANDOMIZE	0x0040000
+#define MLOCK_ONFAULT		0x01
 #define CLONE_VM		0x00000100
 #define CLONE_FS		0x00000200
 #define CLONE_FILES		0x00000400

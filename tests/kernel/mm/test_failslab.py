@@ -28,7 +28,9 @@ SCENARIOS = sorted(glob.glob(os.path.join(HERE, "..", "..", "scenarios", "*", "*
 # What user space sees when the kernel runs out of memory in each op.
 EXPECTED = {
     "fork": "ENOMEM", "mmap": "ENOMEM", "munmap": "ENOMEM", "mprotect": "ENOMEM",
-    "mremap": "ENOMEM", "brk": "ENOMEM",
+    "mremap": "ENOMEM", "brk": "ENOMEM", "munlock": "ENOMEM", "mseal": "ENOMEM",
+    # a failed split is ENOMEM, a failed fault while populating EAGAIN
+    "mlock": ("ENOMEM", "EAGAIN"),
     # madvise_update_vma(): "madvise() returns EAGAIN if kernel resources,
     # such as slab, are temporarily unavailable"
     "madvise": "EAGAIN",

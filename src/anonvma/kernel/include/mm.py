@@ -34,6 +34,7 @@ VM_HUGETLB = 0x00400000
 VM_WIPEONFORK = 0x02000000
 VM_DONTDUMP = 0x04000000
 VM_SOFTDIRTY = 0x08000000
+VM_SEALED = 1 << 42                 # mseal(): no more unmapping or changing
 
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 # x86-64 VM_DATA_DEFAULT_FLAGS for a task without READ_IMPLIES_EXEC
@@ -59,6 +60,8 @@ MAP_FIXED_NOREPLACE = 0x100000
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
+
+MLOCK_ONFAULT = 0x01                # mlock2()
 
 MADV_DONTNEED = 4
 MADV_DONTFORK = 10
@@ -101,6 +104,11 @@ def vma_address(vma, pgoff: int, nr_pages: int) -> int:
     else:
         return -14
     return address
+
+
+def vma_is_sealed(vma) -> bool:
+    """mm/vma.h."""
+    return bool(vma.vm_flags & VM_SEALED)
 
 
 def vm_start_gap(vma) -> int:

@@ -8,15 +8,18 @@ path.  Holes in the range are skipped and reported as -ENOMEM at the end.
 
 from __future__ import annotations
 
-from ..include.errno import EAGAIN, EINVAL, ENOMEM
+from ..include.errno import EAGAIN, EINVAL, ENOMEM, EPERM
 from ..include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
-    PAGE_ALIGN, PAGE_MASK, VM_DONTCOPY, VM_LOCKED, VM_SHARED, VM_WIPEONFORK,
+    PAGE_ALIGN, PAGE_MASK, VM_DONTCOPY, VM_LOCKED, VM_SHARED, VM_WIPEONFORK, VM_WRITE,
+    vma_is_sealed,
 )
 from .memory import pte_range
 
 _FLAG_BEHAVIORS = (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK)
 _BEHAVIORS = _FLAG_BEHAVIORS + (MADV_DONTNEED, MADV_PAGEOUT)
+# is_discard(): the advice a sealed read-only anonymous VMA refuses
+_DISCARD = (MADV_DONTNEED, MADV_DONTFORK, MADV_WIPEONFORK)
 
 
 class Madvise:
@@ -80,6 +83,8 @@ class Madvise:
 
     def madvise_vma_behavior(self, vma, prev, start: int, end: int, behavior: int):
         """Returns (error, the VMA now covering the range)."""
+        if not self.can_madvise_modify(vma, behavior):
+            return -EPERM, vma
         if behavior == MADV_DONTNEED:
             if vma.vm_flags & VM_LOCKED:
                 return -EINVAL, vma
@@ -108,6 +113,13 @@ class Madvise:
         if error == -ENOMEM:
             error = -EAGAIN
         return error, vma
+
+    def can_madvise_modify(self, vma, behavior: int) -> bool:
+        """A sealed anonymous VMA that is not writable refuses the advice
+        that discards its data."""
+        if not vma_is_sealed(vma) or behavior not in _DISCARD:
+            return True
+        return bool(vma.vm_flags & VM_WRITE)
 
     def madvise_update_vma(self, vma, prev, start: int, end: int, new_flags: int):
         if new_flags == vma.vm_flags:

@@ -11,11 +11,11 @@ always succeeds here: maple nodes are not slab objects the model traces.
 
 from __future__ import annotations
 
-from ..include.errno import ENOMEM, EINVAL
+from ..include.errno import ENOMEM, EINVAL, EPERM
 from ..include.mm import (
     MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
     VM_DATA_DEFAULT_FLAGS, VM_IGNORE_MERGE, VM_NORESERVE,
-    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vm_start_gap, vma_pages,
+    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vm_start_gap, vma_is_sealed, vma_pages,
 )
 from .interval_tree import anon_vma_interval_tree_insert, anon_vma_interval_tree_remove
 
@@ -496,11 +496,17 @@ class Vma:
         if start > vma.vm_start:
             if end < vma.vm_end and mm.map_count >= self.sysctl_max_map_count:
                 return [], -ENOMEM
+            # Don't bother splitting the VMA if we can't unmap it anyway.
+            if vma_is_sealed(vma):
+                return [], -EPERM
             error = self._split_vma(vma, start, True)
             if error:
                 return [], error
         detach = []
         for next in mm.mm_mt.range(start, end):
+            if vma_is_sealed(next):
+                self.reattach_vmas(detach)
+                return [], -EPERM
             if next.vm_end > end:
                 error = self._split_vma(next, end, False)
                 if error:
