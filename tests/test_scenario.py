@@ -34,6 +34,8 @@ from anonvma.scenario import Together, parse
     ("P0 brk\n", 1, "brk takes the new break, a PAGE"),
     ("P0 mlock 0 4 now\n", 1, "unexpected 'now': mlock takes FIRST COUNT"),
     ("P0 mseal 0\n", 1, "mseal takes FIRST COUNT"),
+    ("P0 anon_name 0 4 a[1]\n", 1, "bad VMA name 'a[1]'"),
+    ("P0 mbind 0 4 local\n", 1, "unknown memory policy 'local'"),
     ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .kernel.include.errno import errorname
 from .kernel.include.sched import CLONE_PTHREAD
+from .kernel.mm.mempolicy import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_PREFERRED
 from .kernel.include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MLOCK_ONFAULT,
@@ -35,6 +36,11 @@ ADVICE = {
     "keeponfork": MADV_KEEPONFORK, "dontneed": MADV_DONTNEED, "pageout": MADV_PAGEOUT,
 }
 SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
+# mbind MODE -> (mode, nodes): the machine has one node, node 0
+POLICIES = {"default": (MPOL_DEFAULT, frozenset()), "bind": (MPOL_BIND, frozenset({0})),
+            "preferred": (MPOL_PREFERRED, frozenset({0})),
+            "interleave": (MPOL_INTERLEAVE, frozenset({0}))}
+_ANON_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,79}\Z")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
@@ -162,6 +168,15 @@ def _args(path, lineno, op, words):
     if op in ("read", "write"):
         need(1, 1, "one PAGE")
         return (page(0),)
+    if op == "anon_name":
+        need(2, 3, "FIRST COUNT [NAME]")
+        if len(words) == 3 and not _ANON_NAME.match(words[2]):
+            raise ScenarioError(path, lineno, f"bad VMA name {words[2]!r}: use 1 to 79 letters, "
+                                "digits, '_', '.', ':' or '-'")
+        return (page(0), count(1), *words[2:])
+    if op == "mbind":
+        need(3, 3, "FIRST COUNT MODE")
+        return (page(0), count(1), choice(words[2], POLICIES, "memory policy"))
     if op == "brk":
         need(1, 1, "the new break, a PAGE (the heap starts at page 0)")
         return (page(0),)
@@ -180,7 +195,8 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, brk, mlock, munlock, mseal, read, write, fork, thread, exec, exit or maps")
+                        "mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, fork, thread, "
+                        "exec, exit or maps")
 
 
 MMAP_FLAGS = ("fixed", "noreserve")
@@ -576,6 +592,11 @@ class Runner:
             return k.sys_munlock(addr, length)
         if op == "mseal":
             return k.sys_mseal(addr, length, 0)
+        if op == "anon_name":
+            return k.prctl_set_vma(addr, length, a[2] if len(a) == 3 else None)
+        if op == "mbind":
+            mode, nodes = POLICIES[a[2]]
+            return k.sys_mbind(addr, length, mode, nodes, 0)
         if op == "mprotect":
             return k.sys_mprotect(addr, length, PROTS[a[2]])
         if op == "madvise":

@@ -29,7 +29,11 @@ _OPS = (
     ("brk", 2),
     # VM_LOCKED, VM_LOCKONFAULT and VM_SEALED split and merge VMAs
     ("mlock", 2), ("munlock", 1), ("mseal", 1),
+    # VMA names and memory policies take part in merging
+    ("anon_name", 2), ("mbind", 2),
 )
+_NAMES = ("a", "a", "b", "c")
+_POLICIES = ("default", "bind", "bind", "preferred", "interleave")
 # where 'mmap any COUNT' lands when the top of the scenario range is free
 TOP = 1 << 32
 # rw and rwx differ only in access bits and both carry VM_ACCOUNT: the pair
@@ -66,8 +70,11 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
     return max(0, page - count)
 
 
-def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4) -> str:
-    """One scenario's text.  ``window`` is the number of pages ops touch.
+def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
+             anon_names: bool = True) -> str:
+    """One scenario's text.  ``window`` is the number of pages ops touch;
+    ``anon_names`` False leaves out the anon_name lines (for a kernel
+    without CONFIG_ANON_VMA_NAME), drawing the same choices otherwise.
 
     A rough record of what each process mapped (ignoring failures) steers
     most ranges into mapped memory and most accesses to writable pages, so
@@ -137,6 +144,12 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+        elif op == "anon_name":
+            name = _pick(choose, _NAMES + ("",))
+            if anon_names:
+                lines.append(f"{proc} anon_name {first} {count} {name}".rstrip())
+        elif op == "mbind":
+            lines.append(f"{proc} mbind {first} {count} {_pick(choose, _POLICIES)}")
         elif op == "mlock":
             lines.append(f"{proc} mlock {first} {count}" + (" onfault" if choose(0, 2) == 0 else ""))
         elif op in ("munlock", "mseal"):

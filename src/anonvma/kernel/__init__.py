@@ -21,10 +21,12 @@ from .include.mm import DEFAULT_MAX_MAP_COUNT
 from .kernel.exit import Exit
 from .kernel.fork import Fork
 from .kernel.locking.lock import lock_class_key
+from .kernel.sys import Sys
 from .kernel.sched.core import SequentialScheduler, task_struct
 from .mm.filemap import Filemap
 from .mm.madvise import Madvise
 from .mm.memory import Memory
+from .mm.mempolicy import Mempolicy
 from .mm.mm_types import folio
 from .mm.mmap import Mmap
 from .mm.mlock import Mlock
@@ -42,8 +44,8 @@ from .mm.vma_init import VmaInit
 from .mm.vmscan import Vmscan
 
 
-class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock, Mseal,
-            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu,
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock,
+            Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, Sys, TaskMmu,
             Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 

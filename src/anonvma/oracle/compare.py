@@ -18,7 +18,8 @@ from ..explore.programs import random_scenario
 from ..explore.shrink import delete_lines
 from ..model import run_model
 from ..scenario import parse
-from .harness import KernelOracle
+from .errors import OracleUnavailable
+from .harness import KernelOracle, check_supported, kernel_names_vmas
 
 
 @dataclass
@@ -101,6 +102,11 @@ def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "
             if sc.concurrent:
                 print(f"{path}: skipped (the live kernel runs only plain scenarios)")
                 continue
+            try:
+                check_supported(path)
+            except OracleUnavailable as e:
+                print(f"skipped: {e}")
+                continue
             c, _kernel = cmp.compare_text(text, path)
             _report(c)
             all_match &= c.match
@@ -112,9 +118,10 @@ def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "
 def _fuzz(cmp: Comparer, n: int, seed: int, save: str) -> bool:
     progress = _progress(n)
     mismatches = 0
+    names = kernel_names_vmas()
     try:
         for s in range(seed, seed + n):
-            text = random_scenario(s)
+            text = random_scenario(s, anon_names=names)
             c, _kernel = cmp.compare_text(text, f"random seed {s}")
             if progress is not None:
                 progress.advance(progress.task_ids[0])

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build, events
-from .errors import OracleError, ScenarioRejected
+from .errors import OracleError, OracleUnavailable, ScenarioRejected
 from .tracefs import BUFFER_KB, TraceSession, signals_deferred
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -55,6 +55,26 @@ def check(path: str) -> None:
                          capture_output=True, text=True)
     if res.returncode != 0:
         raise ScenarioRejected(res.stderr.strip() or f"interpreter exit {res.returncode}")
+
+
+PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
+
+
+def kernel_names_vmas() -> bool:
+    """Whether this kernel has CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) of
+    an empty range succeeds there, and is EINVAL without it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0, 0, 0) == 0
+
+
+def check_supported(path: str) -> None:
+    """OracleUnavailable for a scenario this kernel cannot run as written."""
+    with open(path, encoding="utf-8") as f:
+        uses_names = any(line.split("#", 1)[0].split()[1:2] == ["anon_name"] for line in f)
+    if uses_names and not kernel_names_vmas():
+        raise OracleUnavailable(
+            f"{path}: this kernel ({os.uname().release}) is built without CONFIG_ANON_VMA_NAME, "
+            "so its 'anon_name' lines cannot be compared; the model follows the kernel source")
 
 
 def _prctl(option: int, arg) -> None:
@@ -142,6 +162,7 @@ class KernelOracle:
     # -- running a scenario --------------------------------------------------
     def run(self, path: str) -> KernelRun:
         check(path)
+        check_supported(path)
         text, out = self._trace(path)
         lines = events.render(events.parse(text), self.loops)
         return KernelRun(events=lines, others=out.splitlines(), release=self.release,

@@ -57,13 +57,13 @@
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
 	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK,
-	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, NR_OPS
+	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
 	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
-	"mlock", "munlock", "mseal",
+	"mlock", "munlock", "mseal", "anon_name", "mbind",
 };
 
 struct keyword {
@@ -90,6 +90,15 @@ static const struct keyword advices[] = {
 	{ 0, 0 },
 };
 
+/* mbind modes; every mode but default binds to node 0, the only one */
+static const struct keyword policies[] = {
+	{ "default", 0 },
+	{ "preferred", 1 },
+	{ "bind", 2 },
+	{ "interleave", 3 },
+	{ 0, 0 },
+};
+
 static const struct keyword errnos[] = {
 	{ "EPERM", 1 }, { "ENOENT", 2 }, { "ESRCH", 3 }, { "EINTR", 4 },
 	{ "EIO", 5 }, { "ENXIO", 6 }, { "E2BIG", 7 }, { "EBADF", 9 },
@@ -106,6 +115,7 @@ struct op {
 	u8 implicit;		/* an exit added after the last line */
 	u16 arg;		/* prot, advice, mremap flags; exit: 1 for 'thread' */
 	u32 flags;		/* mmap: MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE */
+	const char *name;	/* anon_name: the name, or 0 */
 	u32 lineno;
 	u32 inc;		/* process (incarnation) that runs the line */
 	u32 child;		/* fork, thread: the incarnation it creates */
@@ -443,6 +453,23 @@ static void parse_mmap(struct interp *in, struct op *op, u32 lineno,
 	op->num[2] = any;
 }
 
+/* 1 to 79 of [A-Za-z0-9_.:-], as docs/scenario-format.md says */
+static int valid_name(const char *s)
+{
+	u64 n = str_len(s);
+
+	if (n == 0 || n > 79)
+		return 0;
+	for (; *s; s++) {
+		char c = *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		       char **tok, int ntok)
 {
@@ -453,7 +480,9 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 	case OP_MUNMAP:
 	case OP_MUNLOCK:
 	case OP_MSEAL:	want_min = 2; want_max = 2; break;
-	case OP_MLOCK:	want_min = 2; want_max = 3; break;
+	case OP_MLOCK:
+	case OP_ANON_NAME: want_min = 2; want_max = 3; break;
+	case OP_MBIND:	want_min = 3; want_max = 3; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
@@ -506,6 +535,20 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		if (ntok == 3 && !str_eq(tok[2], "onfault"))
 			syntax(in, lineno, "expected 'onfault'", tok[2]);
 		op->arg = ntok == 3;	/* mlock2(MLOCK_ONFAULT) */
+		ntok = 2;
+		break;
+	case OP_ANON_NAME:
+		/* the name stays in the file's buffer, which lives as long as we do */
+		op->name = ntok == 3 ? tok[2] : 0;
+		if (op->name && !valid_name(op->name))
+			syntax(in, lineno, "bad VMA name", op->name);
+		ntok = 2;
+		break;
+	case OP_MBIND:
+		v = lookup(policies, tok[2]);
+		if (v < 0)
+			syntax(in, lineno, "unknown memory policy", tok[2]);
+		op->arg = (u16)v;
 		ntok = 2;
 		break;
 	case OP_FORK:
@@ -921,6 +964,14 @@ static s64 do_syscall(struct op *op)
 		return syscall2(__NR_munlock, addr, len);
 	case OP_MSEAL:
 		return syscall3(__NR_mseal, addr, len, 0);
+	case OP_ANON_NAME:
+		return syscall5(__NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, op->name);
+	case OP_MBIND: {
+		u64 node0 = 1;
+
+		return syscall6(__NR_mbind, (s64)addr, (s64)len, op->arg,
+				op->arg ? (s64)&node0 : 0, op->arg ? 64 : 0, 0);
+	}
 	case OP_BRK:
 		/* sbrk()'s rule: a break that did not move is ENOMEM */
 		ret = syscall1(__NR_brk, addr);

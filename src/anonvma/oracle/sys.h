@@ -41,8 +41,10 @@ typedef long s64;
 #define __NR_personality		135
 #define __NR_mlock		149
 #define __NR_munlock		150
+#define __NR_prctl		157
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
+#define __NR_mbind		237
 #define __NR_mlock2		325
 #define __NR_pidfd_open		434
 #define __NR_mseal		462
@@ -77,6 +79,8 @@ typedef long s64;
 #define ENOMEM			12
 #define ADDR_NO_RANDOMIZE	0x0040000
 #define MLOCK_ONFAULT		0x01
+#define PR_SET_VMA		0x53564d41
+#define PR_SET_VMA_ANON_NAME	0
 #define CLONE_VM		0x00000100
 #define CLONE_FS		0x00000200
 #define CLONE_FILES		0x00000400

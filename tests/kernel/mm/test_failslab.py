@@ -31,6 +31,7 @@ EXPECTED = {
     "mremap": "ENOMEM", "brk": "ENOMEM", "munlock": "ENOMEM", "mseal": "ENOMEM",
     # a failed split is ENOMEM, a failed fault while populating EAGAIN
     "mlock": ("ENOMEM", "EAGAIN"),
+    "mbind": "ENOMEM", "anon_name": "EAGAIN",
     # madvise_update_vma(): "madvise() returns EAGAIN if kernel resources,
     # such as slab, are temporarily unavailable"
     "madvise": "EAGAIN",

@@ -53,7 +53,11 @@ class vm_area_struct:
     ``list_add`` is ``appendleft``, forward iteration goes newest first."""
 
     __slots__ = ("vm_start", "vm_end", "vm_mm", "vm_flags", "vm_pgoff",
-                 "anon_vma", "anon_vma_chain", "detached", "freed")
+                 "anon_vma", "anon_vma_chain", "detached", "freed",
+                 # prctl(PR_SET_VMA_ANON_NAME): the name (the kernel's
+                 # refcounted anon_vma_name, compared by its string); mbind():
+                 # the memory policy, (mode, nodes) or None for the default
+                 "anon_name", "vm_policy")
 
     def __init__(self, mm=None):
         self.vm_start = 0
@@ -65,6 +69,8 @@ class vm_area_struct:
         self.anon_vma_chain = deque()
         self.detached = True
         self.freed = False
+        self.anon_name = None
+        self.vm_policy = None
 
     def __repr__(self) -> str:
         return (f"<vma {self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x} "

@@ -1,9 +1,10 @@
 """mm/vma.c (Linux 6.18): merging, splitting, unmapping and copying VMAs.
 
-Only what private anonymous mappings need: no files, no memory policy, no
-userfaultfd, no VMA names, no sealing, no VM_SPECIAL mappings.  Those fields
-would compare equal for every VMA of a scenario, so leaving them out does not
-change a single merge decision.
+Only what private anonymous mappings need: no files, no userfaultfd, no
+VM_SPECIAL mappings.  Those fields would compare equal for every VMA of a
+scenario, so leaving them out does not change a single merge decision.  VMA
+names and memory policies, which scenarios set, take part in merges as in the
+kernel; sealing is a vm_flag.
 
 The maple tree preallocation that can fail in the kernel (``vma_iter_prealloc``)
 always succeeds here: maple nodes are not slab objects the model traces.
@@ -30,7 +31,7 @@ class vma_merge_struct:
     __slots__ = ("mm", "prev", "middle", "next", "target", "start", "end", "pgoff",
                  "vm_flags", "anon_vma", "copied_from", "just_expand",
                  "remove_middle", "remove_next", "adjust_middle_start",
-                 "adjust_next_start", "nomem")
+                 "adjust_next_start", "nomem", "anon_name", "policy")
 
     def __init__(self, mm, start: int, end: int, vm_flags: int, pgoff: int,
                  prev=None, middle=None, next=None, anon_vma=None):
@@ -51,13 +52,18 @@ class vma_merge_struct:
         self.adjust_middle_start = False
         self.adjust_next_start = False
         self.nomem = False
+        self.anon_name = None
+        self.policy = None
 
 
 def VMG_VMA_STATE(vma, prev, start: int, end: int) -> vma_merge_struct:
     """A merge description for changing [start, end) of an existing VMA."""
-    return vma_merge_struct(vma.vm_mm, start, end, vma.vm_flags,
-                            vma_pgoff_offset(vma, start), prev=prev, middle=vma,
-                            anon_vma=vma.anon_vma)
+    vmg = vma_merge_struct(vma.vm_mm, start, end, vma.vm_flags,
+                           vma_pgoff_offset(vma, start), prev=prev, middle=vma,
+                           anon_vma=vma.anon_vma)
+    vmg.anon_name = vma.anon_name
+    vmg.policy = vma.vm_policy
+    return vmg
 
 
 def vma_pgoff_offset(vma, addr: int) -> int:
@@ -105,8 +111,12 @@ class Vma:
 
     def is_mergeable_vma(self, vmg: vma_merge_struct, merge_next: bool) -> bool:
         vma = vmg.next if merge_next else vmg.prev
+        if vma.vm_policy != vmg.policy:                 # mpol_equal()
+            return False
         # VM_SOFTDIRTY must not stop a merge.
-        return not ((vma.vm_flags ^ vmg.vm_flags) & ~VM_IGNORE_MERGE)
+        if (vma.vm_flags ^ vmg.vm_flags) & ~VM_IGNORE_MERGE:
+            return False
+        return vma.anon_name == vmg.anon_name           # anon_vma_name_eq()
 
     def is_mergeable_anon_vma(self, vmg: vma_merge_struct, merge_next: bool) -> bool:
         tgt = vmg.next if merge_next else vmg.prev
@@ -151,7 +161,7 @@ class Vma:
         return prev.anon_vma is None or next.anon_vma is None or prev.anon_vma is next.anon_vma
 
     def anon_vma_compatible(self, a, b) -> bool:
-        return (a.vm_end == b.vm_start
+        return (a.vm_end == b.vm_start and a.vm_policy == b.vm_policy
                 and not ((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY))
                 and b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> PAGE_SHIFT))
 
@@ -430,6 +440,16 @@ class Vma:
     def vma_modify_flags(self, prev, vma, start: int, end: int, vm_flags: int):
         vmg = VMG_VMA_STATE(vma, prev, start, end)
         vmg.vm_flags = vm_flags
+        return self.vma_modify(vmg)
+
+    def vma_modify_name(self, prev, vma, start: int, end: int, anon_name):
+        vmg = VMG_VMA_STATE(vma, prev, start, end)
+        vmg.anon_name = anon_name
+        return self.vma_modify(vmg)
+
+    def vma_modify_policy(self, prev, vma, start: int, end: int, new_pol):
+        vmg = VMG_VMA_STATE(vma, prev, start, end)
+        vmg.policy = new_pol
         return self.vma_modify(vmg)
 
     # -- splitting -----------------------------------------------------------------------
