@@ -116,7 +116,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             # without VM_ACCOUNT: changes which mprotect merges happen
             noreserve = " noreserve" if choose(0, 5) == 0 else ""
             fixed = op == "mmap fixed"
-            lines.append(f"{proc} mmap {first} {count} {prot}{' fixed' if fixed else ''}{noreserve}")
+            flags = (" fixed" if fixed else "") + noreserve
+            lines.append(f"{proc} mmap {first} {count} {prot}{flags}")
             if fixed or not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
                 writable[proc].difference_update(pages)
@@ -151,7 +152,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         elif op == "mbind":
             lines.append(f"{proc} mbind {first} {count} {_pick(choose, _POLICIES)}")
         elif op == "mlock":
-            lines.append(f"{proc} mlock {first} {count}" + (" onfault" if choose(0, 2) == 0 else ""))
+            onfault = " onfault" if choose(0, 2) == 0 else ""
+            lines.append(f"{proc} mlock {first} {count}{onfault}")
         elif op in ("munlock", "mseal"):
             lines.append(f"{proc} {op} {first} {count}")
         elif op == "brk":

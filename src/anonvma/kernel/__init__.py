@@ -45,8 +45,8 @@ from .mm.vmscan import Vmscan
 
 
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock,
-            Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, Sys, TaskMmu,
-            Fault, ArchMmap, SysX86_64, Bug):
+            Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
+            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"

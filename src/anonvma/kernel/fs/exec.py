@@ -55,8 +55,9 @@ class Exec:
         get_user_pages_remote(): a write fault there gives the stack its
         anon_vma, in the context of the task that execs.  Nonzero if the
         fault failed (get_arg_page() returns NULL)."""
+        top = STACK_TOP - PAGE_SIZE
         self.mmap_read_lock(mm)
-        ret = self.handle_mm_fault(mm.mm_mt.find(STACK_TOP - PAGE_SIZE), STACK_TOP - PAGE_SIZE, True)
+        ret = self.handle_mm_fault(mm.mm_mt.find(top), top, True)
         self.mmap_read_unlock(mm)
         return ret
 

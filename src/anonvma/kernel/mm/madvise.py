@@ -3,7 +3,8 @@
 DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK change vm_flags (and so split and
 merge VMAs, cloning and unlinking anon_vma chains); DONTNEED zaps pages and
 keeps the anon_vma; PAGEOUT reclaims the range's pages through the reclaim
-path.  prctl(PR_SET_VMA_ANON_NAME) names VMAs through the same walk.  Holes in the range are skipped and reported as -ENOMEM at the end.
+path.  prctl(PR_SET_VMA_ANON_NAME) names VMAs through the same walk.
+Holes in the range are skipped and reported as -ENOMEM at the end.
 """
 
 from __future__ import annotations
