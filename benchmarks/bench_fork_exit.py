@@ -32,7 +32,7 @@ def model_parent(n: int):
     runner = Runner(kernel)
     sc = parse(text)
     for step in sc.steps:
-        runner.run_step(sc, step)
+        runner.run_line(step)
     return kernel, runner.procs["P0"].task
 
 

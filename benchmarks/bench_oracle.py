@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from anonvma.model import run_model
+from anonvma.session import Config, Session
 from anonvma.oracle import KernelOracle, OracleUnavailable
 from anonvma.scenario import parse_file
 
@@ -37,12 +37,12 @@ def bench(rounds: int) -> dict[str, float]:
         start = time.perf_counter()
         for _ in range(rounds):
             for path in paths:
-                run_model(scenarios[path])
+                Session(scenarios[path], Config(checks=False, lockdep=False)).run()
         out["model"] = time.perf_counter() - start
         start = time.perf_counter()
         for _ in range(rounds):
             for path in paths:
-                kernel, model = oracle.run(path), run_model(scenarios[path])
+                kernel, model = oracle.run(path), Session(scenarios[path], Config(checks=False, lockdep=False)).run()
                 out["mismatches"] += (kernel.events, kernel.others) != (model.events, model.others)
         out["compared"] = time.perf_counter() - start
     return out

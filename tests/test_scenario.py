@@ -48,6 +48,21 @@ from anonvma.scenario import MAX_FILE, ScenarioError, Together, parse, parse_fil
     ("end\n", 1, "'end' without 'together'"),
     ("0P mmap 0 1\n", 1, "bad process name"),
     ("P0 madvise 0 1 forget\n", 1, "unknown advice 'forget'"),
+    ("P0 mmap 0 4 fixed rw\n", 1, "unexpected 'rw'"),
+    ("P0 mmap 0 4 rw fixed fixed\n", 1, "unexpected 'fixed'"),
+    ("P0 mmap any 4 rw fixed\n", 1, "drop 'fixed'"),
+    ("P0 mmap anywhere 4\n", 1, "bad page 'anywhere'"),
+    ("P0 mmap 0\n", 1, "mmap takes FIRST COUNT"),
+    ("P0 thread P0\n", 1, "thread onto the name of a live process 'P0'"),
+    ("P0 exit now\n", 1, "exit takes no arguments (exit_group), or 'thread'"),
+    ("P0 exec 1\n", 1, "exec takes no arguments"),
+    ("P0 brk\n", 1, "brk takes the new break, a PAGE"),
+    ("P0 mlock 0 4 now\n", 1, "unexpected 'now': mlock takes FIRST COUNT"),
+    ("P0 mseal 0\n", 1, "mseal takes FIRST COUNT"),
+    ("P0 anon_name 0 4 a[1]\n", 1, "bad VMA name 'a[1]'"),
+    ("P0 mbind 0 4 local\n", 1, "unknown memory policy 'local'"),
+    ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
+    ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])
 def test_rejected_with_file_line_and_fix(text, line, words):
     with pytest.raises(ScenarioError) as exc:
@@ -94,6 +109,15 @@ def test_non_regular_and_large_files_are_refused(tmp_path):
         assert str(exc.value).startswith(f"{path}:0: error: ") and words in str(exc.value)
     big.write_bytes(b"#" * (MAX_FILE - 2) + b"\n")
     assert parse_file(str(big)).steps == []
+def test_mmap_flags_and_any():
+    sc = parse("P0 mmap 0 4 fixed\nP0 mmap any 2 r noreserve\nP0 mmap 8 1 rw noreserve fixed\n")
+    assert [s.args for s in sc.steps] == [
+        (0, 4, "rw", "fixed"), ("any", 2, "r", "noreserve"), (8, 1, "rw", "noreserve", "fixed")]
+
+
+def test_exit_thread_leaves_the_other_threads():
+    sc = parse("P0 thread T1\nP0 exit thread\nT1 fork P1\nT1 exit\nP1 thread T1\n")
+    assert [str(s) for s in sc.steps][-1] == "P1 thread T1"
 
 
 def test_comments_blank_lines_hex_and_reforks():

@@ -18,9 +18,12 @@ import stat
 from dataclasses import dataclass, field
 
 from .kernel.include.errno import errorname
+from .kernel.include.sched import CLONE_PTHREAD
+from .kernel.mm.mempolicy import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_PREFERRED
 from .kernel.include.mm import (
     MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
-    MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MLOCK_ONFAULT,
+    MREMAP_DONTUNMAP, MREMAP_FIXED,
     MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
 )
 
@@ -43,6 +46,11 @@ ADVICE = {
     "keeponfork": MADV_KEEPONFORK, "dontneed": MADV_DONTNEED, "pageout": MADV_PAGEOUT,
 }
 SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
+# mbind MODE -> (mode, nodes): the machine has one node, node 0
+POLICIES = {"default": (MPOL_DEFAULT, frozenset()), "bind": (MPOL_BIND, frozenset({0})),
+            "preferred": (MPOL_PREFERRED, frozenset({0})),
+            "interleave": (MPOL_INTERLEAVE, frozenset({0}))}
+_ANON_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,79}\Z")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The one number syntax of every file: ASCII decimal, or hex after a
 # lowercase 0x (int() alone would also take '+4', '1_0', '0X4' and '³').
@@ -166,12 +174,16 @@ def _args(path, lineno, op, words):
         return word
 
     if op == "mmap":
-        need(2, 3, "FIRST COUNT [PROT], e.g. 'mmap 0 4 rw'")
-        prot = words[2] if len(words) == 3 else "rw"
-        return (page(0), count(1), choice(prot, PROTS, "protection"))
-    if op == "munmap":
+        return _mmap_args(path, lineno, words, page, count)
+    if op in ("munmap", "munlock", "mseal"):
         need(2, 2, "FIRST COUNT")
         return (page(0), count(1))
+    if op == "mlock":
+        need(2, 3, "FIRST COUNT [onfault]")
+        if len(words) == 3 and words[2] != "onfault":
+            raise ScenarioError(path, lineno, f"unexpected {words[2]!r}: mlock takes FIRST COUNT, "
+                                "or FIRST COUNT onfault (mlock2 with MLOCK_ONFAULT)")
+        return (page(0), count(1), *words[2:])
     if op == "mprotect":
         need(3, 3, "FIRST COUNT PROT")
         return (page(0), count(1), choice(words[2], PROTS, "protection"))
@@ -189,8 +201,20 @@ def _args(path, lineno, op, words):
     if op in ("read", "write"):
         need(1, 1, "one PAGE")
         return (page(0),)
-    if op == "fork":
-        need(1, 1, "the CHILD's name")
+    if op == "anon_name":
+        need(2, 3, "FIRST COUNT [NAME]")
+        if len(words) == 3 and not _ANON_NAME.match(words[2]):
+            raise ScenarioError(path, lineno, f"bad VMA name {words[2]!r}: use 1 to 79 letters, "
+                                "digits, '_', '.', ':' or '-'")
+        return (page(0), count(1), *words[2:])
+    if op == "mbind":
+        need(3, 3, "FIRST COUNT MODE")
+        return (page(0), count(1), choice(words[2], POLICIES, "memory policy"))
+    if op == "brk":
+        need(1, 1, "the new break, a PAGE (the heap starts at page 0)")
+        return (page(0),)
+    if op in ("fork", "thread"):
+        need(1, 1, "the CHILD's name" if op == "fork" else "the new THREAD's name")
         if not _NAME.match(words[0]):
             raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: use letters, "
                                 "digits and _, not starting with a digit")
@@ -198,11 +222,46 @@ def _args(path, lineno, op, words):
             raise ScenarioError(path, lineno, f"process name {words[0]!r} is too long: at "
                                 f"most {NAME_LEN - 1} characters")
         return (words[0],)
-    if op in ("exit", "maps"):
+    if op == "exit":
+        if words not in ([], ["thread"]):
+            raise ScenarioError(path, lineno, "exit takes no arguments (exit_group), or 'thread' "
+                                "(only this thread exits)")
+        return tuple(words)
+    if op in ("maps", "exec"):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, read, write, fork, exit or maps")
+                        "mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, fork, thread, "
+                        "exec, exit or maps")
+
+
+MMAP_FLAGS = ("fixed", "noreserve")
+
+
+def _mmap_args(path, lineno, words, page, count):
+    """``mmap FIRST|any COUNT [PROT] [fixed] [noreserve]``: returns (FIRST or
+    "any", COUNT, PROT, flag words in the order written)."""
+    usage = ("mmap takes FIRST COUNT [PROT] [fixed] [noreserve], or any COUNT [PROT] "
+             "[noreserve], e.g. 'mmap 0 4 rw fixed'")
+    if len(words) < 2:
+        raise ScenarioError(path, lineno, usage)
+    first = "any" if words[0] == "any" else page(0)
+    rest = words[2:]
+    prot = "rw"
+    if rest and rest[0] not in MMAP_FLAGS:
+        prot = rest.pop(0)
+        if prot not in PROTS:
+            raise ScenarioError(path, lineno, f"unknown protection {prot!r}: use one of "
+                                + ", ".join(PROTS) + ", then " + " or ".join(MMAP_FLAGS))
+    flags = []
+    for word in rest:
+        if word not in MMAP_FLAGS or word in flags:
+            raise ScenarioError(path, lineno, f"unexpected {word!r}: " + usage)
+        flags.append(word)
+    if first == "any" and "fixed" in flags:
+        raise ScenarioError(path, lineno, "mmap any lets the kernel choose the address: "
+                            "drop 'fixed', or give a FIRST page")
+    return (first, count(1), prot, *flags)
 
 
 def _fault_setting(path, lineno, key, value):
@@ -253,6 +312,35 @@ def _fault_setting(path, lineno, key, value):
                             f"(N from 1 to {MAX_PAGES - 1:#x})") from None
 
 
+class _ThreadGroups:
+    """Which names are threads of one process, for the names a line ends:
+    ``exit`` (exit_group) ends every thread of the process, ``exit thread``
+    only its own, ``exec`` every other thread."""
+
+    def __init__(self, live):
+        self.group = {name: n for n, name in enumerate(sorted(live))}
+        self.groups = len(self.group)
+
+    def add(self, child: str, parent: str | None) -> None:
+        """``child`` is a thread of ``parent``'s process, or a new process."""
+        if parent is not None:
+            self.group[child] = self.group[parent]
+        else:
+            self.group[child] = self.groups
+            self.groups += 1
+
+    def gone(self, line: Line, live) -> list[str]:
+        if line.op == "exit" and line.args == ("thread",):
+            return [line.proc]
+        if line.op not in ("exit", "exec"):
+            return []
+        mine = self.group[line.proc]
+        gone = [name for name in live if self.group.get(name) == mine]
+        if line.op == "exec":
+            gone.remove(line.proc)
+        return sorted(gone)
+
+
 def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
           plain: bool = False) -> Scenario:
     """Parse and validate a whole scenario; raise ScenarioError at the first
@@ -268,6 +356,7 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
     set_lines: dict[str, int] = {}                      # fault-injection key -> its line
     plain_lines: dict[int, str] = {}                    # lineno -> process, outside blocks
     born = set(live)                                    # every process the file has
+    groups = _ThreadGroups(live)
     n_ops, n_procs = 0, len(live)
     lines = text.split("\n")
     if lines[-1] == "":
@@ -334,35 +423,35 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
         args = _args(path, lineno, op, words[2:])
         if proc not in live:
             raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
-                                "other than P0 come into being by 'fork'")
+                                "other than P0 come into being by 'fork' or 'thread'")
         if n_ops == MAX_OPS:
             raise ScenarioError(path, lineno, f"too many operations: at most {MAX_OPS}, "
                                 "counting the exits at the end")
         n_ops += 1
         line = Line(lineno, proc, op, args)
-        if op == "fork":
+        if op in ("fork", "thread"):
             child = args[0]
             if child in live or child in block_forks:
-                raise ScenarioError(path, lineno, f"fork onto the name of a live process {child!r}: "
+                raise ScenarioError(path, lineno, f"{op} onto the name of a live process {child!r}: "
                                     "choose a new name, or let that process exit first")
             if n_procs == MAX_PROCESSES:
                 raise ScenarioError(path, lineno, f"too many processes: at most {MAX_PROCESSES}, "
                                     "P0 included")
             n_procs += 1
-            born.add(args[0])
+            born.add(child)
+            groups.add(child, proc if op == "thread" else None)
+        gone = groups.gone(line, live)
         if block is None:
             plain_lines[lineno] = proc
             sc.steps.append(line)
-            if op == "fork":
+            if op in ("fork", "thread"):
                 live.add(args[0])
-            elif op == "exit":
-                live.discard(proc)
+            live.difference_update(gone)
         else:
             block.lines.append(line)
-            if op == "fork":
+            if op in ("fork", "thread"):
                 block_forks.append(args[0])
-            elif op == "exit":
-                block_exits.append(proc)
+            block_exits.extend(gone)
     if block is not None:
         raise ScenarioError(path, block.lineno, "together block without 'end'")
     if n_ops + len(live) > MAX_OPS:
@@ -473,7 +562,14 @@ class Runner:
         k = self.kernel
         k.current = proc.task
         k.do_group_exit()
-        proc.dead = True
+        self.reap()
+
+    def reap(self) -> None:
+        """Processes whose task is gone (an exit_group or an exec took the
+        other threads with it) run no more lines."""
+        for proc in self.order:
+            if proc.task.exit_state:
+                proc.dead = True
 
     def fail(self, proc_name: str, op: str, err: str) -> None:
         tp = self.kernel.trace.user_error
@@ -512,8 +608,29 @@ class Runner:
             else:
                 self._add(a[0], child)
             return
+        if op == "thread":
+            # a thread's events carry its process's name: the process that
+            # runs exit_mmap() after an exit_group is a race in the kernel
+            self._add(a[0], k.kernel_clone(proc.task.comm, CLONE_PTHREAD))
+            return
+        if op == "exit" and a:
+            k.do_exit()
+            proc.dead = True
+            return
         if op == "exit":
             self.do_exit(proc)
+            return
+        if op == "exec":
+            ret = k.do_execve()
+            if ret:
+                self.fail(line.proc, op, errorname[-ret])
+            self.reap()
+            return
+        if op == "brk":
+            # sbrk()'s rule: a break that did not move is ENOMEM
+            want = BASE + (a[0] << PAGE_SHIFT)
+            if k.sys_brk(want) != want:
+                self.fail(line.proc, op, "ENOMEM")
             return
         if op == "maps":
             tp = k.trace.user_maps
@@ -524,14 +641,42 @@ class Runner:
         if ret < 0:
             self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
 
+    def mmap(self, a: tuple) -> int:
+        """``mmap any`` hints at the top of the scenario range: the kernel
+        takes the hint if that range is free, else maps where its top-down
+        search finds room, below mmap_base and outside the scenario range."""
+        length = a[1] << PAGE_SHIFT
+        flags = MAP_PRIVATE | MAP_ANONYMOUS
+        if a[0] == "any":
+            addr = SCENARIO_END - length
+        else:
+            addr = BASE + (a[0] << PAGE_SHIFT)
+            flags |= MAP_FIXED if "fixed" in a[3:] else MAP_FIXED_NOREPLACE
+        if "noreserve" in a[3:]:
+            flags |= MAP_NORESERVE
+        ret = self.kernel.sys_mmap(addr, length, PROTS[a[2]], flags)
+        return min(ret, 0)
+
     def syscall(self, op: str, a: tuple) -> int:
         k = self.kernel
+        if op == "mmap":
+            return self.mmap(a)
         addr = BASE + (a[0] << PAGE_SHIFT)
         length = a[1] << PAGE_SHIFT
-        if op == "mmap":
-            return k.sys_mmap(addr, length, PROTS[a[2]], MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
         if op == "munmap":
             return k.sys_munmap(addr, length)
+        if op == "mlock":
+            return k.sys_mlock2(addr, length, MLOCK_ONFAULT) if len(a) == 3 \
+                else k.sys_mlock(addr, length)
+        if op == "munlock":
+            return k.sys_munlock(addr, length)
+        if op == "mseal":
+            return k.sys_mseal(addr, length, 0)
+        if op == "anon_name":
+            return k.prctl_set_vma(addr, length, a[2] if len(a) == 3 else None)
+        if op == "mbind":
+            mode, nodes = POLICIES[a[2]]
+            return k.sys_mbind(addr, length, mode, nodes, 0)
         if op == "mprotect":
             return k.sys_mprotect(addr, length, PROTS[a[2]])
         if op == "madvise":

@@ -102,7 +102,17 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 mprotect 0 4 rwxs\n", ":1: error: unknown protection 'rwxs'"),
     ("P0 madvise 0 4 mergeable\n", ":1: error: unknown advice 'mergeable'"),
     ("P0 mremap 0 4 8 at 9\n", ":1: error: expected 'to DEST'"),
-    ("P0 exit 1\n", ":1: error: wrong number of arguments for 'exit'"),
+    ("P0 maps 1\n", ":1: error: wrong number of arguments for 'maps'"),
+    ("P0 mmap 0 4 fixed rw\n", ":1: error: unexpected mmap argument 'rw'"),
+    ("P0 mmap any 4 fixed\n", ":1: error: unexpected mmap argument 'fixed'"),
+    ("P0 thread P0\n", ":1: error: thread onto a live process 'P0'"),
+    ("P0 brk 1 2\n", ":1: error: wrong number of arguments for 'brk'"),
+    ("P0 mlock 0 4 now\n", ":1: error: expected 'onfault' 'now'"),
+    ("P0 munlock 0\n", ":1: error: wrong number of arguments for 'munlock'"),
+    ("P0 anon_name 0 4 a[1]\n", ":1: error: bad VMA name 'a[1]'"),
+    ("P0 mbind 0 4 local\n", ":1: error: unknown memory policy 'local'"),
+    ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),
+    ("P0 thread T1\nT1 exec\nP0 write 0\n", ":3: error: process has exited: 'P0'"),
 ])
 def test_interpreter_rejects_malformed(tmp_path, text, message):
     scn = write_scn(tmp_path, text)
@@ -112,6 +122,19 @@ def test_interpreter_rejects_malformed(tmp_path, text, message):
     assert res.stderr.startswith(f"{scn}{message}"), res.stderr
     with pytest.raises(ScenarioRejected, match="error:"):
         check(str(scn))
+
+
+def test_anon_names_are_skipped_on_a_kernel_without_them(tmp_path):
+    """This machine's kernel lacks CONFIG_ANON_VMA_NAME: the oracle says so
+    instead of comparing an EINVAL with the model's names."""
+    from anonvma.oracle.errors import OracleUnavailable
+    from anonvma.oracle.harness import check_supported, kernel_names_vmas
+    scn = write_scn(tmp_path, "P0 mmap 0 4\nP0 anon_name 0 4 a\n")
+    if kernel_names_vmas():
+        pytest.skip("this kernel names VMAs (CONFIG_ANON_VMA_NAME=y)")
+    with pytest.raises(OracleUnavailable, match="CONFIG_ANON_VMA_NAME"):
+        check_supported(scn.read_text(), str(scn))
+    check_supported("P0 mmap 0 4\n", "t.scn")
 
 
 @needs_cc

@@ -172,7 +172,7 @@ def _run(variant: str, text: str):
     runner = Runner(k)
     sc = parse(text)
     for step in sc.steps:
-        runner.run_step(sc, step)
+        runner.run_line(step)
     return k
 
 
@@ -373,7 +373,7 @@ def test_b5_root_freed_before_the_child_on_3_15_only():
 
 def _fail_every_avc(kernel) -> None:
     """failslab on anon_vma_chain, every allocation, GFP_NOWAIT or not."""
-    from anonvma.model import setup_fault_injection
+    from anonvma.session import setup_fault_injection
     setup_fault_injection(kernel, {"failslab.probability": 100, "failslab.times": -1,
                                    "failslab.ignore_gfp_wait": False,
                                    "failslab.cache": ["anon_vma_chain"],
@@ -392,9 +392,9 @@ def test_b9_failed_split_clone_underflows_degree_on_3_19_only():
         runner = Runner(k)
         sc = parse(text)
         for step in sc.steps[:2]:
-            runner.run_step(sc, step)
+            runner.run_line(step)
         _fail_every_avc(k)
-        runner.run_step(sc, sc.steps[2])
+        runner.run_line(sc.steps[2])
         degree = [p for p in check_invariants(k) if p.startswith("I-12:")]
         assert bool(degree) == broken, (variant, degree)
 

@@ -21,7 +21,21 @@ _OPS = (
     # op, weight
     ("mmap", 6), ("write", 8), ("read", 2), ("fork", 3), ("exit", 2), ("mprotect", 5),
     ("munmap", 3), ("madvise", 4), ("mremap", 3), ("maps", 1),
+    # MAP_FIXED replacing what is there, and mmap(NULL)-like placement
+    ("mmap fixed", 3), ("mmap any", 1),
+    # threads sharing one mm, and exec
+    ("thread", 2), ("exec", 1),
+    # the heap, from page 0
+    ("brk", 2),
+    # VM_LOCKED, VM_LOCKONFAULT and VM_SEALED split and merge VMAs
+    ("mlock", 2), ("munlock", 1), ("mseal", 1),
+    # VMA names and memory policies take part in merging
+    ("anon_name", 2), ("mbind", 2),
 )
+_NAMES = ("a", "a", "b", "c")
+_POLICIES = ("default", "bind", "bind", "preferred", "interleave")
+# where 'mmap any COUNT' lands when the top of the scenario range is free
+TOP = 1 << 32
 # rw and rwx differ only in access bits and both carry VM_ACCOUNT: the pair
 # that keeps neighbours apart yet lets them share an anon_vma.
 _PROTS = ("rw",) * 4 + ("rwx",) * 2 + ("r",) * 2 + ("none", "rx")
@@ -65,16 +79,18 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
     if choose(0, 1):
         while page + 1 in mapped:
             page += 1
-        return page + 1
+        return min(page + 1, TOP - 1)     # pages end at the scenario top
     while page - 1 in mapped:
         page -= 1
     return max(0, page - count)
 
 
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
-             weights: Mapping[str, int] | None = None) -> str:
+             weights: Mapping[str, int] | None = None, anon_names: bool = True) -> str:
     """One scenario's text.  ``window`` is the number of pages ops touch;
-    ``weights`` changes how often each op is drawn (``op_weights``).
+    ``weights`` changes how often each op is drawn (``op_weights``);
+    ``anon_names`` False leaves out the anon_name lines (for a kernel
+    without CONFIG_ANON_VMA_NAME), drawing the same choices otherwise.
 
     A rough record of what each process mapped (ignoring failures) steers
     most ranges into mapped memory and most accesses to writable pages, so
@@ -83,8 +99,9 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     done anything interesting."""
     ops = op_weights(weights)
     live = ["P0"]
-    mapped = {"P0": set()}
+    mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
+    group = {"P0": 0}               # name -> its process (thread group)
     next_name = 1
     lines = []
     if choose(0, 1):
@@ -106,14 +123,27 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         mine = sorted(mapped[proc])
         first = _pick(choose, mine) if mine and choose(0, 3) else choose(0, window - 1)
         count = choose(1, max(1, min(8, window - first)))
-        pages = range(first, first + count)
-        if op == "mmap":
+        pages = range(first, min(first + count, TOP))
+        if op in ("mmap", "mmap fixed"):
             if mine and choose(0, 1):
                 # right next to what is mapped: merge candidates
                 first = _edge(choose, mine, count, window)
-                pages = range(first, first + count)
+                pages = range(first, min(first + count, TOP))
             prot = _pick(choose, _PROTS)
-            lines.append(f"{proc} mmap {first} {count} {prot}")
+            # without VM_ACCOUNT: changes which mprotect merges happen
+            noreserve = " noreserve" if choose(0, 5) == 0 else ""
+            fixed = op == "mmap fixed"
+            flags = (" fixed" if fixed else "") + noreserve
+            lines.append(f"{proc} mmap {first} {count} {prot}{flags}")
+            if fixed or not mapped[proc].intersection(pages):
+                mapped[proc].update(pages)
+                writable[proc].difference_update(pages)
+                if prot in ("rw", "rwx"):
+                    writable[proc].update(pages)
+        elif op == "mmap any":
+            prot = _pick(choose, _PROTS)
+            lines.append(f"{proc} mmap any {count} {prot}")
+            pages = range(TOP - count, TOP)
             if not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
                 if prot in ("rw", "rwx"):
@@ -126,17 +156,51 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if len(live) >= max_procs:
                 continue
             child = f"P{next_name}"
+            group[child] = next_name
             next_name += 1
             lines.append(f"{proc} fork {child}")
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+        elif op == "anon_name":
+            name = _pick(choose, _NAMES + ("",))
+            if anon_names:
+                lines.append(f"{proc} anon_name {first} {count} {name}".rstrip())
+        elif op == "mbind":
+            lines.append(f"{proc} mbind {first} {count} {_pick(choose, _POLICIES)}")
+        elif op == "mlock":
+            onfault = " onfault" if choose(0, 2) == 0 else ""
+            lines.append(f"{proc} mlock {first} {count}{onfault}")
+        elif op in ("munlock", "mseal"):
+            lines.append(f"{proc} {op} {first} {count}")
+        elif op == "brk":
+            lines.append(f"{proc} brk {choose(0, 12)}")
+        elif op == "thread":
+            if len(live) >= max_procs:
+                continue
+            child = f"T{next_name}"
+            next_name += 1
+            lines.append(f"{proc} thread {child}")
+            live.append(child)
+            group[child] = group[proc]
+            mapped[child] = mapped[proc]
+            writable[child] = writable[proc]
+        elif op == "exec":
+            lines.append(f"{proc} exec")
+            for name in [n for n in live if group[n] == group[proc] and n != proc]:
+                live.remove(name)
+            mapped[proc], writable[proc] = set(), set()
         elif op == "exit":
             if proc == "P0" and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
-            lines.append(f"{proc} exit")
-            live.remove(proc)
-            del mapped[proc], writable[proc]
+            threads = [n for n in live if group[n] == group[proc]]
+            if len(threads) > 1 and choose(0, 1):
+                lines.append(f"{proc} exit thread")
+                threads = [proc]
+            else:
+                lines.append(f"{proc} exit")
+            for name in threads:
+                live.remove(name)
             if not live:
                 break
         elif op == "mprotect":
@@ -166,7 +230,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 if moved and kind == 1:
                     mapped[proc].difference_update(pages)
                     writable[proc].difference_update(pages)
-                mapped[proc].update(range(dest, dest + new))
+                mapped[proc].update(range(dest, min(dest + new, TOP)))
         else:
             lines.append(f"{proc} maps")
     # Show every survivor's final layout: maps lines are half the comparison.

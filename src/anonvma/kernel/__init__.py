@@ -11,7 +11,9 @@ exactly the functions it changes (see ``anonvma.variants``).
 from __future__ import annotations
 
 from ..trace import Tracer
+from .arch.x86.kernel.sys_x86_64 import SysX86_64
 from .arch.x86.mm.fault import Fault
+from .arch.x86.mm.mmap import ArchMmap
 from .fs.exec import Exec
 from .fs.proc.task_mmu import TaskMmu
 from .include.bug import Bug
@@ -19,15 +21,19 @@ from .include.mm import DEFAULT_MAX_MAP_COUNT
 from .kernel.exit import Exit
 from .kernel.fork import Fork
 from .kernel.locking.lock import lock_class_key
+from .kernel.sys import Sys
 from .kernel.sched.core import SequentialScheduler, task_struct
 from .mm.filemap import Filemap
 from .mm.madvise import Madvise
 from .mm.memory import Memory
+from .mm.mempolicy import Mempolicy
 from .mm.mm_types import folio
 from .mm.mmap import Mmap
+from .mm.mlock import Mlock
 from .mm.mmap_lock import MmapLock
 from .mm.mprotect import Mprotect
 from .mm.mremap import Mremap
+from .mm.mseal import Mseal
 from .mm.page_alloc import DEFAULT_PAGES, PageAlloc, zone
 from .mm.rmap import Rmap
 from .mm.slub import Slub
@@ -38,8 +44,9 @@ from .mm.vma_init import VmaInit
 from .mm.vmscan import Vmscan
 
 
-class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise,
-            Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec, TaskMmu, Fault, Bug):
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock,
+            Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
+            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
@@ -65,6 +72,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured
         self.sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT
+        self.sysctl_overcommit_memory = 0      # heuristic overcommit, the default
         self.warned_once: set[str] = set()
         self.slab_caches = []
         self.lru: dict = {}
@@ -108,5 +116,5 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         tsk = task_struct(self.alloc_pid(), comm)
         self.tasks.append(tsk)
         self.current = tsk
-        self.bprm_mm_init(tsk)
+        self.do_execve()
         return tsk

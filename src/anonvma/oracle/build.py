@@ -28,6 +28,8 @@ CFLAGS = (
     "-fno-tree-loop-distribute-patterns",
     "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
     "-Wl,--build-id=none", "-Wl,-z,norelro",
+    # the last segment ends at the scenario base, where the heap then starts
+    "-Wl,--section-start=.heapmark=0x1ffffffff000",
 )
 
 PT_LOAD, PT_TLS = 1, 7

@@ -19,8 +19,8 @@ from ..explore.programs import Choices, generate
 from ..explore.shrink import delete_lines, shrink_choices
 from ..scenario import ScenarioError, decode, parse, read_scenario
 from ..session import Config, Session
-from .errors import interrupted
-from .harness import KernelOracle
+from .errors import OracleUnavailable, interrupted
+from .harness import KernelOracle, check_supported, kernel_names_vmas
 
 
 @dataclass
@@ -67,11 +67,12 @@ class Comparer:
         """The smallest scenario, by deleting lines, that still differs."""
         return delete_lines(text, lambda sc, cand: self.differs(cand))
 
-    def shrink_generated(self, choices: list[int]) -> str:
+    def shrink_generated(self, choices: list[int], **generator) -> str:
         """The smallest generated scenario that still differs: the
         generator's choices first, then the lines of what they generate."""
-        small = shrink_choices(choices, lambda c: self.differs(generate(Choices(replay=c))))
-        return self.shrink(generate(Choices(replay=small)))
+        small = shrink_choices(choices,
+                               lambda c: self.differs(generate(Choices(replay=c), **generator)))
+        return self.shrink(generate(Choices(replay=small), **generator))
 
 
 def _report(c: Comparison) -> None:
@@ -112,6 +113,11 @@ def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "
             print(f"comparing with the live kernel {oracle.release}")
             cmp = Comparer(oracle, variant)
             for path, text in texts:
+                try:
+                    check_supported(text, path)
+                except OracleUnavailable as e:
+                    print(f"skipped: {e}")
+                    continue
                 c, _kernel = cmp.compare_text(text, path)
                 _report(c)
                 all_match &= c.match
@@ -125,17 +131,18 @@ def check_kernel(files: list[str], random: int = 0, seed: int = 0, save: str = "
 def _fuzz(cmp: Comparer, n: int, seed: int, save: str) -> bool:
     progress = _progress(n)
     mismatches = 0
+    names = kernel_names_vmas()
     try:
         for s in range(seed, seed + n):
             choices = Choices(s)
-            text = generate(choices)
+            text = generate(choices, anon_names=names)
             c, _kernel = cmp.compare_text(text, f"random seed {s}")
             if progress is not None:
                 progress.advance(progress.task_ids[0])
             if c.match:
                 continue
             mismatches += 1
-            small = cmp.shrink_generated(choices.recorded)
+            small = cmp.shrink_generated(choices.recorded, anon_names=names)
             c, kernel = cmp.compare_text(small, f"random seed {s} (shrunk)")
             os.makedirs(save, exist_ok=True)
             base = os.path.join(save, f"mismatch-seed{s}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..scenario import decode, parse, parse_file, read_scenario
 from . import build, events
-from .errors import OracleError, ScenarioRejected
+from .errors import OracleError, OracleUnavailable, ScenarioRejected
 from .tracefs import BUFFER_KB, TraceSession, signals_deferred
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -60,6 +60,26 @@ def check(path: str) -> None:
                          capture_output=True, text=True)
     if res.returncode != 0:
         raise ScenarioRejected(res.stderr.strip() or f"interpreter exit {res.returncode}")
+
+
+PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
+
+
+def kernel_names_vmas() -> bool:
+    """Whether this kernel has CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) of
+    an empty range succeeds there, and is EINVAL without it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0, 0, 0) == 0
+
+
+def check_supported(text: str, path: str) -> None:
+    """OracleUnavailable for a scenario this kernel cannot run as written."""
+    uses_names = any(line.split("#", 1)[0].split()[1:2] == ["anon_name"]
+                     for line in text.split("\n"))
+    if uses_names and not kernel_names_vmas():
+        raise OracleUnavailable(
+            f"{path}: this kernel ({os.uname().release}) is built without CONFIG_ANON_VMA_NAME, "
+            "so its 'anon_name' lines cannot be compared; the model follows the kernel source")
 
 
 def _prctl(option: int, arg) -> None:
@@ -147,12 +167,15 @@ class KernelOracle:
         """Run a plain scenario file; ScenarioError (naming path) if it is
         not one."""
         data = read_scenario(path)
-        parse(decode(data, path), path, plain=True)
+        text = decode(data, path)
+        parse(text, path, plain=True)
+        check_supported(text, path)
         return self._run(data)
 
     def run_text(self, text: str, name: str) -> KernelRun:
         """Run a plain scenario given as text; errors name ``name``."""
         parse(text, name, plain=True)
+        check_supported(text, name)
         return self._run(text.encode())
 
     def _run(self, data: bytes) -> KernelRun:

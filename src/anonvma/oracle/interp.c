@@ -25,7 +25,17 @@
  *    receiver polls it: a pidfd becomes readable only once the task has
  *    gone through exit_mm(), so the whole exit_mmap() teardown is done;
  *  - the SIGSEGV handler finds the state through the FS base register
- *    (arch_prctl), which fork copies along with the stack.
+ *    (arch_prctl), which fork and clone copy along with the stack;
+ *  - a thread runs on a slice of the main stack (struct interp's
+ *    thread_stack), which is shared with it and already has its anon_vma;
+ *    only the thread holding the turn runs, so the threads of a process
+ *    share one struct interp and each sets in->self when it gets the turn;
+ *  - the heap (brk) starts at scenario page 0: our last segment, heap_mark,
+ *    ends there (build.py links it so), and main() re-executes itself once
+ *    with ADDR_NO_RANDOMIZE so that the kernel does not move the heap away;
+ *  - exec re-executes /proc/thread-self/exe with "-r": the new image parses the
+ *    file again and resumes at the next line with the turn, its
+ *    incarnation, the dead set and the (inherited) sockets from argv.
  */
 #include "sys.h"
 
@@ -40,16 +50,20 @@
 #define NAME_LEN	32
 #define MAX_TOKENS	8
 #define MARKER_FD	3
+#define MAX_THREADS	32		/* threads created by a scenario */
+#define THREAD_STACK	(64 * 1024)
 #define NONE		0xffffffffu
 
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
-	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, NR_OPS
+	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK,
+	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
-	"read", "write", "fork", "exit", "maps",
+	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
+	"mlock", "munlock", "mseal", "anon_name", "mbind",
 };
 
 struct keyword {
@@ -76,6 +90,15 @@ static const struct keyword advices[] = {
 	{ 0, 0 },
 };
 
+/* mbind modes; every mode but default binds to node 0, the only one */
+static const struct keyword policies[] = {
+	{ "default", 0 },
+	{ "preferred", 1 },
+	{ "bind", 2 },
+	{ "interleave", 3 },
+	{ 0, 0 },
+};
+
 static const struct keyword errnos[] = {
 	{ "EPERM", 1 }, { "ENOENT", 2 }, { "ESRCH", 3 }, { "EINTR", 4 },
 	{ "EIO", 5 }, { "ENXIO", 6 }, { "E2BIG", 7 }, { "EBADF", 9 },
@@ -90,10 +113,12 @@ static const struct keyword errnos[] = {
 struct op {
 	u8 code;
 	u8 implicit;		/* an exit added after the last line */
-	u16 arg;		/* prot, advice or mremap flags */
+	u16 arg;		/* prot, advice, mremap flags; exit: 1 for 'thread' */
+	u32 flags;		/* mmap: MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE */
+	const char *name;	/* anon_name: the name, or 0 */
 	u32 lineno;
 	u32 inc;		/* process (incarnation) that runs the line */
-	u32 child;		/* fork: the incarnation it creates */
+	u32 child;		/* fork, thread: the incarnation it creates */
 	u64 num[4];		/* page numbers and counts, in file order */
 };
 
@@ -116,11 +141,16 @@ struct interp {
 	u32 self;		/* incarnation of this process */
 	u32 cur;		/* line being executed, for the signal handler */
 	struct token tok;
+	u32 nthreads;
 	u32 name_inc[MAX_NAMES];	/* live incarnation of a name, or NONE */
 	u32 inc_name[MAX_INC];
+	u32 inc_group[MAX_INC];		/* the first incarnation of its process */
+	u32 inc_stack[MAX_INC];		/* a thread's slice of thread_stack */
+	u32 inc_birth[MAX_INC];		/* the line that creates it (P0: 0) */
 	int sock[MAX_INC][2];
 	char names[MAX_NAMES][NAME_LEN];
 	struct op ops[MAX_OPS];
+	char thread_stack[MAX_THREADS][THREAD_STACK] __attribute__((aligned(16)));
 };
 
 void *memset(void *dst, int c, u64 n)
@@ -367,6 +397,7 @@ static u32 new_inc(struct interp *in, u32 lineno, u32 name)
 	if (in->ninc == MAX_INC)
 		syntax(in, lineno, "too many processes", 0);
 	in->inc_name[in->ninc] = name;
+	in->inc_group[in->ninc] = in->ninc;
 	in->name_inc[name] = in->ninc;
 	return in->ninc++;
 }
@@ -393,20 +424,74 @@ static int op_code(const char *s)
 	return -1;
 }
 
+/*
+ * mmap FIRST COUNT [PROT] [fixed] [noreserve], or mmap any COUNT [PROT]
+ * [noreserve]: PROT before the flags, each at most once.
+ */
+static void parse_mmap(struct interp *in, struct op *op, u32 lineno,
+		       char **tok, int ntok)
+{
+	int i, v, any = str_eq(tok[0], "any");
+
+	op->arg = PROT_READ | PROT_WRITE;
+	op->flags = any ? 0 : MAP_FIXED_NOREPLACE;
+	for (i = 2; i < ntok; i++) {
+		v = lookup(prots, tok[i]);
+		if (v >= 0 && i == 2) {
+			op->arg = (u16)v;
+		} else if (str_eq(tok[i], "fixed") && !any &&
+			   op->flags == MAP_FIXED_NOREPLACE) {
+			op->flags = MAP_FIXED;
+		} else if (str_eq(tok[i], "noreserve") && !(op->flags & MAP_NORESERVE)) {
+			op->flags |= MAP_NORESERVE;
+		} else {
+			syntax(in, lineno, "unexpected mmap argument", tok[i]);
+		}
+	}
+	op->num[0] = any ? 0 : parse_num(in, lineno, tok[0]);
+	op->num[1] = parse_num(in, lineno, tok[1]);
+	op->num[2] = any;
+}
+
+/* 1 to 79 of [A-Za-z0-9_.:-], as docs/scenario-format.md says */
+static int valid_name(const char *s)
+{
+	u64 n = str_len(s);
+
+	if (n == 0 || n > 79)
+		return 0;
+	for (; *s; s++) {
+		char c = *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		       char **tok, int ntok)
 {
 	int want_min, want_max, i, v;
 
 	switch (op->code) {
-	case OP_MMAP:	want_min = 2; want_max = 3; break;
-	case OP_MUNMAP:	want_min = 2; want_max = 2; break;
+	case OP_MMAP:	want_min = 2; want_max = 5; break;
+	case OP_MUNMAP:
+	case OP_MUNLOCK:
+	case OP_MSEAL:	want_min = 2; want_max = 2; break;
+	case OP_MLOCK:
+	case OP_ANON_NAME: want_min = 2; want_max = 3; break;
+	case OP_MBIND:	want_min = 3; want_max = 3; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
 	case OP_READ:
-	case OP_WRITE:	want_min = 1; want_max = 1; break;
-	case OP_FORK:	want_min = 1; want_max = 1; break;
+	case OP_WRITE:
+	case OP_BRK:	want_min = 1; want_max = 1; break;
+	case OP_FORK:
+	case OP_THREAD:	want_min = 1; want_max = 1; break;
+	case OP_EXIT:	want_min = 0; want_max = 1; break;
 	default:	want_min = 0; want_max = 0; break;
 	}
 	if (ntok < want_min || ntok > want_max)
@@ -414,6 +499,8 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 
 	switch (op->code) {
 	case OP_MMAP:
+		parse_mmap(in, op, lineno, tok, ntok);
+		return;
 	case OP_MPROTECT:
 		op->arg = PROT_READ | PROT_WRITE;
 		if (ntok == 3) {
@@ -444,13 +531,53 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 			op->arg |= MREMAP_DONTUNMAP;
 		ntok = 3;
 		break;
+	case OP_MLOCK:
+		if (ntok == 3 && !str_eq(tok[2], "onfault"))
+			syntax(in, lineno, "expected 'onfault'", tok[2]);
+		op->arg = ntok == 3;	/* mlock2(MLOCK_ONFAULT) */
+		ntok = 2;
+		break;
+	case OP_ANON_NAME:
+		/* the name stays in the file's buffer, which lives as long as we do */
+		op->name = ntok == 3 ? tok[2] : 0;
+		if (op->name && !valid_name(op->name))
+			syntax(in, lineno, "bad VMA name", op->name);
+		ntok = 2;
+		break;
+	case OP_MBIND:
+		v = lookup(policies, tok[2]);
+		if (v < 0)
+			syntax(in, lineno, "unknown memory policy", tok[2]);
+		op->arg = (u16)v;
+		ntok = 2;
+		break;
 	case OP_FORK:
+	case OP_THREAD:
+		return;
+	case OP_EXIT:
+		if (ntok == 1 && !str_eq(tok[0], "thread"))
+			syntax(in, lineno, "exit takes nothing or 'thread', not", tok[0]);
+		op->arg = (u16)ntok;
 		return;
 	default:
 		break;
 	}
 	for (i = 0; i < ntok; i++)
 		op->num[i] = parse_num(in, lineno, tok[i]);
+}
+
+/* exit_group ends every thread of the process, exec every other one. */
+static void end_threads(struct interp *in, u32 inc, int but_self)
+{
+	u32 n;
+
+	for (n = 0; n < in->nnames; n++) {
+		u32 x = in->name_inc[n];
+
+		if (x != NONE && in->inc_group[x] == in->inc_group[inc] &&
+		    !(but_self && x == inc))
+			in->name_inc[n] = NONE;
+	}
 }
 
 static void parse_line(struct interp *in, u32 lineno, char **tok, int ntok)
@@ -480,14 +607,26 @@ static void parse_line(struct interp *in, u32 lineno, char **tok, int ntok)
 	op->inc = in->name_inc[name];
 	parse_args(in, op, lineno, tok + 2, ntok - 2);
 
-	if (code == OP_FORK) {
+	if (code == OP_FORK || code == OP_THREAD) {
 		u32 child = add_name(in, lineno, tok[2]);
 
 		if (in->name_inc[child] != NONE)
-			syntax(in, lineno, "fork onto a live process", tok[2]);
+			syntax(in, lineno, code == OP_FORK ? "fork onto a live process"
+				   : "thread onto a live process", tok[2]);
 		op->child = new_inc(in, lineno, child);
-	} else if (code == OP_EXIT) {
+		in->inc_birth[op->child] = in->nops - 1;
+		if (code == OP_THREAD) {
+			if (in->nthreads == MAX_THREADS)
+				syntax(in, lineno, "too many threads", 0);
+			in->inc_group[op->child] = in->inc_group[op->inc];
+			in->inc_stack[op->child] = in->nthreads++;
+		}
+	} else if (code == OP_EXIT && op->arg) {
 		in->name_inc[name] = NONE;
+	} else if (code == OP_EXIT || code == OP_EXEC) {
+		end_threads(in, op->inc, code == OP_EXEC);
+		/* the incarnations that exist when exec kills the other threads */
+		op->child = in->ninc;
 	}
 }
 
@@ -502,6 +641,7 @@ static void parse(struct interp *in, char *buf, u64 len)
 	in->nnames = 0;
 	in->ninc = 0;
 	in->nops = 0;
+	in->nthreads = 0;
 	new_inc(in, 0, add_name(in, 0, "P0"));
 
 	while (pos < len) {
@@ -658,7 +798,7 @@ static void mark_dead(struct interp *in, u32 inc)
 static u32 next_line(struct interp *in, u32 i)
 {
 	while (i < in->nops && is_dead(in, in->ops[i].inc)) {
-		if (in->ops[i].code == OP_FORK)
+		if (in->ops[i].code == OP_FORK || in->ops[i].code == OP_THREAD)
 			mark_dead(in, in->ops[i].child);
 		if (!in->ops[i].implicit)
 			report(in, i, "ESRCH", 0);
@@ -702,7 +842,8 @@ static void wait_exited(int pidfd)
 	syscall1(__NR_close, pidfd);
 }
 
-static u32 wait_turn(struct interp *in)
+/* Wait for the turn on incarnation me's socket. */
+static u32 wait_turn(struct interp *in, u32 me)
 {
 	struct iovec iov = { &in->tok, sizeof(in->tok) };
 	struct cmsg_fd cm = { { 0, 0, 0 }, -1, 0 };
@@ -714,29 +855,68 @@ static u32 wait_turn(struct interp *in)
 	msg.control = &cm;
 	msg.controllen = sizeof(cm);
 	do
-		ret = syscall3(__NR_recvmsg, in->sock[in->self][1], &msg, 0);
+		ret = syscall3(__NR_recvmsg, in->sock[me][1], &msg, 0);
 	while (ret == -EINTR);
 	if (ret != sizeof(in->tok))
 		die("recvmsg", ret < 0 ? ret : 0);
 	if (msg.controllen >= sizeof(struct cmsghdr) + sizeof(int) &&
 	    cm.hdr.level == SOL_SOCKET && cm.hdr.type == SCM_RIGHTS)
 		wait_exited(cm.fd);
+	/* The threads of a process share in: it is the receiver's now. */
+	in->self = me;
 	return in->tok.line;
 }
 
-/* This process is done: pass the turn on with a pidfd of ourselves. */
-static __attribute__((noreturn)) void leave(struct interp *in, u32 next)
+/* The threads of inc's process created before incarnation limit die. */
+static void mark_group_dead(struct interp *in, u32 inc, u32 limit, int but_self)
 {
-	s64 pidfd;
+	u32 x;
 
-	mark_dead(in, in->self);
+	for (x = 0; x < limit; x++)
+		if (in->inc_group[x] == in->inc_group[inc] && !(but_self && x == inc))
+			mark_dead(in, x);
+}
+
+/* Does a thread of inc's process other than inc live at line i? */
+static int other_threads(struct interp *in, u32 inc, u32 i)
+{
+	u32 x;
+
+	for (x = 0; x < in->ninc; x++)
+		if (x != inc && in->inc_group[x] == in->inc_group[inc] &&
+		    in->inc_birth[x] < i && !is_dead(in, x))
+			return 1;
+	return 0;
+}
+
+/*
+ * This process (or, for 'exit thread', this thread) is done: pass the turn
+ * on with a pidfd of ourselves, which becomes readable once the process's
+ * last thread has gone through exit_mm().  A thread that leaves others
+ * behind tears nothing down, so nobody waits for it (a pidfd of a group
+ * leader would not become readable before the whole group is gone).
+ */
+static __attribute__((noreturn)) void leave(struct interp *in, u32 next, int thread)
+{
+	int last = !thread || !other_threads(in, in->self, next);
+	s64 pidfd = -1;
+
+	if (thread)
+		mark_dead(in, in->self);
+	else
+		mark_group_dead(in, in->self, in->ninc, 0);
 	next = next_line(in, next);
 	if (next < in->nops) {
-		pidfd = syscall2(__NR_pidfd_open, syscall0(__NR_getpid), 0);
-		if (pidfd < 0)
-			die("pidfd_open", pidfd);
+		if (last) {
+			pidfd = syscall2(__NR_pidfd_open, syscall0(__NR_getpid), 0);
+			if (pidfd < 0)
+				die("pidfd_open", pidfd);
+		}
 		hand_on(in, next, (int)pidfd);
 	}
+	if (thread)
+		for (;;)
+			syscall1(__NR_exit, 0);
 	sys_exit_group(0);
 }
 
@@ -782,7 +962,8 @@ static void maps_line(struct interp *in, char *s, u64 len)
 }
 
 /*
- * Read /proc/self/maps from inside the process: reading another process's
+ * Read /proc/thread-self/maps (a thread group leader that has exited has no
+ * mm to show) from inside the process: reading another process's
  * maps could make the reader run that process's exit_mmap() (pitfall 5).
  */
 static void do_maps(struct interp *in, u32 i)
@@ -791,7 +972,7 @@ static void do_maps(struct interp *in, u32 i)
 	u64 have = 0, start, pos;
 	s64 fd, n;
 
-	fd = syscall2(__NR_open, "/proc/self/maps", O_RDONLY);
+	fd = syscall2(__NR_open, "/proc/thread-self/maps", O_RDONLY);
 	if (fd < 0) {
 		report(in, i, 0, fd);
 		return;
@@ -822,7 +1003,8 @@ static void announce(struct interp *in, s64 pid, u32 inc)
 	put_str(&l, "@pid ");
 	put_num(&l, (u64)pid, 10);
 	put_str(&l, " ");
-	put_str(&l, proc_name(in, inc));
+	/* A thread's events carry its process's name (see docs). */
+	put_str(&l, proc_name(in, in->inc_group[inc]));
 	/*
 	 * No newline: one write() is one trace record.  The harness keeps only
 	 * the events of announced pids, so a lost announcement is fatal.
@@ -839,8 +1021,11 @@ static s64 do_syscall(struct op *op)
 
 	switch (op->code) {
 	case OP_MMAP:
+		/* mmap any: a hint at the top of the scenario range */
+		if (op->num[2])
+			addr = (void *)(SCN_LIMIT - len);
 		ret = syscall6(__NR_mmap, (s64)addr, (s64)len, op->arg,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | op->flags, -1, 0);
 		return ret < 0 && ret > -4096 ? ret : 0;
 	case OP_MUNMAP:
 		return syscall2(__NR_munmap, addr, len);
@@ -848,12 +1033,117 @@ static s64 do_syscall(struct op *op)
 		return syscall3(__NR_mprotect, addr, len, op->arg);
 	case OP_MADVISE:
 		return syscall3(__NR_madvise, addr, len, op->arg);
+	case OP_MLOCK:
+		if (op->arg)
+			return syscall3(__NR_mlock2, addr, len, MLOCK_ONFAULT);
+		return syscall2(__NR_mlock, addr, len);
+	case OP_MUNLOCK:
+		return syscall2(__NR_munlock, addr, len);
+	case OP_MSEAL:
+		return syscall3(__NR_mseal, addr, len, 0);
+	case OP_ANON_NAME:
+		return syscall5(__NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, op->name);
+	case OP_MBIND: {
+		u64 node0 = 1;
+
+		return syscall6(__NR_mbind, (s64)addr, (s64)len, op->arg,
+				op->arg ? (s64)&node0 : 0, op->arg ? 64 : 0, 0);
+	}
+	case OP_BRK:
+		/* sbrk()'s rule: a break that did not move is ENOMEM */
+		ret = syscall1(__NR_brk, addr);
+		return ret == (s64)addr ? 0 : -ENOMEM;
 	case OP_MREMAP:
 		ret = syscall5(__NR_mremap, addr, len, op->num[2] * PAGE_SIZE, op->arg,
 			       page_addr(op->num[3]));
 		return ret < 0 && ret > -4096 ? ret : 0;
 	}
 	return 0;
+}
+
+static __attribute__((noreturn)) void run(struct interp *in, u32 i);
+void anonvma_thread_start(struct interp *in, u64 inc);
+
+/* A new thread starts here, on its slice of the main stack. */
+__attribute__((noreturn, used)) void anonvma_thread_start(struct interp *in, u64 inc)
+{
+	run(in, wait_turn(in, (u32)inc));
+}
+
+/* clone() a thread of this process, as pthread_create() would; its tid or -errno. */
+static s64 clone_thread(struct interp *in, u32 inc)
+{
+	char *top = in->thread_stack[in->inc_stack[inc]] + THREAD_STACK;
+	register s64 r10 __asm__("r10") = 0;
+	register s64 r8 __asm__("r8") = (s64)inc;	/* tls: unused without CLONE_SETTLS */
+	register s64 r9 __asm__("r9") = (s64)in;
+	s64 ret;
+
+	/* The child returns from the syscall on its new stack: it must not
+	 * return into C code, so it calls the thread function from here. */
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %%r9, %%rdi\n\t"
+			 "mov %%r8, %%rsi\n\t"
+			 "call anonvma_thread_start\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(__NR_clone), "D"(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+					       CLONE_THREAD | CLONE_SYSVSEM),
+			   "S"(top), "d"(0), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static void arg_num(struct line *l, u64 v)
+{
+	put_num(l, v, 10);
+	l->buf[l->len] = 0;
+}
+
+/*
+ * exec: run ourselves again.  The other threads die in the kernel's
+ * de_thread(); the new image resumes at line i + 1 (see resume()).
+ */
+static void do_exec(struct interp *in, u32 i)
+{
+	struct line line = { 0 }, self = { 0 }, dead = { 0 };
+	struct { u32 len; char buf[MAX_INC * 2 * 11]; } fds;
+	char *argv[9], *envp[1] = { 0 };
+	u32 n;
+	s64 ret;
+
+	mark_group_dead(in, in->self, in->ops[i].child, 1);
+	arg_num(&line, i + 1);
+	arg_num(&self, in->self);
+	fds.len = 0;
+	for (n = 0; n < 2 * in->ninc; n++) {
+		struct line fd = { 0 };
+
+		put_num(&fd, (u64)in->sock[n / 2][n % 2], 10);
+		fd.buf[fd.len++] = ',';
+		memcpy(fds.buf + fds.len, fd.buf, fd.len);
+		fds.len += fd.len;
+	}
+	fds.buf[fds.len] = 0;
+	for (n = 0; n < sizeof(in->tok.dead); n++) {
+		dead.buf[dead.len++] = "0123456789abcdef"[in->tok.dead[n] >> 4];
+		dead.buf[dead.len++] = "0123456789abcdef"[in->tok.dead[n] & 15];
+	}
+	argv[0] = (char *)"/proc/thread-self/exe";
+	argv[1] = (char *)"-r";
+	argv[2] = (char *)(in->traced ? "1" : "0");
+	argv[3] = line.buf;
+	argv[4] = self.buf;
+	argv[5] = fds.buf;
+	argv[6] = dead.buf;
+	argv[7] = (char *)in->file;
+	argv[8] = 0;
+	ret = syscall3(__NR_execve, argv[0], argv, envp);
+	report(in, i, 0, ret);
 }
 
 /* Execute line i; returns the next line this process should look at. */
@@ -876,13 +1166,23 @@ static u32 step(struct interp *in, u32 i)
 		do_maps(in, i);
 		break;
 	case OP_EXIT:
-		leave(in, i + 1);
+		leave(in, i + 1, op->arg);
+	case OP_EXEC:
+		do_exec(in, i);
+		break;
+	case OP_THREAD:
+		ret = clone_thread(in, op->child);
+		if (ret < 0) {
+			report(in, i, 0, ret);
+			mark_dead(in, op->child);
+		} else {
+			announce(in, ret, op->child);
+		}
+		break;
 	case OP_FORK:
 		ret = syscall0(__NR_fork);
-		if (ret == 0) {
-			in->self = op->child;
-			return wait_turn(in);
-		}
+		if (ret == 0)
+			return wait_turn(in, op->child);
 		if (ret < 0) {
 			report(in, i, 0, ret);
 			mark_dead(in, op->child);
@@ -905,8 +1205,10 @@ static __attribute__((noreturn)) void run(struct interp *in, u32 i)
 		/* We hold the turn and are alive, so our exit lies ahead. */
 		i = next_line(in, i);
 		if (in->ops[i].inc != in->self) {
+			u32 me = in->self;
+
 			hand_on(in, i, -1);
-			i = wait_turn(in);
+			i = wait_turn(in, me);
 			continue;
 		}
 		i = step(in, i);
@@ -931,7 +1233,7 @@ static void on_fatal_signal(int sig, void *info, void *uctx)
 	(void)info;
 	(void)uctx;
 	report(in, in->cur, sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", 0);
-	leave(in, in->cur + 1);
+	leave(in, in->cur + 1, 0);
 }
 
 void anonvma_restorer(void);
@@ -946,10 +1248,9 @@ __asm__(".text\n"
 	"	syscall\n"
 	"	hlt\n");
 
-static void setup(struct interp *in)
+/* The sockets, created before anything else. */
+static void setup_sockets(struct interp *in)
 {
-	struct k_sigaction sa = { (void *)on_fatal_signal, SA_SIGINFO | SA_RESTORER,
-				  (void *)anonvma_restorer, 0 };
 	s64 ret;
 	u32 inc;
 
@@ -958,15 +1259,63 @@ static void setup(struct interp *in)
 		if (ret < 0)
 			die("socketpair (too many processes for RLIMIT_NOFILE?)", ret);
 	}
+	memset(in->tok.dead, 0, sizeof(in->tok.dead));
+	in->self = 0;
+}
+
+static void setup(struct interp *in)
+{
+	struct k_sigaction sa = { (void *)on_fatal_signal, SA_SIGINFO | SA_RESTORER,
+				  (void *)anonvma_restorer, 0 };
+	s64 ret;
+
 	if (syscall4(__NR_rt_sigaction, SIGSEGV, &sa, 0, 8) < 0 ||
 	    syscall4(__NR_rt_sigaction, SIGBUS, &sa, 0, 8) < 0)
 		die("rt_sigaction", 0);
 	ret = syscall2(__NR_arch_prctl, ARCH_SET_FS, in);
 	if (ret < 0)
 		die("arch_prctl", ret);
-	memset(in->tok.dead, 0, sizeof(in->tok.dead));
-	in->self = 0;
 }
+
+static u64 arg_dec(const char *s)
+{
+	u64 v = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (u64)(*s - '0');
+	return v;
+}
+
+/*
+ * After an exec: interp -r TRACED LINE SELF SOCKETS DEAD FILE, SOCKETS the
+ * inherited descriptors as "a,b,c,...".  We hold the turn; the other
+ * threads are gone and the old mm is torn down.
+ */
+static __attribute__((noreturn)) void resume(struct interp *in, char *buf, char **argv)
+{
+	const char *fds = argv[5];
+	u32 inc, n;
+
+	in->traced = argv[2][0] == '1';
+	in->file = argv[7];
+	parse(in, buf, load(in, buf));
+	for (inc = 0; inc < in->ninc; inc++) {
+		for (n = 0; n < 2; n++) {
+			in->sock[inc][n] = (int)arg_dec(fds);
+			while (*fds && *fds++ != ',')
+				;
+		}
+	}
+	for (n = 0; n < sizeof(in->tok.dead); n++)
+		in->tok.dead[n] = (u8)(hex_digit(argv[6][2 * n]) << 4 | hex_digit(argv[6][2 * n + 1]));
+	in->self = (u32)arg_dec(argv[4]);
+	setup(in);
+	run(in, (u32)arg_dec(argv[3]));
+}
+
+/* Where the heap begins: the kernel starts brk at the end of this segment. */
+__attribute__((section(".heapmark"), aligned(4096), used))
+const char heap_mark[PAGE_SIZE] = { 1 };
 
 static __attribute__((noreturn)) void usage(void)
 {
@@ -985,6 +1334,19 @@ int main(int argc, char **argv)
 	u64 len;
 
 	in.traced = 0;
+	if (argc != 3 || !str_eq(argv[1], "-c")) {
+		s64 persona = syscall1(__NR_personality, 0xffffffff);
+
+		if (persona >= 0 && !(persona & ADDR_NO_RANDOMIZE)) {
+			char *envp[1] = { 0 };
+
+			syscall1(__NR_personality, persona | ADDR_NO_RANDOMIZE);
+			syscall3(__NR_execve, "/proc/self/exe", argv, envp);
+			die("cannot re-execute without address randomisation", 0);
+		}
+	}
+	if (argc == 8 && str_eq(argv[1], "-r"))
+		resume(&in, buf, argv);
 	if (argc == 3 && str_eq(argv[1], "-c"))
 		check = 1;
 	else if (argc == 3 && str_eq(argv[1], "-t"))
@@ -997,6 +1359,7 @@ int main(int argc, char **argv)
 	parse(&in, buf, len);
 	if (check)
 		return 0;
+	setup_sockets(&in);
 	setup(&in);
 	if (in.traced) {
 		/* The harness arms tracing on our pid while we are stopped. */

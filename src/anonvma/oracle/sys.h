@@ -25,6 +25,7 @@ typedef long s64;
 #define __NR_mmap		9
 #define __NR_mprotect		10
 #define __NR_munmap		11
+#define __NR_brk		12
 #define __NR_rt_sigaction	13
 #define __NR_rt_sigreturn	15
 #define __NR_mremap		25
@@ -33,18 +34,30 @@ typedef long s64;
 #define __NR_sendmsg		46
 #define __NR_recvmsg		47
 #define __NR_socketpair		53
+#define __NR_clone		56
 #define __NR_fork		57
+#define __NR_execve		59
+#define __NR_exit		60
 #define __NR_kill		62
+#define __NR_personality		135
+#define __NR_mlock		149
+#define __NR_munlock		150
+#define __NR_prctl		157
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
+#define __NR_mbind		237
+#define __NR_mlock2		325
 #define __NR_pidfd_open		434
+#define __NR_mseal		462
 
 #define PROT_NONE		0x0
 #define PROT_READ		0x1
 #define PROT_WRITE		0x2
 #define PROT_EXEC		0x4
 #define MAP_PRIVATE		0x02
+#define MAP_FIXED		0x10
 #define MAP_ANONYMOUS		0x20
+#define MAP_NORESERVE		0x4000
 #define MAP_FIXED_NOREPLACE	0x100000
 #define MREMAP_MAYMOVE		1
 #define MREMAP_FIXED		2
@@ -67,6 +80,17 @@ typedef long s64;
 #define O_NONBLOCK		04000
 #define S_IFMT			0170000
 #define S_IFREG			0100000
+#define ENOMEM			12
+#define ADDR_NO_RANDOMIZE	0x0040000
+#define MLOCK_ONFAULT		0x01
+#define PR_SET_VMA		0x53564d41
+#define PR_SET_VMA_ANON_NAME	0
+#define CLONE_VM		0x00000100
+#define CLONE_FS		0x00000200
+#define CLONE_FILES		0x00000400
+#define CLONE_SIGHAND		0x00000800
+#define CLONE_THREAD		0x00010000
+#define CLONE_SYSVSEM		0x00040000
 #define EINTR			4
 
 static inline s64 syscall6(s64 nr, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)

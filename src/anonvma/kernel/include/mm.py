@@ -7,6 +7,11 @@ PMD_SIZE = 1 << 21
 TASK_SIZE = 0x7FFFFFFFF000          # 47-bit user address space
 STACK_TOP = TASK_SIZE
 DEFAULT_MAX_MAP_COUNT = 65530       # sysctl vm.max_map_count
+DEFAULT_MAP_WINDOW = TASK_SIZE      # no 5-level paging hint
+MMAP_MIN_ADDR = 65536               # sysctl vm.mmap_min_addr
+STACK_GUARD_GAP = 256 << PAGE_SHIFT # mm/mmap.c stack_guard_gap
+_STK_LIM = 8 << 20                  # the default RLIMIT_STACK
+OVERCOMMIT_NEVER = 2                # sysctl vm.overcommit_memory; the machine runs 0
 
 # vm_flags (include/linux/mm.h)
 VM_NONE = 0x00000000
@@ -29,8 +34,11 @@ VM_HUGETLB = 0x00400000
 VM_WIPEONFORK = 0x02000000
 VM_DONTDUMP = 0x04000000
 VM_SOFTDIRTY = 0x08000000
+VM_SEALED = 1 << 42                 # mseal(): no more unmapping or changing
 
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
+# x86-64 VM_DATA_DEFAULT_FLAGS for a task without READ_IMPLIES_EXEC
+VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
 VM_STACK_FLAGS = VM_GROWSDOWN | VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT
 # Flags that may differ between two VMAs that still merge (VM_IGNORE_MERGE).
@@ -52,6 +60,8 @@ MAP_FIXED_NOREPLACE = 0x100000
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
+
+MLOCK_ONFAULT = 0x01                # mlock2()
 
 MADV_DONTNEED = 4
 MADV_DONTFORK = 10
@@ -94,3 +104,17 @@ def vma_address(vma, pgoff: int, nr_pages: int) -> int:
     else:
         return -14
     return address
+
+
+def vma_is_sealed(vma) -> bool:
+    """mm/vma.h."""
+    return bool(vma.vm_flags & VM_SEALED)
+
+
+def vm_start_gap(vma) -> int:
+    """Where ``vma`` starts for a new mapping looking for room below it: a
+    stack keeps stack_guard_gap free under itself."""
+    vm_start = vma.vm_start
+    if vma.vm_flags & VM_GROWSDOWN:
+        vm_start = max(vm_start - STACK_GUARD_GAP, 0)
+    return vm_start

@@ -6,7 +6,19 @@ from __future__ import annotations
 class Exit:
 
     def do_group_exit(self) -> None:
+        """exit_group(): the other threads are killed and exit, then this one.
+        Which of them runs exit_mmap() is a race in the live kernel; their
+        events carry the process's name either way."""
+        self.zap_other_threads(self.current)
         self.do_exit()
+
+    def zap_other_threads(self, p) -> None:
+        """SIGKILL to every other thread of ``p``'s group; each exits."""
+        me = self.current
+        for t in [t for t in self.tasks if t.group_leader is p.group_leader and t is not p]:
+            self.current = t
+            self.do_exit()
+        self.current = me
 
     def do_exit(self) -> None:
         tsk = self.current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..include.errno import ENOMEM
+from ..include.sched import CLONE_THREAD, CLONE_VM
 from ..kernel.locking.rwsem import rw_semaphore
 from ..kernel.locking.spinlock import spinlock_t
 from ..mm.mm_types import mm_struct
@@ -25,6 +26,9 @@ class Fork:
 
     def dup_mm(self, tsk, oldmm):
         mm = self.mm_alloc()
+        # memcpy(mm, oldmm): the layout is the parent's
+        mm.mmap_base = oldmm.mmap_base
+        mm.start_brk, mm.brk = oldmm.start_brk, oldmm.brk
         err = self.dup_mmap(mm, oldmm)
         if err:
             # The half-built mm is torn down in the parent's context.
@@ -32,19 +36,33 @@ class Fork:
             return None
         return mm
 
-    def copy_process(self, comm: str):
+    def copy_mm(self, clone_flags: int, tsk) -> int:
+        oldmm = self.current.mm
+        if clone_flags & CLONE_VM:
+            # a thread (or vfork child) shares the address space: mmget()
+            oldmm.mm_users += 1
+            tsk.mm = oldmm
+            return 0
+        mm = self.dup_mm(tsk, oldmm)
+        if mm is None:
+            return -ENOMEM
+        tsk.mm = mm
+        return 0
+
+    def copy_process(self, comm: str, clone_flags: int):
         p = task_struct(self.alloc_pid(), comm)
         # dup_task_struct() copies make_it_fail; fail_nth starts at 0.
         p.make_it_fail = self.current.make_it_fail
-        mm = self.dup_mm(p, self.current.mm)
-        if mm is None:
-            return -ENOMEM
-        p.mm = mm
+        retval = self.copy_mm(clone_flags, p)
+        if retval:
+            return retval
+        if clone_flags & CLONE_THREAD:
+            p.group_leader = self.current.group_leader
         return p
 
-    def kernel_clone(self, comm: str):
-        """fork(): a new process named ``comm``, or -errno."""
-        p = self.copy_process(comm)
+    def kernel_clone(self, comm: str, clone_flags: int = 0):
+        """fork() (no flags) or clone(): a new task named ``comm``, or -errno."""
+        p = self.copy_process(comm, clone_flags)
         if isinstance(p, int):
             return p
         self.tasks.append(p)

@@ -59,7 +59,11 @@ class vm_area_struct:
     of the fork tree, a few at most.)"""
 
     __slots__ = ("vm_start", "vm_end", "vm_mm", "vm_flags", "vm_pgoff",
-                 "anon_vma", "anon_vma_chain", "detached", "freed")
+                 "anon_vma", "anon_vma_chain", "detached", "freed",
+                 # prctl(PR_SET_VMA_ANON_NAME): the name (the kernel's
+                 # refcounted anon_vma_name, compared by its string); mbind():
+                 # the memory policy, (mode, nodes) or None for the default
+                 "anon_name", "vm_policy")
 
     def __init__(self, mm=None):
         self.vm_start = 0
@@ -71,6 +75,8 @@ class vm_area_struct:
         self.anon_vma_chain = []
         self.detached = True
         self.freed = False
+        self.anon_name = None
+        self.vm_policy = None
 
     def __repr__(self) -> str:
         return (f"<vma {self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x} "
@@ -134,7 +140,7 @@ class mm_struct:
     the model's page tables, one level deep."""
 
     __slots__ = ("mm_mt", "map_count", "mmap_lock", "page_table_lock", "pgd",
-                 "mm_users")
+                 "mm_users", "mmap_base", "start_brk", "brk")
 
     def __init__(self):
         self.mm_mt = maple_tree()
@@ -143,3 +149,6 @@ class mm_struct:
         self.page_table_lock = None
         self.pgd = {}
         self.mm_users = 1
+        self.mmap_base = 0
+        self.start_brk = 0              # the heap: [start_brk, brk)
+        self.brk = 0

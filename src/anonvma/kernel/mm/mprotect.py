@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..include.errno import EINVAL, ENOMEM
+from ..include.errno import EINVAL, ENOMEM, EPERM
 from ..include.mm import (
-    PAGE_ALIGN, PAGE_MASK, PROT_EXEC, PROT_READ, PROT_WRITE, VM_ACCESS_FLAGS, VM_ACCOUNT,
-    VM_NORESERVE, VM_SHARED, VM_WRITE, calc_vm_prot_bits,
+    PAGE_ALIGN, PAGE_MASK, PROT_EXEC, PROT_READ, PROT_WRITE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_LOCKED,
+    VM_NORESERVE, VM_SHARED, VM_WRITE, calc_vm_prot_bits, vma_is_sealed,
 )
 from .memory import pte_range
 
@@ -65,6 +65,8 @@ class Mprotect:
     def mprotect_fixup(self, vma, prev, start: int, end: int, newflags: int):
         """Returns (error, the VMA now covering [start, end))."""
         oldflags = vma.vm_flags
+        if vma_is_sealed(vma):
+            return -EPERM, prev
         if newflags == oldflags:
             return 0, vma
         # A private mapping that becomes writable is charged once; losing
@@ -81,6 +83,10 @@ class Mprotect:
         self.vma_start_write(vma)
         vma.vm_flags = newflags
         self.change_protection(vma, start, end)
+        # Private VM_LOCKED VMA becoming writable: trigger COW to avoid a
+        # major fault on access.
+        if (oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED and newflags & VM_WRITE:
+            self.populate_vma_page_range(vma, start, end)
         return 0, vma
 
     def change_protection(self, vma, start: int, end: int) -> None:

@@ -9,10 +9,10 @@ old VMA from rmap if all of it moved.
 
 from __future__ import annotations
 
-from ..include.errno import EFAULT, EINVAL, ENOMEM
+from ..include.errno import EFAULT, EINVAL, ENOMEM, EPERM
 from ..include.mm import (
     MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_ALIGN, PAGE_SHIFT, TASK_SIZE,
-    VM_ACCOUNT, VM_LOCKED_MASK, offset_in_page,
+    VM_ACCOUNT, VM_LOCKED_MASK, offset_in_page, vma_is_sealed,
 )
 from .memory import pte_range
 
@@ -94,6 +94,9 @@ class Mremap:
         vma = vrm.vma
         if vma is None:
             return -EFAULT
+        # If mseal()'d, mremap() is prohibited.
+        if vma_is_sealed(vma):
+            return -EPERM
         if vrm.old_len > vrm.new_len:
             vrm.delta, vrm.remap_type = vrm.old_len - vrm.new_len, MREMAP_SHRINK
         elif vrm.old_len < vrm.new_len:

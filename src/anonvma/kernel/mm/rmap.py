@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from ..include.errno import ENOMEM
 from ..include.gfp import GFP_KERNEL, GFP_NOWAIT
-from ..include.mm import PAGE_SHIFT, vma_address, linear_page_index
+from ..include.mm import PAGE_SHIFT, VM_LOCKED, vma_address, linear_page_index
 from ..kernel.locking.lock import lock_class_key
 from ..kernel.locking.rwsem import (
     down_read, down_read_trylock, down_write, rw_semaphore,
@@ -506,6 +506,11 @@ class Rmap:
         vpn = address >> PAGE_SHIFT
         spin_lock(mm.page_table_lock)
         if self.page_vma_mapped(f, vma, address):
+            # A folio in an mlock()ed VMA must not be swapped out: the walk
+            # stops and the folio stays (mlock_vma_folio()).
+            if vma.vm_flags & VM_LOCKED:
+                spin_unlock(mm.page_table_lock)
+                return False
             entry = swp_pte_t(f.swap, f.anon_exclusive)
             self.swap_duplicate(entry)
             mm.pgd[vpn] = entry

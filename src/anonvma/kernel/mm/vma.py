@@ -1,9 +1,10 @@
 """mm/vma.c (Linux 6.18): merging, splitting, unmapping and copying VMAs.
 
-Only what private anonymous mappings need: no files, no memory policy, no
-userfaultfd, no VMA names, no sealing, no VM_SPECIAL mappings.  Those fields
-would compare equal for every VMA of a scenario, so leaving them out does not
-change a single merge decision.
+Only what private anonymous mappings need: no files, no userfaultfd, no
+VM_SPECIAL mappings.  Those fields would compare equal for every VMA of a
+scenario, so leaving them out does not change a single merge decision.  VMA
+names and memory policies, which scenarios set, take part in merges as in the
+kernel; sealing is a vm_flag.
 
 The maple tree preallocation that can fail in the kernel (``vma_iter_prealloc``)
 always succeeds here: maple nodes are not slab objects the model traces.
@@ -11,10 +12,11 @@ always succeeds here: maple nodes are not slab objects the model traces.
 
 from __future__ import annotations
 
-from ..include.errno import ENOMEM, EINVAL
+from ..include.errno import ENOMEM, EINVAL, EPERM
 from ..include.mm import (
-    PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_IGNORE_MERGE, VM_NORESERVE,
-    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vma_pages,
+    MMAP_MIN_ADDR, PAGE_SHIFT, PAGE_ALIGN, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
+    VM_DATA_DEFAULT_FLAGS, VM_IGNORE_MERGE, VM_NORESERVE,
+    VM_SHARED, VM_SOFTDIRTY, VM_WRITE, offset_in_page, vm_start_gap, vma_is_sealed, vma_pages,
 )
 from .interval_tree import anon_vma_interval_tree_insert, anon_vma_interval_tree_remove
 
@@ -29,7 +31,7 @@ class vma_merge_struct:
     __slots__ = ("mm", "prev", "middle", "next", "target", "start", "end", "pgoff",
                  "vm_flags", "anon_vma", "copied_from", "just_expand",
                  "remove_middle", "remove_next", "adjust_middle_start",
-                 "adjust_next_start", "nomem")
+                 "adjust_next_start", "nomem", "anon_name", "policy")
 
     def __init__(self, mm, start: int, end: int, vm_flags: int, pgoff: int,
                  prev=None, middle=None, next=None, anon_vma=None):
@@ -50,13 +52,18 @@ class vma_merge_struct:
         self.adjust_middle_start = False
         self.adjust_next_start = False
         self.nomem = False
+        self.anon_name = None
+        self.policy = None
 
 
 def VMG_VMA_STATE(vma, prev, start: int, end: int) -> vma_merge_struct:
     """A merge description for changing [start, end) of an existing VMA."""
-    return vma_merge_struct(vma.vm_mm, start, end, vma.vm_flags,
-                            vma_pgoff_offset(vma, start), prev=prev, middle=vma,
-                            anon_vma=vma.anon_vma)
+    vmg = vma_merge_struct(vma.vm_mm, start, end, vma.vm_flags,
+                           vma_pgoff_offset(vma, start), prev=prev, middle=vma,
+                           anon_vma=vma.anon_vma)
+    vmg.anon_name = vma.anon_name
+    vmg.policy = vma.vm_policy
+    return vmg
 
 
 def vma_pgoff_offset(vma, addr: int) -> int:
@@ -104,8 +111,12 @@ class Vma:
 
     def is_mergeable_vma(self, vmg: vma_merge_struct, merge_next: bool) -> bool:
         vma = vmg.next if merge_next else vmg.prev
+        if vma.vm_policy != vmg.policy:                 # mpol_equal()
+            return False
         # VM_SOFTDIRTY must not stop a merge.
-        return not ((vma.vm_flags ^ vmg.vm_flags) & ~VM_IGNORE_MERGE)
+        if (vma.vm_flags ^ vmg.vm_flags) & ~VM_IGNORE_MERGE:
+            return False
+        return vma.anon_name == vmg.anon_name           # anon_vma_name_eq()
 
     def is_mergeable_anon_vma(self, vmg: vma_merge_struct, merge_next: bool) -> bool:
         tgt = vmg.next if merge_next else vmg.prev
@@ -150,7 +161,7 @@ class Vma:
         return prev.anon_vma is None or next.anon_vma is None or prev.anon_vma is next.anon_vma
 
     def anon_vma_compatible(self, a, b) -> bool:
-        return (a.vm_end == b.vm_start
+        return (a.vm_end == b.vm_start and a.vm_policy == b.vm_policy
                 and not ((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY))
                 and b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> PAGE_SHIFT))
 
@@ -431,6 +442,16 @@ class Vma:
         vmg.vm_flags = vm_flags
         return self.vma_modify(vmg)
 
+    def vma_modify_name(self, prev, vma, start: int, end: int, anon_name):
+        vmg = VMG_VMA_STATE(vma, prev, start, end)
+        vmg.anon_name = anon_name
+        return self.vma_modify(vmg)
+
+    def vma_modify_policy(self, prev, vma, start: int, end: int, new_pol):
+        vmg = VMG_VMA_STATE(vma, prev, start, end)
+        vmg.policy = new_pol
+        return self.vma_modify(vmg)
+
     # -- splitting -----------------------------------------------------------------------
 
     def _split_vma(self, vma, addr: int, new_below: bool) -> int:
@@ -495,11 +516,17 @@ class Vma:
         if start > vma.vm_start:
             if end < vma.vm_end and mm.map_count >= self.sysctl_max_map_count:
                 return [], -ENOMEM
+            # Don't bother splitting the VMA if we can't unmap it anyway.
+            if vma_is_sealed(vma):
+                return [], -EPERM
             error = self._split_vma(vma, start, True)
             if error:
                 return [], error
         detach = []
         for next in mm.mm_mt.range(start, end):
+            if vma_is_sealed(next):
+                self.reattach_vmas(detach)
+                return [], -EPERM
             if next.vm_end > end:
                 error = self._split_vma(next, end, False)
                 if error:
@@ -516,12 +543,18 @@ class Vma:
             vma.detached = False
             vma.vm_mm.mm_mt.store(vma)
 
-    def vms_complete_munmap_vmas(self, mm, detach) -> None:
+    def vms_clear_ptes(self, detach) -> None:
+        self.unmap_vmas(detach)
+        self.free_pgtables(detach)
+
+    def vms_complete_munmap_vmas(self, mm, detach, clear_ptes: bool = True) -> None:
+        """Finish an munmap: the PTEs go now unless ``vms_clear_ptes`` already
+        cleared them (mmap over the range), then the VMAs are freed."""
         mm.map_count -= len(detach)
         if not detach:
             return
-        self.unmap_vmas(detach)
-        self.free_pgtables(detach)
+        if clear_ptes:
+            self.vms_clear_ptes(detach)
         for vma in detach:
             self.remove_vma(vma)
 
@@ -542,21 +575,38 @@ class Vma:
         return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE
 
     def mmap_region(self, mm, addr: int, length: int, vm_flags: int, pgoff: int) -> int:
-        """Map [addr, addr + length), which the caller checked is free:
-        expand a neighbour if one is compatible, else a new VMA."""
+        """__mmap_region(): map [addr, addr + length).  VMAs already there
+        (MAP_FIXED) are gathered and their pages and page tables cleared
+        first, so they leave the reverse map before the new VMA is merged
+        or inserted; freeing them (the rest of their munmap) comes last."""
         self.mmap_assert_write_locked(mm)
         end = addr + length
+        # __mmap_prepare(): find the first overlapping VMA and gather.
+        detach = []
+        vma = mm.mm_mt.find(addr)
+        if vma is not None and vma.vm_start < end:
+            detach, error = self.vms_gather_munmap_vmas(vma, mm, addr, end)
+            if error:
+                return error
         next = mm.mm_mt.find(addr)
         prev = mm.mm_mt.prev_of_addr(addr)
         if self.accountable_mapping(vm_flags):
             vm_flags |= VM_ACCOUNT
+        # vms_clean_up_area(): clear PTEs while the VMAs are still isolated
+        # from the tree but not yet freed, so rmap cannot race with the free.
+        if detach:
+            self.vms_clear_ptes(detach)
         vma = None
         if prev is not None or next is not None:
             vmg = vma_merge_struct(mm, addr, end, vm_flags, pgoff, prev=prev, next=next)
             vma = self.vma_merge_new_range(vmg)
         if vma is None:
+            # __mmap_new_vma()
             vma = self.vm_area_alloc(mm)
             if vma is None:
+                # vms_abort_munmap_vmas(): the PTEs are gone, so the old
+                # VMAs cannot come back; the range is left a hole.
+                self.vms_complete_munmap_vmas(mm, detach, clear_ptes=False)
                 return -ENOMEM
             self.vma_set_range(vma, addr, end, pgoff)
             vma.vm_flags = vm_flags
@@ -564,7 +614,49 @@ class Vma:
             mm.mm_mt.store(vma)
             vma.detached = False
             mm.map_count += 1
+        # __mmap_complete(): unmap any existing mapping in the area.
+        self.vms_complete_munmap_vmas(mm, detach, clear_ptes=False)
         return addr
+
+    def do_brk_flags(self, mm, vma, addr: int, length: int, vm_flags: int) -> int:
+        """Grow the heap over [addr, addr + length): expand ``vma`` (the heap
+        VMA, or whatever ends at ``addr`` above start_brk) if it is
+        compatible, never merging with what follows (expand-only mode);
+        else a new VMA."""
+        vm_flags |= VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT
+        if mm.map_count > self.sysctl_max_map_count:
+            return -ENOMEM
+        if vma is not None and vma.vm_end == addr:
+            vmg = vma_merge_struct(mm, addr, addr + length, vm_flags, addr >> PAGE_SHIFT, prev=vma)
+            vmg.just_expand = True
+            if self.vma_merge_new_range(vmg) is not None:
+                return 0
+            if vmg.nomem:
+                return -ENOMEM
+        vma = self.vm_area_alloc(mm)
+        if vma is None:
+            return -ENOMEM
+        self.vma_set_range(vma, addr, addr + length, addr >> PAGE_SHIFT)
+        vma.vm_flags = vm_flags
+        self.vma_start_write(vma)
+        mm.mm_mt.store(vma)
+        vma.detached = False
+        mm.map_count += 1
+        return 0
+
+    def unmapped_area_topdown(self, mm, length: int, low_limit: int, high_limit: int) -> int:
+        """The highest free range of ``length`` bytes in [low_limit,
+        high_limit), keeping a stack's guard gap free; or -ENOMEM."""
+        low_limit = max(low_limit, MMAP_MIN_ADDR)
+        gap_end = high_limit
+        for vma in reversed(list(mm.mm_mt)):
+            if vma.vm_end <= gap_end:
+                if gap_end - vma.vm_end >= length:
+                    break
+            gap_end = min(gap_end, vm_start_gap(vma))
+        if gap_end - length < low_limit:
+            return -ENOMEM
+        return gap_end - length
 
     def copy_vma(self, vma, addr: int, length: int, pgoff: int):
         """mremap: a copy of ``vma`` at [addr, addr + length), merged into a

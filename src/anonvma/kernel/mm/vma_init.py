@@ -19,6 +19,7 @@ class VmaInit:
             vma.anon_vma = None
             vma.anon_vma_chain.clear()
             vma.detached = True
+            vma.anon_name = vma.vm_policy = None
         return vma
 
     def vm_area_dup(self, orig):
@@ -34,6 +35,9 @@ class VmaInit:
             new.anon_vma = orig.anon_vma
             new.anon_vma_chain.clear()
             new.detached = True
+            # dup_anon_vma_name(), vma_dup_policy()
+            new.anon_name = orig.anon_name
+            new.vm_policy = orig.vm_policy
         return new
 
     def vm_area_free(self, vma) -> None:

@@ -58,6 +58,8 @@ class task_struct:
         "make_it_fail", "fail_nth",
         # chosen by the OOM killer: may use the reserves, dies on return
         "oom_victim",
+        # the thread group: its leader (the task itself for a process)
+        "group_leader",
     )
 
     def __init__(self, pid: int, comm: str, mm=None, flags: int = 0):
@@ -78,6 +80,7 @@ class task_struct:
         self.make_it_fail = False
         self.fail_nth = 0
         self.oom_victim = False
+        self.group_leader = self
 
     def __repr__(self) -> str:
         return f"<task {self.comm}/{self.pid}>"

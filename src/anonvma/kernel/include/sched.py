@@ -1,0 +1,10 @@
+"""Clone flags (include/uapi/linux/sched.h)."""
+
+CLONE_VM = 0x00000100
+CLONE_FS = 0x00000200
+CLONE_FILES = 0x00000400
+CLONE_SIGHAND = 0x00000800
+CLONE_THREAD = 0x00010000
+CLONE_SYSVSEM = 0x00040000
+# what pthread_create() passes, less the TLS and tid bookkeeping
+CLONE_PTHREAD = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM

@@ -1,0 +1,30 @@
+"""The operations that take the mmap lock (mlock, mseal, mbind, brk, a
+thread's mmap) run under 'together' and the explorer interleaves them at
+their lock operations: bounded DFS finds more than one schedule and no
+problem."""
+
+from __future__ import annotations
+
+from anonvma.explore import explore
+
+SCENARIO = """\
+P0 mmap 0 8
+P0 write 0
+P0 thread T1
+P0 fork P1
+together
+P0 mlock 0 8
+T1 mseal 4 2
+P1 mbind 0 4 bind
+P1 brk 2
+end
+P0 munlock 0 4
+"""
+
+
+def test_mlock_mseal_mbind_brk_interleave_without_a_problem(tmp_path):
+    path = tmp_path / "together.scn"
+    path.write_text(SCENARIO)
+    r = explore(path, strategy="dfs", budget_runs=300, max_preemptions=1, progress=False)
+    assert r.failure is None
+    assert r.runs > 1
