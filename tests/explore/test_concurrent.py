@@ -12,6 +12,7 @@ from anonvma.explore.runner import check_determinism, execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct, Random
 from anonvma.kernel import Linux
 from anonvma.scenario import ScenarioError, parse
+from anonvma.session import Config, Session
 from anonvma.testing import check_scenario, concurrent_scenarios
 from anonvma.variants import VARIANTS
 

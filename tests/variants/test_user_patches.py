@@ -12,8 +12,8 @@ import pytest
 from anonvma.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SEED = ROOT / "examples" / "seed_fork_under_pressure.scn"
-BESIDE = ROOT / "examples" / "reclaim_beside_fork.scn"
+SEED = ROOT / "src" / "anonvma" / "examples" / "seed_fork_under_pressure.scn"
+BESIDE = ROOT / "src" / "anonvma" / "examples" / "reclaim_beside_fork.scn"
 PAGE = (ROOT / "docs" / "your-patch.md").read_text()
 PATCHES = dict(re.findall(r"```python\n# (\S+\.py)\n(.*?)```", PAGE, re.S))
 

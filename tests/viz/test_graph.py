@@ -15,7 +15,7 @@ from anonvma.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = ROOT / "tests" / "scenarios" / "shared"
-SEED = ROOT / "examples" / "seed_fork_under_pressure.scn"
+SEED = ROOT / "src" / "anonvma" / "examples" / "seed_fork_under_pressure.scn"
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot is not installed (make test installs it)")
