@@ -126,7 +126,9 @@ def delete_lines(text: str, still_fails, max_runs: int | None = None,
     (``set`` lines, comments and blank lines stay) for which
     ``still_fails(scenario, text)`` holds; candidates that do not parse are
     skipped.  Stops early once ``max_runs`` tries or ``max_seconds`` are spent."""
-    lines = text.splitlines()
+    lines = text.split("\n")       # the scenario grammar's line ends
+    if lines and lines[-1] == "":
+        lines.pop()
     body = [i for i, line in enumerate(lines)
             if line.split("#")[0].strip() and line.split()[:1] != ["set"]]
     keep = [i for i in range(len(lines)) if i not in set(body)]

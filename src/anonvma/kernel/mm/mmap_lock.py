@@ -29,11 +29,6 @@ class MmapLock:
     def mmap_write_unlock(self, mm) -> None:
         up_write(mm.mmap_lock)
 
-    def mmap_write_downgrade(self, mm) -> None:
-        lock = mm.mmap_lock
-        up_write(lock)
-        down_read(lock)
-
     def mmap_assert_locked(self, mm) -> None:
         lock = mm.mmap_lock
         self.VM_BUG_ON(lock.owner is None and not lock.readers, "mmap_assert_locked: mmap_lock not held")

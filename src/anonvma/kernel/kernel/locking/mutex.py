@@ -16,10 +16,6 @@ def mutex_lock(lock: mutex, subclass: int = 0) -> None:
     lock._lock(subclass)            # __mutex_lock_slowpath if taken
 
 
-def mutex_lock_nested(lock: mutex, subclass: int) -> None:
-    mutex_lock(lock, subclass)
-
-
 def mutex_trylock(lock: mutex) -> bool:
     return lock._trylock()
 

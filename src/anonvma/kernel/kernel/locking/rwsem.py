@@ -115,23 +115,6 @@ def up_write(sem: rw_semaphore) -> None:
         rwsem_mark_wake(sem)
 
 
-def downgrade_write(sem: rw_semaphore) -> None:
-    """Turn the write lock into a read lock without letting a writer in
-    between; queued readers come along (rwsem_mark_wake with READ_OWNED).
-    lockdep sees it as lock_downgrade(), which the model reports as a
-    release and a read acquire of the same lock."""
-    trace = sem.kernel.trace
-    if trace.lock_release.probes:
-        trace.lock_release(sem, None)
-    task = sem.owner
-    sem.owner = None
-    _read_lock(sem, task)
-    if trace.lock_acquire.probes:
-        trace.lock_acquire(sem, 0, 1, 1, None)
-    if sem.wait_list and sem.wait_list[0].read:
-        _wake_readers(sem)
-
-
 def rwsem_mark_wake(sem: rw_semaphore) -> None:
     waiter = sem.wait_list[0]
     if not waiter.read:

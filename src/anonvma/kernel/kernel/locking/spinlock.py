@@ -16,17 +16,5 @@ def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
     lock._lock(subclass)            # queued_spin_lock_slowpath if taken
 
 
-def spin_lock_nested(lock: spinlock_t, subclass: int) -> None:
-    spin_lock(lock, subclass)
-
-
-def spin_trylock(lock: spinlock_t) -> bool:
-    return lock._trylock()
-
-
 def spin_unlock(lock: spinlock_t) -> None:
     lock._unlock()
-
-
-def spin_is_locked(lock: spinlock_t) -> bool:
-    return lock.owner is not None
