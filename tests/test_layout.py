@@ -78,3 +78,18 @@ def test_no_two_kernel_mixins_define_the_same_name():
                 continue
             assert name not in seen, f"{name} is defined by {seen[name].__name__} and {mixin.__name__}"
             seen[name] = mixin
+
+
+def test_every_document_reference_resolves():
+    """Links between the documents, and every docs/NAME.md the code or the
+    documents name, exist in the project."""
+    import re
+    root = SRC.parent
+    texts = [root / "README.md", *(root / "docs").glob("*.md")]
+    for doc in texts:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text()):
+            assert (doc.parent / target).exists(), f"{doc.name}: link to {target}"
+    named = set()
+    for path in [*texts, *(SRC / "anonvma").rglob("*.py")]:
+        named |= set(re.findall(r"docs/([\w-]+\.md)", path.read_text()))
+    assert named and all((root / "docs" / name).exists() for name in named), named
