@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from anonvma.explore.parallel import explore_parallel  # noqa: E402
 from anonvma.explore.runner import execute  # noqa: E402
-from anonvma.explore.strategies import Random, Sequential  # noqa: E402
+from anonvma.explore.strategies import Random  # noqa: E402
 from anonvma.kernel.kernel.locking.lock import lock_class_key  # noqa: E402
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock  # noqa: E402
 from anonvma.scenario import parse  # noqa: E402
@@ -61,7 +61,9 @@ def rate(fn, seconds: float) -> float:
 
 
 def sequential_run(program):
-    execute(program, Sequential())
+    """The same program under the kernel's own sequential scheduler: no
+    greenlets, no decisions."""
+    program.boot().run()
 
 
 def schedules(seconds: float) -> None:

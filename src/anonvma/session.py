@@ -47,6 +47,7 @@ class Config:
     lockdep: bool = True                # lockdep attached (unless 'set lockdep off')
     checks: bool = True                 # invariants after every step, leaks at the end
     fail_nth: tuple | None = None       # --fail-nth (line or None, n): overrides 'set fail_nth'
+    trace: bool = True                  # keep the trace lines (an exploration needs none)
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Machine:
         if self.nth_line is None and nth:
             self.runner.procs["P0"].task.fail_nth = nth
         self.fail_nth_left = None
-        self.trace_lines = TraceLines(kernel)
+        self.trace_lines = TraceLines(kernel) if session.config.trace else None
         self.checks = attach_checks(kernel, session.prefix_checks) \
             if session.config.checks else None
         self.final_vmas: dict[str, list[str]] = {}
@@ -203,7 +204,8 @@ class Machine:
 
     def result(self) -> ModelRun:
         sink = self.trace_lines
-        return ModelRun(self.session.variant, list(sink.lines), sink.events, sink.others,
+        lines, events, others = (sink.lines, sink.events, sink.others) if sink else ([], [], [])
+        return ModelRun(self.session.variant, list(lines), events, others,
                         list(self.reports), self.final_vmas,
                         {c.name: (c.nr_allocated, c.nr_freed) for c in self.kernel.slab_caches},
                         self.fail_nth_left)

@@ -72,7 +72,7 @@ def check_scenario(text: str, variant: str | None = None, schedules: int = SCHED
         from .explore.strategies import Pct, Random
         problems = []
         for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
-            r = explore_program(Session(sc, Config(variant=variant)), strategy,
+            r = explore_program(Session(sc, Config(variant=variant, trace=False)), strategy,
                                 budget_runs=schedules)
             if r.failure is not None:
                 problems.append(r.failure.text)

@@ -51,7 +51,7 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
     PCT schedules in that many processes (``parallel``)."""
     sc = parse_file(str(path))
-    session = Session(sc, Config(variant=variant))
+    session = Session(sc, Config(variant=variant, trace=False))
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
@@ -82,9 +82,9 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         checks = result.failure.kind in ("invariant", "leak")
         text, schedule = shrink_scenario(
             execute, original, result.schedule, result.failure.kind,
-            lambda sc: Session(sc, Config(variant=variant, checks=checks)))
+            lambda sc: Session(sc, Config(variant=variant, checks=checks, trace=False)))
         if text != original:
-            session = Session(parse(text, str(path)), Config(variant=variant))
+            session = Session(parse(text, str(path)), Config(variant=variant, trace=False))
             result.schedule = schedule
             result.failure = execute(session, Replay(schedule)).failure
             result.shrunk_lines = (len(original.splitlines()), len(text.splitlines()))
@@ -153,7 +153,7 @@ def replay(scenario_path, schedule_path, variant: str | None = None) -> Executio
     decisions, info = load_schedule(schedule_path)
     text = Path(scenario_path).read_text() if Path(scenario_path).is_file() else ""
     sc = parse_file(str(scenario_path))
-    session = Session(sc, Config(variant=variant))
+    session = Session(sc, Config(variant=variant, trace=False))
     recorded = info.get("variant")
     if recorded is not None and recorded != session.variant:
         raise ReplayMismatch(f"{schedule_path}: recorded on variant {recorded}, not "
