@@ -43,8 +43,16 @@ def test_exploration_finds_the_deadlock_and_it_replays(deadlock):
     assert deadlock.failure.kind == "hung_task"
     text = deadlock.failure.text
     assert "&anon_vma->mutex" in text and "anon_vma_clone" in text and "page_lock_anon_vma" in text
+    # the call trace names kernel functions, from schedule out to the entry point
+    trace = text.split("Call Trace:")[1].split("</TASK>")[0].split()
+    assert trace[1:4] == ["__schedule", "schedule", "__mutex_lock_slowpath"]
+    assert trace[-1] in ("kernel_clone", "handle_user_access")
+    assert not {"_slowpath", "_lock", "wait_for", "run_op", "run_line"} & set(trace)
+    held = text.split("Showing all locks held in the system:\n")[1]
+    assert held.startswith(" &anon_vma->mutex (a mutex) held by P")
     run = replay(deadlock.saved["scenario"], deadlock.saved["schedule"])
     assert run.failure is not None and run.failure.kind == "hung_task"
+    assert run.failure.text == deadlock.failure.text
 
 
 def test_lockdep_reports_the_reclaim_inversion_on_3_0_rc2_only(deadlock):
