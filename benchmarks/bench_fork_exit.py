@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from anonvma.kernel import Linux
-from anonvma.scenario import Runner, parse
+from anonvma.scenario import parse
+from anonvma.session import Config, Session
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,12 +28,9 @@ HERE = Path(__file__).resolve().parent
 def model_parent(n: int):
     """A model kernel and its process with ``n`` written one-page VMAs."""
     text = "".join(f"P0 mmap {2 * i} 1\nP0 write {2 * i}\n" for i in range(n))
-    kernel = Linux()
-    runner = Runner(kernel)
-    sc = parse(text)
-    for step in sc.steps:
-        runner.run_line(step)
-    return kernel, runner.procs["P0"].task
+    machine = Session(parse(text), Config(lockdep=False, checks=False, trace=False)).boot()
+    machine.run_steps()
+    return machine.kernel, machine.runner.procs["P0"].task
 
 
 def model_ns(kernel, parent, rounds: int) -> float:

@@ -5,26 +5,31 @@ from __future__ import annotations
 import pytest
 
 from anonvma.kernel import Linux
-from anonvma.scenario import BASE, Runner, parse
-from anonvma.trace import TraceLines
+from anonvma.scenario import BASE, parse
+from anonvma.session import Config, Session
 
 class Machine:
-    """A kernel plus a runner, driven line by line from a test:
-    ``m.do("P0 mmap 0 4")`` runs scenario lines (the session runs whole
-    files; a test that pokes at the kernel between lines needs this)."""
+    """A booted session, driven line by line from a test:
+    ``m.do("P0 mmap 0 4")`` runs scenario lines, and the test pokes at the
+    kernel between them.  ``config`` are ``set`` keys (memory, swap...)."""
 
     def __init__(self, variant=Linux, **config):
-        self.kernel = variant(**config)
-        self.runner = Runner(self.kernel)
-        self.sink = TraceLines(self.kernel)
-        self.reports = []
-        self.kernel.trace.report.register(lambda kind, text: self.reports.append(text))
+        settings = parse("".join(f"set {key} {value}\n" for key, value in config.items()),
+                         "<test>")
+        self.machine = Session(settings, Config(variant=variant, lockdep=False,
+                                                checks=False)).boot()
+        self.kernel = self.machine.kernel
+        self.runner = self.machine.runner
+        self.sink = self.machine.trace_lines
+
+    @property
+    def reports(self) -> list[str]:
+        return [text for _kind, text in self.machine.reports]
 
     def do(self, text: str) -> None:
         alive = {name for name, proc in self.runner.procs.items() if not proc.dead}
-        sc = parse(text, "<test>", live=alive)
-        for step in sc.steps:
-            self.runner.run_line(step)
+        for step in parse(text, "<test>", live=alive).steps:
+            self.machine.run_step(step)
 
     def task(self, name: str):
         return self.runner.procs[name].task

@@ -43,7 +43,7 @@ MESSAGE_KINDS = ("fault_injection", "oom", "printk")
 class Config:
     """How a session runs, beyond what the scenario's ``set`` lines say."""
 
-    variant: str | None = None          # --variant: overrides 'set variant'
+    variant: str | type | None = None   # --variant (or an era class): overrides 'set variant'
     lockdep: bool = True                # lockdep attached (unless 'set lockdep off')
     checks: bool = True                 # invariants after every step, leaks at the end
     fail_nth: tuple | None = None       # --fail-nth (line or None, n): overrides 'set fail_nth'
@@ -99,7 +99,8 @@ class Session:
         self.sc = sc
         self.config = config
         self.name = sc.path
-        self.kernel_class = get_variant(config.variant or sc.settings.get("variant"))
+        variant = config.variant or sc.settings.get("variant")
+        self.kernel_class = variant if isinstance(variant, type) else get_variant(variant)
         self.settings = dict(sc.settings)
         if config.fail_nth is not None:
             self.settings["fail_nth"] = config.fail_nth

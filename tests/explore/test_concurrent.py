@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from anonvma.explore import explore, replay
 from anonvma.explore.runner import check_determinism, execute, explore_program
-from anonvma.explore.strategies import Dfs, Pct, Random
+from anonvma.explore.strategies import Dfs, Pct
 from anonvma.kernel import Linux
 from anonvma.scenario import ScenarioError, parse
 from anonvma.session import Config, Session

@@ -13,7 +13,7 @@ from anonvma.checks.common import live_vmas as _vmas
 from anonvma.checks.invariants_degree import check_degree
 from anonvma.kernel import Linux
 from anonvma.session import Config, Session
-from anonvma.scenario import Runner, parse, parse_file
+from anonvma.scenario import parse, parse_file
 from anonvma.variants import NEWEST, VARIANTS
 from anonvma.variants.diff import differing_functions, variant_diff
 
@@ -169,12 +169,9 @@ def test_7_0_breaks_only_the_root_last_order():
 # -- the degree counter ------------------------------------------------------------------
 
 def _run(variant: str, text: str):
-    k = VARIANTS[variant]()
-    runner = Runner(k)
-    sc = parse(text)
-    for step in sc.steps:
-        runner.run_line(step)
-    return k
+    machine = Session(parse(text), Config(variant=variant, checks=False)).boot()
+    machine.run_steps()
+    return machine.kernel
 
 
 FORK_CHAIN = "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 fork P2\nP1 exit\nP2 fork P3\n"
@@ -389,13 +386,12 @@ def test_b9_failed_split_clone_underflows_degree_on_3_19_only():
     from anonvma.checks.invariants import check_invariants
     text = "P0 mmap 0 4\nP0 write 0\nP0 mprotect 1 1 r\n"
     for variant, broken in (("v3.19", True), ("v4.0", False)):
-        k = VARIANTS[variant]()
-        runner = Runner(k)
         sc = parse(text)
-        for step in sc.steps[:2]:
-            runner.run_line(step)
+        machine = Session(sc, Config(variant=variant, checks=False)).boot()
+        k = machine.kernel
+        machine.run_steps(until=sc.steps[1].lineno)
         _fail_every_avc(k)
-        runner.run_line(sc.steps[2])
+        machine.run_step(sc.steps[2])
         degree = [p for p in check_invariants(k) if p.startswith("I-12:")]
         assert bool(degree) == broken, (variant, degree)
 

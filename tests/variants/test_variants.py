@@ -14,8 +14,8 @@ import pytest
 from anonvma.kernel import Linux
 
 from anonvma.session import Config, Session
-from anonvma.scenario import Runner, parse, parse_file
-from anonvma.variants import VARIANTS, lockdep_for
+from anonvma.scenario import parse, parse_file
+from anonvma.variants import VARIANTS
 from anonvma.variants.diff import differing_functions, variant_diff
 from anonvma.variants.v2_6_39 import Linux_2_6_39
 from anonvma.variants.v3_0 import GFP_KERNEL, GFP_NOWAIT, Linux_3_0, Linux_3_0_rc2, gfp_from_3_0
@@ -130,13 +130,10 @@ def test_mremap_dontunmap_does_not_exist_before_5_7(variant):
 def _forked_twice(kernel_cls):
     """P0 faults a page and forks P1, P1 forks P2: P1's chain has two AVCs,
     so anon_vma_clone() for P2 allocates its second AVC under the root lock."""
-    k = kernel_cls()
-    lockdep_for(kernel_cls)(k)
-    sc = parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\n")
-    runner = Runner(k)
-    for step in sc.steps:
-        runner.run_line(step)
-    return k
+    machine = Session(parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\n"),
+                      Config(variant=kernel_cls, checks=False)).boot()
+    machine.run_steps()
+    return machine.kernel
 
 
 def _reclaim_takes_an_anon_vma_mutex(k):

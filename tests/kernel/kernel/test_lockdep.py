@@ -4,7 +4,7 @@ import pytest
 
 from toy import ToyKernel
 from anonvma.kernel.kernel.locking.lock import lock_class_key
-from anonvma.kernel.kernel.locking.lockdep import Lockdep, lockdep_map
+from anonvma.kernel.kernel.locking.lockdep import lockdep_map
 from anonvma.kernel.mm.page_alloc import PageAlloc, fs_reclaim_map
 from anonvma.variants.lockdep_reclaim_fs import LockdepReclaimFs
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_trylock, mutex_unlock
