@@ -102,3 +102,14 @@ def test_replay_refuses_a_schedule_that_does_not_fit(tmp_path, capsys):
 def test_diff_of_an_era_with_itself_says_so(capsys):
     assert main(["diff", "v3.0", "v3.0"]) == 0
     assert "define every kernel function the same way" in capsys.readouterr().out
+
+
+def test_replay_of_a_file_that_is_not_utf8_is_a_message(tmp_path, capsys):
+    from anonvma.explore.schedule import Pick, save_schedule
+    scn = tmp_path / "bad.scn"
+    scn.write_bytes(b"P0 mmap 0 4\n# \xf4\x80\n")
+    sched = tmp_path / "schedule.json"
+    save_schedule(sched, [Pick(1, (1, 2), None)])
+    assert main(["replay", str(scn), str(sched)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{scn}:2: error:") and "Traceback" not in err

@@ -151,8 +151,8 @@ def replay(scenario_path, schedule_path, variant: str | None = None) -> Executio
     Raises ``ReplayMismatch`` if the schedule was recorded for another
     scenario or variant, or the run left it."""
     decisions, info = load_schedule(schedule_path)
-    text = Path(scenario_path).read_text() if Path(scenario_path).is_file() else ""
-    sc = parse_file(str(scenario_path))
+    sc = parse_file(str(scenario_path))         # a bad file is its FILE:LINE message
+    text = Path(scenario_path).read_text()
     session = Session(sc, Config(variant=variant, trace=False))
     recorded = info.get("variant")
     if recorded is not None and recorded != session.variant:
