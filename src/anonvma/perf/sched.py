@@ -1,0 +1,196 @@
+"""Virtual time on N simulated CPUs: the explorer's scheduler, with an
+earliest-virtual-time strategy.
+
+Every task has a clock (ns).  It advances only when the cost model charges
+the task for something its kernel code did (``charge``), or when the task
+waits: for a lock (``locks.py``), for a CPU, for a child (``wait4``).  At
+every scheduling point the task with the earliest clock runs next, so the
+kernel model's events happen in virtual-time order wherever they can
+interact: the anon_vma lock's probes yield before they decide anything.
+
+CPUs: a task runs on one CPU at a time; a CPU runs one task at a time and
+keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to an idle
+CPU (the one idle longest; ties to the lowest number), else to the shortest
+run queue, which sets that CPU's ``need_resched``: a 3.0 mutex spinner
+stops spinning then.  At a voluntary preemption point (``cond_resched``,
+``might_sleep``) a task whose slice is used up gives its CPU to the head of
+the run queue.  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
+spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+
+A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
+kernel's modelled random choices, so the same seed gives the same timeline
+(``timeline``), event for event.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+from ..explore.scheduler import Scheduler
+
+
+class cpu_struct:
+    """One simulated CPU (the kernel's struct rq, in short)."""
+
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "busy")
+
+    def __init__(self, cpu: int, socket: int):
+        self.cpu = cpu
+        self.socket = socket
+        self.curr = None                # the task on this CPU
+        self.rq: list = []              # tasks waiting for it, FIFO
+        self.idle_since = 0.0           # virtual time it went idle
+        self.busy = 0.0                 # ns it ran a task (spinning included)
+
+    @property
+    def need_resched(self) -> bool:
+        return bool(self.rq)
+
+
+class EarliestVirtualTime:
+    """The strategy: the runnable task with the earliest clock, ties to the
+    lower pid.  Deterministic; its own randomness is the scheduler's."""
+
+    def __init__(self, sched: "VirtualTimeScheduler"):
+        self.sched = sched
+
+    def next_task(self, runnable, current, is_yielding):
+        clock = self.sched.clock
+        return min(runnable, key=lambda t: (clock[t], t.pid))
+
+    def choose(self, n: int) -> int:
+        return self.sched.rng.randrange(n)
+
+
+class VirtualTimeScheduler(Scheduler):
+
+    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0):
+        self.rng = random.Random(seed)
+        super().__init__(kernel, EarliestVirtualTime(self))
+        self.costs = costs
+        per_socket = max(1, costs["topology"]["cores_per_socket"])
+        self.cpus = [cpu_struct(i, i // per_socket) for i in range(nr_cpus)]
+        self.clock: dict = defaultdict(float)
+        self.cpu_of: dict = {}               # task -> cpu_struct it runs or waits on
+        self.slice_start: dict = {}
+        self.jitter = costs["jitter"]
+        self.slice_ns = costs["sched"]["slice_ns"]
+        # symbol -> ns of CPU, as perf report attributes samples
+        self.cpu_time: dict = defaultdict(float)
+        self.children_waited: dict = {}      # child task -> waiting parent
+        self.timeline: list = []             # (ns, pid, what), in order
+        self.record_timeline = False
+        self.hub_clock = 0.0
+
+    # -- time ---------------------------------------------------------------------
+
+    def charge(self, task, ns: float, symbol: str) -> None:
+        """``task`` spent ``ns`` of CPU in kernel or user function ``symbol``."""
+        if self.jitter:
+            ns *= 1.0 + self.jitter * (2.0 * self.rng.random() - 1.0)
+        self.clock[task] += ns
+        self.cpu_time[symbol] += ns
+        if self.record_timeline:
+            self.timeline.append((round(self.clock[task], 3), task.pid, symbol))
+
+    def now(self) -> float:
+        task = self.kernel.current
+        return self.clock[task] if task in self.cpu_of else self.hub_clock
+
+    # -- CPUs ---------------------------------------------------------------------
+
+    def _select_cpu(self):
+        idle = [c for c in self.cpus if c.curr is None]
+        if idle:
+            return min(idle, key=lambda c: (c.idle_since, c.cpu))
+        return min(self.cpus, key=lambda c: (len(c.rq), c.cpu))
+
+    def enqueue(self, task, at: float) -> None:
+        """``task`` is ready to run from ``at`` on: give it a CPU or queue it."""
+        self.clock[task] = max(self.clock[task], at)
+        cpu = self._select_cpu()
+        self.cpu_of[task] = cpu
+        if cpu.curr is None:
+            self._put_on(cpu, task)
+        else:
+            cpu.rq.append(task)
+
+    def _put_on(self, cpu, task) -> None:
+        cpu.curr = task
+        self.clock[task] = max(self.clock[task], cpu.idle_since)
+        self.slice_start[task] = self.clock[task]
+        self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
+
+    def leave_cpu(self, task) -> None:
+        """``task`` sleeps or is gone: its CPU runs the head of its run
+        queue, or goes idle."""
+        cpu = self.cpu_of[task]
+        cpu.busy += self.clock[task] - self.slice_start.get(task, self.clock[task])
+        cpu.curr = None
+        cpu.idle_since = self.clock[task]
+        if cpu.rq:
+            self._put_on(cpu, cpu.rq.pop(0))
+
+    def on_cpu(self, task) -> bool:
+        cpu = self.cpu_of.get(task)
+        return cpu is not None and cpu.curr is task
+
+    # -- the Scheduler interface ----------------------------------------------------
+
+    def spawn(self, task, fn, *args, daemon: bool = False) -> None:
+        parent = self.kernel.current
+        super().spawn(task, fn, *args, daemon=daemon)
+        self.enqueue(task, self.now() if parent in self.cpu_of else self.hub_clock)
+
+    def _runnable(self) -> list:
+        return [t for t in self.tasks
+                if self.on_cpu(t) and (t.thread is None or not t.thread.dead)
+                and (t.sched_wait is None or t.sched_wait())]
+
+    def _pick(self, runnable, current, is_yielding: bool):
+        # No schedule is recorded: the strategy has no choice to replay.
+        if len(runnable) == 1:
+            return runnable[0]
+        return self.strategy.next_task(runnable, current, is_yielding)
+
+    def _reap(self) -> None:
+        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
+            self.hub_clock = max(self.hub_clock, self.clock[task])
+            self.leave_cpu(task)
+            parent = self.children_waited.pop(task, None)
+            if parent is not None:
+                self.wake(parent, self.clock[task])
+        super()._reap()
+
+    def cond_resched(self) -> None:
+        task = self.kernel.current
+        cpu = self.cpu_of.get(task)
+        if cpu is not None and cpu.rq and \
+                self.clock[task] - self.slice_start[task] >= self.slice_ns:
+            # The slice is used up and someone waits: to the back of the queue.
+            self.leave_cpu(task)
+            cpu.rq.append(task)
+        self.schedule()
+
+    might_sleep = cond_resched
+
+    # -- sleeping and waking --------------------------------------------------------
+
+    def sleep(self, obj, woken) -> None:
+        """Sleep (off the CPU) until ``woken()``; whoever makes it true calls
+        ``wake`` with the time the task is ready to run again."""
+        task = self.kernel.current
+        self.leave_cpu(task)
+        self.wait_for(obj, lambda: woken() and self.on_cpu(task))
+
+    def wake(self, task, at: float) -> None:
+        """try_to_wake_up(): ready ``wakeup_ns`` after ``at``."""
+        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"])
+
+    def wait4(self, child) -> None:
+        """The current task waits for ``child`` to exit."""
+        if child.thread is not None and child.thread.dead or child not in self.cpu_of:
+            return
+        self.children_waited[child] = self.kernel.current
+        self.sleep(child, lambda: child.thread is None or child.thread.dead)
