@@ -38,6 +38,7 @@ class PerfRun:
     semantics: str
     slices: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
+    reclaims: int = 0                   # direct reclaims entered
 
     @property
     def throughput(self) -> float:
@@ -66,7 +67,7 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     nr_cpus = workload.machine_cpus(cpus)
     sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed)
     sched.record_timeline = timeline
-    CostModel(kernel, sched, costs)
+    cost = CostModel(kernel, sched, costs)
     semantics = lock_semantics(session.kernel_class)
     timing = LockTiming(kernel, sched, semantics)
     kernel.sched = sched
@@ -75,4 +76,5 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
-                   timing.slices if trace else [], sched.timeline)
+                   timing.slices + cost.slices if trace else [], sched.timeline,
+                   cost.reclaims)

@@ -73,8 +73,11 @@ class CostModel:
         trace.sched_process_fork.register(self._fixed(c["fork_ns"], "copy_process"))
         trace.sched_process_exit.register(self._fixed(c["exit_ns"], "do_exit"))
         trace.exit_mmap.register(self._fixed(c["exit_mmap_ns"], "exit_mmap"))
+        trace.mm_vmscan_direct_reclaim_begin.register(self._reclaim_begin)
         trace.mm_vmscan_direct_reclaim_end.register(self._reclaimed)
         self.reclaims = 0
+        self.slices: list = []          # (cpu, pid, start, end, what) for the trace
+        self._reclaim_start: dict = {}
 
     def _fixed(self, ns: float, symbol: str):
         sched, kernel = self.sched, self.kernel
@@ -85,10 +88,18 @@ class CostModel:
                 sched.charge(task, ns, symbol)
         return probe
 
-    def _reclaimed(self, nr_reclaimed) -> None:
+    def _reclaim_begin(self, order, gfp_flags) -> None:
         task = self.kernel.current
-        if task in self.sched.cpu_of:
+        self._reclaim_start[task] = self.sched.clock[task]
+
+    def _reclaimed(self, nr_reclaimed) -> None:
+        sched = self.sched
+        task = self.kernel.current
+        if task in sched.cpu_of:
             self.reclaims += 1
-            self.sched.charge(task, self.c["reclaim_base_ns"]
-                              + self.c["reclaim_page_ns"] * max(nr_reclaimed, 1),
-                              "do_try_to_free_pages")
+            sched.charge(task, self.c["reclaim_base_ns"]
+                         + self.c["reclaim_page_ns"] * max(nr_reclaimed, 1),
+                         "do_try_to_free_pages")
+            self.slices.append((sched.cpu_of[task].cpu, task.pid,
+                                self._reclaim_start.pop(task, sched.clock[task]),
+                                sched.clock[task], "direct reclaim"))

@@ -22,8 +22,10 @@ The semantics (``lock_semantics`` reads them off the era's class):
             need_resched), else sleeps on the wait list.  A released mutex
             goes to whichever spinner gets the line first (nearest socket,
             the latest comer: no FIFO among spinners) or to a task arriving
-            meanwhile; the unlocker wakes the first sleeper, which retries
-            and may find it taken again.
+            meanwhile, and the other spinners, seeing the owner change, stop
+            spinning and sleep (3.0 kernel/sched.c:mutex_spin_on_owner); the
+            unlocker wakes the first sleeper, which retries once and may find
+            it taken again.
 ``rwsem-handoff``  3.8's rwsem: every waiter sleeps; up_write hands the lock
             to the first waiter, which owns it while it wakes up.
 ``rwsem-steal``  3.9's rwsem (ce6711f3d196): up_write wakes the first waiter,
@@ -97,7 +99,7 @@ class lock_time:
     """One anon_vma root lock in virtual time."""
 
     __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "since",
-                 "holders")
+                 "holders", "prev_cpu")
 
     def __init__(self):
         self.owner = None
@@ -107,6 +109,7 @@ class lock_time:
         self.line_cpu = None            # the CPU whose cache holds the lock word
         self.since = 0.0                # when the current hold began
         self.holders: dict = {}         # task -> acquire time (hold times)
+        self.prev_cpu = None            # the CPU of the last holder
 
 
 class LockTiming:
@@ -169,11 +172,17 @@ class LockTiming:
             if lock.key.name not in ANON_VMA_LOCK_CLASSES:
                 self.released_at[lock] = sched.clock[task]
             return
+        # The critical section's own work: list_add_tail/list_del on
+        # anon_vma->head (the lock's cache line, already here) and on the
+        # neighbouring anon_vma_chain, last written by the previous holder.
+        sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, sched.cpu_of[task]),
+                     "anon_vma_chain_link")
+        lt.prev_cpu = sched.cpu_of[task]
         sched.schedule()
         now = sched.clock[task]
         start = lt.holders.pop(task, now)
         self.stat.holds.append(now - start)
-        self.slices.append((task.pid, start, now, "hold"))
+        self.slices.append((sched.cpu_of[task].cpu, task.pid, start, now, "hold"))
         if task in lt.readers:
             lt.readers.remove(task)
             if lt.readers:
@@ -250,10 +259,12 @@ class LockTiming:
         caller = self._caller()
         arrived = sched.clock[task]
         burnt = 0.0
+        burnt_spinning = True
         head = False                    # a woken mutex waiter keeps its place
+        first = True                    # only a newcomer spins (a woken sleeper retries once)
         while True:
             w = waiter(task, read, sched.clock[task])
-            if self._may_spin(lt, task):
+            if (first or self.kind == "ticket") and self._may_spin(lt, task):
                 w.spinning = True
                 lt.spinners.append(w)
                 sched.wait_for(lock, w)
@@ -261,6 +272,7 @@ class LockTiming:
                 sched.cpu_time[SPIN_SYMBOL[self.kind]] += spun
                 burnt += spun
             else:
+                burnt_spinning = False
                 sched.charge(task, self.costs["slowpath_ns"], SLEEP_SYMBOL[self.kind])
                 burnt += self.costs["slowpath_ns"]
                 lt.sleepers.insert(0, w) if head else lt.sleepers.append(w)
@@ -268,6 +280,7 @@ class LockTiming:
                 head = w in lt.sleepers
                 if head:
                     lt.sleepers.remove(w)
+            first = False
             if w.granted:
                 break
             if self._can_take(lt, read):
@@ -275,7 +288,9 @@ class LockTiming:
                 break
         stat.waits.append(sched.clock[task] - arrived)
         stat.callers[caller] = stat.callers.get(caller, 0.0) + burnt
-        self.slices.append((task.pid, arrived, sched.clock[task], "wait"))
+        # a sleeper's wait is not on a CPU: the trace puts it on its task's track
+        cpu = sched.cpu_of[task].cpu if burnt_spinning else None
+        self.slices.append((cpu, task.pid, arrived, sched.clock[task], "wait"))
 
     def _grant(self, lt: lock_time, w: waiter, at: float) -> None:
         clock = self.sched.clock
@@ -320,7 +335,16 @@ class LockTiming:
                                                 -s.since, s.task.pid))
             lt.spinners.remove(w)
             lt.line_cpu = sched.cpu_of[w.task]
-            self._grant(lt, w, now + self.transfer(me, sched.cpu_of[w.task]))
+            at = now + self.transfer(me, sched.cpu_of[w.task])
+            self._grant(lt, w, at)
+            if self.kind == "mutex":
+                # 3.0 mutex_spin_on_owner(): "We break out the loop above on
+                # need_resched() and when the owner changed, which is a sign
+                # for heavy contention": the losers go to sleep.
+                for s in lt.spinners:
+                    s.woken = True
+                    sched.clock[s.task] = max(sched.clock[s.task], at)
+                lt.spinners.clear()
         if lt.sleepers and not lt.sleepers[0].woken:
             w = lt.sleepers[0]
             sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
