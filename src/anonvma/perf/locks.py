@@ -335,15 +335,24 @@ class LockTiming:
                                                 -s.since, s.task.pid))
             lt.spinners.remove(w)
             lt.line_cpu = sched.cpu_of[w.task]
-            at = now + self.transfer(me, sched.cpu_of[w.task])
+            bounce = self.transfer(me, sched.cpu_of[w.task])
+            if self.kind == "mutex":
+                # Every 3.0 spinner that sees the owner go tries
+                # atomic_cmpxchg(&lock->count, 1, 0): each attempt takes the
+                # line exclusive, and the winner's waits behind the herd.
+                bounce = (bounce or self.topo["line_transfer_local_ns"]) * (1 + len(lt.spinners))
+            at = now + bounce
             self._grant(lt, w, at)
             if self.kind == "mutex":
                 # 3.0 mutex_spin_on_owner(): "We break out the loop above on
                 # need_resched() and when the owner changed, which is a sign
-                # for heavy contention": the losers go to sleep.
-                for s in lt.spinners:
+                # for heavy contention": the losers go to sleep, one after
+                # the other through the mutex's wait_lock spinlock.
+                step = self.costs["wait_lock_ns"] + self.topo["line_transfer_remote_ns"]
+                for i, s in enumerate(lt.spinners):
                     s.woken = True
-                    sched.clock[s.task] = max(sched.clock[s.task], at)
+                    sched.clock[s.task] = max(sched.clock[s.task], at) + (i + 1) * step
+                    sched.cpu_time[SPIN_SYMBOL["mutex"]] += (i + 1) * step
                 lt.spinners.clear()
         if lt.sleepers and not lt.sleepers[0].woken:
             w = lt.sleepers[0]

@@ -118,7 +118,19 @@ class VirtualTimeScheduler(Scheduler):
 
     def _put_on(self, cpu, task) -> None:
         cpu.curr = task
+        idle = self.clock[task] - cpu.idle_since
         self.clock[task] = max(self.clock[task], cpu.idle_since)
+        if idle > 0:
+            # cpuidle: the CPU slept in the deepest C-state whose target
+            # residency its idle time covered, and pays that state's exit
+            # latency before the task runs (intel_idle's table for the era's
+            # CPU; an oracle governor).
+            exit_ns = 0
+            for residency_ns, latency_ns in self.costs["sched"]["cstates"]:
+                if idle >= residency_ns:
+                    exit_ns = latency_ns
+            self.clock[task] += exit_ns
+            self.cpu_time["cpuidle exit"] += exit_ns
         self.slice_start[task] = self.clock[task]
         self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
 
