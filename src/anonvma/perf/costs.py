@@ -21,21 +21,30 @@ def default_costs() -> dict:
     return json.loads(resources.files(__package__).joinpath("costs.json").read_text())
 
 
-def _merge(base: dict, over: dict, path: str, where: str) -> None:
+def _merge(base: dict, over: dict, path: str, where) -> None:
+    """Put ``over``'s values into ``base``; ``where(key)`` is FILE:LINE of a key."""
     for key, value in over.items():
         if key.startswith("_"):
             continue
+        name = f"{path}{key}"
         if key not in base:
-            raise CostsError(f"{where}: unknown key {path}{key!r}; known are "
+            raise CostsError(f"{where(key)}: unknown key '{name}'; known are "
                              + ", ".join(k for k in base if not k.startswith("_")))
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
-                raise CostsError(f"{where}: {path}{key!r} must be an object")
-            _merge(base[key], value, f"{path}{key}.", where)
+                raise CostsError(f"{where(key)}: '{name}' must be an object")
+            _merge(base[key], value, f"{name}.", where)
+        elif isinstance(base[key], list):
+            if not isinstance(value, list) or not all(
+                    isinstance(pair, list) and len(pair) == 2 and all(
+                        isinstance(x, (int, float)) and x >= 0 for x in pair) for pair in value):
+                raise CostsError(f"{where(key)}: '{name}' must be a list of "
+                                 "[residency_ns, exit_latency_ns] pairs")
+            base[key] = value
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             base[key] = value
         else:
-            raise CostsError(f"{where}: {path}{key!r} must be a number >= 0, not {value!r}")
+            raise CostsError(f"{where(key)}: '{name}' must be a number >= 0, not {value!r}")
 
 
 def load_costs(path: str | None = None) -> dict:
@@ -52,7 +61,15 @@ def load_costs(path: str | None = None) -> dict:
         raise CostsError(f"{path}:{e.lineno}: not JSON: {e.msg}") from None
     if not isinstance(over, dict):
         raise CostsError(f"{path}:1: a costs file is a JSON object")
-    _merge(costs, over, "", path)
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+
+    def where(key: str) -> str:
+        for lineno, line in enumerate(lines, 1):
+            if f'"{key}"' in line:
+                return f"{path}:{lineno}"
+        return path
+    _merge(costs, over, "", where)
     return costs
 
 
