@@ -74,6 +74,7 @@ class VirtualTimeScheduler(Scheduler):
         self.clock: dict = defaultdict(float)
         self.cpu_of: dict = {}               # task -> cpu_struct it runs or waits on
         self.slice_start: dict = {}
+        self.preempt: set = set()           # CPUs whose task a wakeup preempts
         self.jitter = costs["jitter"]
         self.slice_ns = costs["sched"]["slice_ns"]
         # symbol -> ns of CPU, as perf report attributes samples
@@ -106,13 +107,19 @@ class VirtualTimeScheduler(Scheduler):
             return min(idle, key=lambda c: (c.idle_since, c.cpu))
         return min(self.cpus, key=lambda c: (len(c.rq), c.cpu))
 
-    def enqueue(self, task, at: float) -> None:
-        """``task`` is ready to run from ``at`` on: give it a CPU or queue it."""
+    def enqueue(self, task, at: float, woken: bool = False) -> None:
+        """``task`` is ready to run from ``at`` on: give it a CPU or queue it.
+        A woken task goes to the head of the queue and preempts the CPU's
+        task at its next preemption point (CFS's wakeup preemption: the
+        sleeper's vruntime is behind)."""
         self.clock[task] = max(self.clock[task], at)
         cpu = self._select_cpu()
         self.cpu_of[task] = cpu
         if cpu.curr is None:
             self._put_on(cpu, task)
+        elif woken:
+            cpu.rq.insert(0, task)
+            self.preempt.add(cpu)
         else:
             cpu.rq.append(task)
 
@@ -178,9 +185,12 @@ class VirtualTimeScheduler(Scheduler):
     def cond_resched(self) -> None:
         task = self.kernel.current
         cpu = self.cpu_of.get(task)
-        if cpu is not None and cpu.rq and \
-                self.clock[task] - self.slice_start[task] >= self.slice_ns:
-            # The slice is used up and someone waits: to the back of the queue.
+        if cpu is not None and cpu.rq and (
+                cpu in self.preempt or
+                self.clock[task] - self.slice_start[task] >= self.slice_ns):
+            # A woken task preempts, or the slice is used up and someone
+            # waits: to the back of the queue.
+            self.preempt.discard(cpu)
             self.leave_cpu(task)
             cpu.rq.append(task)
         self.schedule()
@@ -198,7 +208,7 @@ class VirtualTimeScheduler(Scheduler):
 
     def wake(self, task, at: float) -> None:
         """try_to_wake_up(): ready ``wakeup_ns`` after ``at``."""
-        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"])
+        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"], woken=True)
 
     def wait4(self, child) -> None:
         """The current task waits for ``child`` to exit."""

@@ -17,7 +17,7 @@ and one *program* per worker, run as a task on the simulated CPUs.
 ``mmap-merge``  Peter Zijlstra's benchmark (lore 1303392504.2035.137.camel@laptop):
                 N forked tasks each munmap() and mmap(MAP_FIXED) one page of
                 the parent's faulted anonymous mapping, over and over: a split
-                and a merge under the one shared root.  N tasks on
+                and an unlink under the one shared root.  N tasks on
                 ``min(N, 24)`` CPUs, his dual-socket Westmere EP's threads.
 ``fork_test``   aim7's fork_test: N workers forked from one parent, each
                 forking a child that exits at once, and waiting for it.
@@ -122,21 +122,32 @@ class MmapMerge(Workload):
         lines = ["set lockdep off"]
         if memory:
             lines += [f"set memory {memory}", f"set swap {4 * memory}"]
-        pages = 2 * n + 2
-        lines += [f"P0 mmap 0 {pages} rw"] + [f"P0 write {i}" for i in range(pages)]
+        # one written page gives the mapping its anon_vma, the root of all
+        lines += [f"P0 mmap 0 {n * self.window(p)} rw", "P0 write 0"]
         lines += [f"P0 fork T{i}" for i in range(n)]
         return "\n".join(lines) + "\n"
 
     def units(self, n: int, p: dict) -> int:
         return n * p["iterations"]
 
+    @staticmethod
+    def window(p: dict) -> int:
+        return 2 * p["iterations"] + 2
+
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n):
             name = f"T{i}"
-            prog.sched.spawn(prog.runner.procs[name].task, self.task, prog, name, 2 * i + 1, p)
+            prog.sched.spawn(prog.runner.procs[name].task, self.task, prog, name,
+                             i * self.window(p), p)
 
-    def task(self, prog: Program, name: str, page: int, p: dict) -> None:
-        for _ in range(p["iterations"]):
+    def task(self, prog: Program, name: str, first: int, p: dict) -> None:
+        # A new unfaulted VMA does not merge with a forked neighbour
+        # (is_mergeable_anon_vma's list_is_singular test), so each round
+        # replaces the next page of the inherited mapping: munmap splits it
+        # (anon_vma_clone) and unlinks the page's chain (unlink_anon_vmas)
+        # under the shared root, mmap(MAP_FIXED) maps a fresh page there.
+        for k in range(p["iterations"]):
+            page = first + 2 * k + 1
             prog.line(name, "munmap", page, 1)
             prog.line(name, "mmap", page, 1, "rw", "fixed")
             prog.work(p["other_ns"])
