@@ -61,7 +61,7 @@ def model_fork_exit(costs: dict, vmas: int) -> float:
     c = json.loads(json.dumps(costs))
     c["jitter"] = 0
     c["sched"]["cstates"] = []
-    c["workloads"]["fork_test"].update(forks=4, vmas=vmas, child_ns=0)
+    c["workloads"]["fork_test"].update(forks=4, vmas=vmas, child_ns=0, tasks_per_cpu=1)
     r = run_workload("fork_test", VARIANT, 1, c)
     return r.makespan_ns / 4
 

@@ -19,7 +19,8 @@ and one *program* per worker, run as a task on the simulated CPUs.
                 the parent's faulted anonymous mapping, over and over: a split
                 and an unlink under the one shared root.  N tasks on
                 ``min(N, 24)`` CPUs, his dual-socket Westmere EP's threads.
-``fork_test``   aim7's fork_test: N workers forked from one parent, each
+``fork_test``   aim7's fork_test: ``tasks_per_cpu`` workers per CPU (aim7 runs
+                many more users than CPUs) forked from one parent, each
                 forking a child that exits at once, and waiting for it.
 """
 
@@ -161,14 +162,14 @@ class ForkTest(Workload):
 
     def setup(self, n: int, p: dict, memory) -> str:
         lines = _shared_parent(p["vmas"], memory)
-        lines += [f"P0 fork W{i}" for i in range(n)]
+        lines += [f"P0 fork W{i}" for i in range(n * p["tasks_per_cpu"])]
         return "\n".join(lines) + "\n"
 
     def units(self, n: int, p: dict) -> int:
-        return n * p["forks"]
+        return n * p["tasks_per_cpu"] * p["forks"]
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
-        for i in range(n):
+        for i in range(n * p["tasks_per_cpu"]):
             name = f"W{i}"
             prog.sched.spawn(prog.runner.procs[name].task, self.worker, prog, name, p)
 
