@@ -129,6 +129,22 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
+        sched.holds_lock = self.holds_lock
+        sched.owner_sleeps = self.owner_sleeps
+
+    def holds_lock(self, task) -> bool:
+        return any(task in lt.holders for lt in self.locks.values())
+
+    def owner_sleeps(self, task) -> None:
+        """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
+        whose owner leaves its CPU stop spinning, and sleep."""
+        now = self.sched.clock[task]
+        for lt in self.locks.values():
+            if lt.owner is task and self.kind != "ticket":
+                for s in lt.spinners:
+                    s.woken = True
+                    self.sched.clock[s.task] = max(self.sched.clock[s.task], now)
+                lt.spinners.clear()
 
     # -- costs ------------------------------------------------------------------
 
@@ -267,7 +283,7 @@ class LockTiming:
             if (first or self.kind == "ticket") and self._may_spin(lt, task):
                 w.spinning = True
                 lt.spinners.append(w)
-                sched.wait_for(lock, w)
+                sched.wait_for(lock, w, spin=True)
                 spun = sched.clock[task] - w.since
                 sched.cpu_time[SPIN_SYMBOL[self.kind]] += spun
                 burnt += spun

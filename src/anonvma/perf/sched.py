@@ -13,8 +13,10 @@ keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to an idle
 CPU (the one idle longest; ties to the lowest number), else to the shortest
 run queue, which sets that CPU's ``need_resched``: a 3.0 mutex spinner
 stops spinning then.  At a voluntary preemption point (``cond_resched``,
-``might_sleep``) a task whose slice is used up gives its CPU to the head of
-the run queue.  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
+``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
+preempts, gives its CPU to the head of the run queue, unless it holds the
+anon_vma lock (a simplification: the holder finishes its critical section
+first, as under a spinlock).  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
 spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
@@ -75,6 +77,7 @@ class VirtualTimeScheduler(Scheduler):
         self.cpu_of: dict = {}               # task -> cpu_struct it runs or waits on
         self.slice_start: dict = {}
         self.preempt: set = set()           # CPUs whose task a wakeup preempts
+        self.model_sleepers: dict = {}      # task -> its wait condition
         self.jitter = costs["jitter"]
         self.slice_ns = costs["sched"]["slice_ns"]
         # symbol -> ns of CPU, as perf report attributes samples
@@ -162,7 +165,27 @@ class VirtualTimeScheduler(Scheduler):
         super().spawn(task, fn, *args, daemon=daemon)
         self.enqueue(task, self.now() if parent in self.cpu_of else self.hub_clock)
 
+    def wait_for(self, obj, test, spin: bool = False) -> None:
+        """A wait in the kernel model's own code (a lock this model does not
+        time, a wait queue): a spinner keeps its CPU, a sleeper leaves it and
+        is woken when ``test()`` holds, at the time of whoever made it so."""
+        if spin or test():
+            super().wait_for(obj, test, spin)
+            return
+        task = self.kernel.current
+        self.leave_cpu(task)
+        self.owner_sleeps(task)
+        self.model_sleepers[task] = test
+        super().wait_for(obj, lambda: test() and self.on_cpu(task))
+
     def _runnable(self) -> list:
+        if self.model_sleepers:
+            waker = self.kernel.current
+            now = self.clock[waker] if waker in self.cpu_of else self.hub_clock
+            for t, test in list(self.model_sleepers.items()):
+                if test():
+                    del self.model_sleepers[t]
+                    self.wake(t, now)
         return [t for t in self.tasks
                 if self.on_cpu(t) and (t.thread is None or not t.thread.dead)
                 and (t.sched_wait is None or t.sched_wait())]
@@ -185,7 +208,7 @@ class VirtualTimeScheduler(Scheduler):
     def cond_resched(self) -> None:
         task = self.kernel.current
         cpu = self.cpu_of.get(task)
-        if cpu is not None and cpu.rq and (
+        if cpu is not None and cpu.rq and not self.holds_lock(task) and (
                 cpu in self.preempt or
                 self.clock[task] - self.slice_start[task] >= self.slice_ns):
             # A woken task preempts, or the slice is used up and someone
@@ -199,12 +222,21 @@ class VirtualTimeScheduler(Scheduler):
 
     # -- sleeping and waking --------------------------------------------------------
 
+    # The lock timing layer's view of the anon_vma lock (locks.py): whether
+    # a task holds it, and what spinners do when an owner leaves its CPU.
+    def holds_lock(self, task) -> bool:
+        return False
+
+    def owner_sleeps(self, task) -> None:
+        pass
+
     def sleep(self, obj, woken) -> None:
         """Sleep (off the CPU) until ``woken()``; whoever makes it true calls
         ``wake`` with the time the task is ready to run again."""
         task = self.kernel.current
         self.leave_cpu(task)
-        self.wait_for(obj, lambda: woken() and self.on_cpu(task))
+        self.owner_sleeps(task)
+        Scheduler.wait_for(self, obj, lambda: woken() and self.on_cpu(task))
 
     def wake(self, task, at: float) -> None:
         """try_to_wake_up(): ready ``wakeup_ns`` after ``at``."""

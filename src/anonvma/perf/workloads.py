@@ -70,12 +70,22 @@ class Program:
 def _shared_parent(vmas: int, memory: int | None) -> list[str]:
     """P0 with ``vmas`` written single-page VMAs two pages apart (they never
     merge; each has an anon_vma), as benchmarks/fork_exit.c builds them."""
-    lines = ["set lockdep off"]
-    if memory:
-        lines += [f"set memory {memory}", f"set swap {4 * memory}"]
+    lines = ["set lockdep off"] + _pressure(memory)
     for i in range(vmas):
         lines += [f"P0 mmap {2 * i} 1 rw", f"P0 write {2 * i}"]
     return lines
+
+
+def _pressure(memory: int | None) -> list[str]:
+    """Memory pressure: a small zone with swap, fifteen sixteenths of it filled
+    by P0 (one more VMA under the shared root), so that the workload's
+    allocations go below the watermark and enter direct reclaim, whose
+    rmap walks take the anon_vma locks."""
+    if not memory:
+        return []
+    fill = memory * 15 // 16
+    return ([f"set memory {memory}", f"set swap {4 * memory}", f"P0 mmap 4096 {fill} rw"]
+            + [f"P0 write {4096 + i}" for i in range(fill)])
 
 
 class Exim(Workload):
@@ -120,9 +130,7 @@ class MmapMerge(Workload):
         return min(n, 24)
 
     def setup(self, n: int, p: dict, memory) -> str:
-        lines = ["set lockdep off"]
-        if memory:
-            lines += [f"set memory {memory}", f"set swap {4 * memory}"]
+        lines = ["set lockdep off"] + _pressure(memory)
         # one written page gives the mapping its anon_vma, the root of all
         lines += [f"P0 mmap 0 {n * self.window(p)} rw", "P0 write 0"]
         lines += [f"P0 fork T{i}" for i in range(n)]
