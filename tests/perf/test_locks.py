@@ -67,7 +67,7 @@ def test_ticket_spinlock_serves_waiters_in_arrival_order():
 
 
 def test_mutex_spinner_overtakes_a_sleeper():
-    kernel, sched, timing = machine("v3.0-rc1", 3)
+    kernel, sched, _timing = machine("v3.0-rc1", 3)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     order, arrivals = [], {}
 
@@ -95,7 +95,7 @@ def test_mutex_spinner_overtakes_a_sleeper():
 
 
 def rwsem_order(variant: str) -> list[str]:
-    kernel, sched, timing = machine(variant, 2)
+    kernel, sched, _timing = machine(variant, 2)
     sem = rw_semaphore(kernel, kernel.anon_vma_rwsem_key)
     order = []
 

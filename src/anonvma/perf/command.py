@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
-from . import run_workload
+from . import report, run_workload
 from .costs import CostsError, load_costs
 from .workloads import WORKLOADS
-from . import report
 
 MAX_CPUS = 256
 

@@ -67,7 +67,7 @@ def lock_semantics(kernel_class: type) -> str:
 
 
 class waiter:
-    __slots__ = ("task", "read", "since", "granted", "woken", "spinning")
+    __slots__ = ("task", "read", "since", "granted", "woken")
 
     def __init__(self, task, read, since):
         self.task = task
@@ -75,7 +75,6 @@ class waiter:
         self.since = since
         self.granted = False        # the lock is the task's (handed over)
         self.woken = False          # woken to retry (stealing kernels)
-        self.spinning = False
 
     def __call__(self) -> bool:
         return self.granted or self.woken
@@ -98,8 +97,8 @@ class lock_stat:
 class lock_time:
     """One anon_vma root lock in virtual time."""
 
-    __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "since",
-                 "holders", "prev_cpu")
+    __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "holders",
+                 "prev_cpu")
 
     def __init__(self):
         self.owner = None
@@ -107,7 +106,6 @@ class lock_time:
         self.spinners: list[waiter] = []
         self.sleepers: list[waiter] = []
         self.line_cpu = None            # the CPU whose cache holds the lock word
-        self.since = 0.0                # when the current hold began
         self.holders: dict = {}         # task -> acquire time (hold times)
         self.prev_cpu = None            # the CPU of the last holder
 
@@ -281,7 +279,6 @@ class LockTiming:
         while True:
             w = waiter(task, read, sched.clock[task])
             if (first or self.kind == "ticket") and self._may_spin(lt, task):
-                w.spinning = True
                 lt.spinners.append(w)
                 sched.wait_for(lock, w, spin=True)
                 spun = sched.clock[task] - w.since

@@ -180,8 +180,8 @@ def perfetto_trace(r: PerfRun) -> bytes:
     """A Perfetto trace (perfetto.protos TracePacket/TrackEvent): one track
     per simulated CPU, slices for lock waits and holds, direct reclaim, and
     instants for slab allocations."""
-    from perfetto.trace_builder.proto_builder import TraceProtoBuilder
     from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import TrackEvent
+    from perfetto.trace_builder.proto_builder import TraceProtoBuilder
 
     builder = TraceProtoBuilder()
     seq = 1

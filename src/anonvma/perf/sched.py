@@ -35,7 +35,7 @@ from ..explore.scheduler import Scheduler
 class cpu_struct:
     """One simulated CPU (the kernel's struct rq, in short)."""
 
-    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "busy")
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since")
 
     def __init__(self, cpu: int, socket: int):
         self.cpu = cpu
@@ -43,7 +43,6 @@ class cpu_struct:
         self.curr = None                # the task on this CPU
         self.rq: list = []              # tasks waiting for it, FIFO
         self.idle_since = 0.0           # virtual time it went idle
-        self.busy = 0.0                 # ns it ran a task (spinning included)
 
     @property
     def need_resched(self) -> bool:
@@ -54,7 +53,7 @@ class EarliestVirtualTime:
     """The strategy: the runnable task with the earliest clock, ties to the
     lower pid.  Deterministic; its own randomness is the scheduler's."""
 
-    def __init__(self, sched: "VirtualTimeScheduler"):
+    def __init__(self, sched: VirtualTimeScheduler):
         self.sched = sched
 
     def next_task(self, runnable, current, is_yielding):
@@ -148,7 +147,6 @@ class VirtualTimeScheduler(Scheduler):
         """``task`` sleeps or is gone: its CPU runs the head of its run
         queue, or goes idle."""
         cpu = self.cpu_of[task]
-        cpu.busy += self.clock[task] - self.slice_start.get(task, self.clock[task])
         cpu.curr = None
         cpu.idle_since = self.clock[task]
         if cpu.rq:
