@@ -359,14 +359,23 @@ class LockTiming:
             if self.kind == "mutex":
                 # 3.0 mutex_spin_on_owner(): "We break out the loop above on
                 # need_resched() and when the owner changed, which is a sign
-                # for heavy contention": the losers go to sleep, one after
+                # for heavy contention".  A spinner that saw lock->owner go
+                # NULL keeps spinning on the new owner; one that missed that
+                # window (``owner_change_bailout``, drawn per spinner) sees
+                # the owner change and goes to sleep, the losers one after
                 # the other through the mutex's wait_lock spinlock.
                 step = self.costs["wait_lock_ns"] + self.topo["line_transfer_remote_ns"]
-                for i, s in enumerate(lt.spinners):
+                bail = self.costs["owner_change_bailout"]
+                keep, i = [], 0
+                for s in lt.spinners:
+                    if sched.rng.random() >= bail:
+                        keep.append(s)
+                        continue
+                    i += 1
                     s.woken = True
-                    sched.clock[s.task] = max(sched.clock[s.task], at) + (i + 1) * step
-                    sched.cpu_time[SPIN_SYMBOL["mutex"]] += (i + 1) * step
-                lt.spinners.clear()
+                    sched.clock[s.task] = max(sched.clock[s.task], at) + i * step
+                    sched.cpu_time[SPIN_SYMBOL["mutex"]] += i * step
+                lt.spinners[:] = keep
         if lt.sleepers and not lt.sleepers[0].woken:
             w = lt.sleepers[0]
             sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
