@@ -269,9 +269,11 @@ def cmd_perf(args) -> int:
     try:
         for v in args.variants or ():
             get_variant(v)
-        for path in filter(None, (args.plot,)):
-            if not os.path.isdir(path):
-                raise PerfError(f"--plot {path}: not a directory")
+        if args.plot and not os.path.isdir(args.plot):
+            raise PerfError(f"--plot {args.plot}: not a directory")
+        for option, path in (("--trace", args.trace), ("--write", args.write)):
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise PerfError(f"{option} {path}: no such directory")
         if args.workload == "calibrate":
             from .perf.calibrate import calibrate
             return calibrate(args.write)

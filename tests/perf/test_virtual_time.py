@@ -101,3 +101,5 @@ def test_perf_command_rejects_bad_input(tmp_path, capsys):
     assert "--cpus 0" in capsys.readouterr().err
     assert main(["perf", "nosuch"]) == 2
     assert "unknown workload 'nosuch'" in capsys.readouterr().err
+    assert main(["perf", "exim", "--trace", str(tmp_path / "no" / "t.pftrace")]) == 2
+    assert "--trace" in capsys.readouterr().err and not (tmp_path / "no").exists()
