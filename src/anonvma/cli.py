@@ -262,6 +262,26 @@ def cmd_demo(args) -> int:
     return demo(args.out)
 
 
+def cmd_perf(args) -> int:
+    import os
+    from .perf.command import PerfError, perf
+    from .variants import get_variant
+    try:
+        for v in args.variants or ():
+            get_variant(v)
+        if args.plot and not os.path.isdir(args.plot):
+            raise PerfError(f"--plot {args.plot}: not a directory")
+        for option, path in (("--trace", args.trace), ("--write", args.write)):
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise PerfError(f"{option} {path}: no such directory")
+        if args.workload == "calibrate":
+            from .perf.calibrate import calibrate
+            return calibrate(args.write)
+        return perf(args)
+    except PerfError as e:
+        raise UserError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anonvma",
@@ -349,6 +369,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="out.svg, out.png or out.dot (default: the dot source on stdout)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_graph)
+
+    p = sub.add_parser("perf", help="a workload (exim, mmap-merge, fork_test) in virtual time "
+                       "on N simulated CPUs per era: throughput, lock profile, lock_stat "
+                       "(docs/performance.md); 'perf calibrate' measures the live kernel")
+    p.add_argument("workload", metavar="WORKLOAD",
+                   help="exim, mmap-merge, fork_test, or calibrate")
+    p.add_argument("--variant", dest="variants", action="append", metavar="NAME",
+                   type=_variant_name, help="an era to compare (repeat; the first is the "
+                   "baseline; default v2.6.39, v3.0-rc1, v3.0)")
+    p.add_argument("--cpus", default="1,2,4,8,16,40", metavar="N,N,...",
+                   help="simulated CPU counts (tasks for mmap-merge); default 1,2,4,8,16,40")
+    p.add_argument("--seed", type=_bounded(int, 0, 2**32 - 1), default=0,
+                   help="seed of the cost jitter and the kernel's random choices")
+    p.add_argument("--costs", metavar="FILE", help="a JSON file of costs over the package's")
+    p.add_argument("--pressure", action="store_true",
+                   help="run with memory pressure: allocations enter direct reclaim")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots into DIR")
+    p.add_argument("--trace", metavar="FILE",
+                   help="write a Perfetto trace of the last variant at the most CPUs")
+    p.add_argument("--write", metavar="FILE",
+                   help="calibrate: write the costs there (default: print them)")
+    p.set_defaults(fn=cmd_perf)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
     p.add_argument("--out", metavar="DIR",

@@ -24,7 +24,7 @@ SHARED = pathlib.Path(__file__).parents[1] / "scenarios" / "shared"
 
 
 def test_the_seed_eras_have_2011_lockdep():
-    assert list(VARIANTS)[2:5] == ["v2.6.39", "v3.0-rc2", "v3.0"]
+    assert list(VARIANTS)[2:7] == ["v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0-rc2", "v3.0"]
     assert Linux_3_0.lockdep_flavour == Linux_3_0_rc2.lockdep_flavour == "reclaim_fs"
     assert Linux.lockdep_flavour == "fs_reclaim"
 

@@ -1,0 +1,80 @@
+"""The performance model: the kernel model's own code (the era's
+anon_vma_clone, unlink_anon_vmas, locks and allocator) run in virtual time
+on N simulated CPUs, so that a locking change answers "faster or slower"
+as well as "correct or not" (docs/performance.md).
+
+    result = run_workload("exim", "v3.0", cpus=40, costs=load_costs())
+
+``sched.py`` is the virtual-time scheduler, ``costs.py`` the cost model,
+``locks.py`` the anon_vma lock's timing per era, ``workloads.py`` the
+programs, ``report.py`` what comes out of a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..scenario import parse
+from ..session import Config, Session
+from .costs import CostModel, load_costs
+from .locks import LockTiming, lock_semantics, lock_stat
+from .sched import VirtualTimeScheduler
+from .workloads import WORKLOADS, Program
+
+__all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS"]
+
+
+@dataclass
+class PerfRun:
+    workload: str
+    variant: str
+    cpus: int
+    seed: int
+    units: int
+    makespan_ns: float
+    cpu_time: dict                      # symbol -> ns
+    busy_ns: float                      # CPU time of all CPUs
+    stat: lock_stat
+    semantics: str
+    slices: list = field(default_factory=list)
+    timeline: list = field(default_factory=list)
+    reclaims: int = 0                   # direct reclaims entered
+
+    @property
+    def throughput(self) -> float:
+        """Units per second of virtual time."""
+        return self.units / self.makespan_ns * 1e9
+
+    def share(self, symbol: str) -> float:
+        """``symbol``'s share of all CPU time (busy and idle), as perf's
+        system-wide profile counts it."""
+        return self.cpu_time.get(symbol, 0.0) / (self.makespan_ns * self.cpus)
+
+
+def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
+                 seed: int = 0, pressure: bool = False, timeline: bool = False,
+                 trace: bool = False) -> PerfRun:
+    costs = costs or load_costs()
+    workload = WORKLOADS[name]
+    params = costs["workloads"][name]
+    memory = params.get("pressure_memory", 0) if pressure else 0
+    text = workload.setup(cpus, params, memory or None)
+    session = Session(parse(text, f"<perf {name}>"), Config(variant=variant, lockdep=False,
+                                                             checks=False))
+    machine = session.boot()
+    machine.run_steps()
+    kernel = machine.kernel
+    nr_cpus = workload.machine_cpus(cpus)
+    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed)
+    sched.record_timeline = timeline
+    cost = CostModel(kernel, sched, costs)
+    semantics = lock_semantics(session.kernel_class)
+    timing = LockTiming(kernel, sched, semantics)
+    kernel.sched = sched
+    workload.spawn(Program(machine.runner, sched), cpus, params)
+    sched.run()
+    makespan = max(sched.hub_clock, 1.0)
+    return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
+                   dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
+                   timing.slices + cost.slices if trace else [], sched.timeline,
+                   cost.reclaims)

@@ -1,0 +1,383 @@
+"""The timing of the anon_vma root lock, per era: who waits how long, and
+whether waiting burns a CPU.
+
+The kernel model's locks decide correctness (one owner, a FIFO queue,
+handoff at unlock: lock.py).  This layer listens to the same lock events
+(``lock_acquire``, ``lock_release``) and, for the anon_vma lock class of the
+era (``&anon_vma->lock``, ``->mutex``, ``->rwsem``), keeps the lock's state in
+virtual time and decides when a task gets it.  A task this layer has not
+granted the lock waits in the probe, before the model's own lock is even
+tried, so the model's lock is free whenever this layer hands it over and
+the model never queues on it.  Both probes first yield to every task with
+an earlier clock, so the decisions happen in virtual-time order.
+
+The semantics (``lock_semantics`` reads them off the era's class):
+
+``ticket``  2.6.39's ticket spinlock: waiters spin (burning their CPU, in
+            ``do_raw_spin_lock``) in FIFO order; each handoff costs a cache-line
+            transfer that grows with the number of spinners re-reading the
+            line (Boyd-Wickizer et al., "Non-scalable locks are dangerous").
+``mutex``   3.0's mutex: a waiter spins while the owner runs on a CPU and its
+            own CPU has nothing else to run (mutex_spin_on_owner stops on
+            need_resched), else sleeps on the wait list.  A released mutex
+            goes to whichever spinner gets the line first (nearest socket,
+            the latest comer: no FIFO among spinners) or to a task arriving
+            meanwhile, and the other spinners, seeing the owner change, stop
+            spinning and sleep (3.0 kernel/sched.c:mutex_spin_on_owner); the
+            unlocker wakes the first sleeper, which retries once and may find
+            it taken again.
+``rwsem-handoff``  3.8's rwsem: every waiter sleeps; up_write hands the lock
+            to the first waiter, which owns it while it wakes up.
+``rwsem-steal``  3.9's rwsem (ce6711f3d196): up_write wakes the first waiter,
+            but a running writer takes the free lock first.
+``rwsem-spin``  3.16+: lock-stealing and optimistic spinning on a running
+            owner, as the mutex.
+"""
+
+from __future__ import annotations
+
+from ..trace import kernel_stack
+from ..trace_tokens import kernel_name
+
+ANON_VMA_LOCK_CLASSES = ("&anon_vma->lock", "&anon_vma->mutex", "&anon_vma->rwsem")
+
+# perf report's symbol for the CPU a waiter burns, per semantics
+SPIN_SYMBOL = {"ticket": "do_raw_spin_lock", "mutex": "__mutex_lock_common",
+               "rwsem-spin": "rwsem_optimistic_spin"}
+SLEEP_SYMBOL = {"mutex": "__mutex_lock_common", "rwsem-handoff": "rwsem_down_write_failed",
+                "rwsem-steal": "rwsem_down_write_failed", "rwsem-spin": "rwsem_down_write_slowpath"}
+
+# The callers perf's call graph shows for the lock functions: the first of
+# these on the stack (the kernel inlines anon_vma_chain_link, anon_vma_lock
+# and lock_anon_vma_root's callers' helpers).
+CALLERS = ("anon_vma_clone", "unlink_anon_vmas", "anon_vma_fork", "anon_vma_free",
+           "page_lock_anon_vma", "folio_lock_anon_vma_read", "anon_vma_prepare",
+           "rmap_walk_anon", "vma_prepare", "vma_adjust", "move_vma", "dup_anon_vma")
+
+
+def lock_semantics(kernel_class: type) -> str:
+    kind = kernel_class.anon_vma_lock
+    if kind == "spinlock":
+        return "ticket"
+    if kind == "mutex":
+        return "mutex"
+    if getattr(kernel_class, "rwsem_spin_on_owner", True):
+        return "rwsem-spin"
+    return "rwsem-steal" if kernel_class.rwsem_writer_lock_stealing else "rwsem-handoff"
+
+
+class waiter:
+    __slots__ = ("task", "read", "since", "granted", "woken")
+
+    def __init__(self, task, read, since):
+        self.task = task
+        self.read = read
+        self.since = since
+        self.granted = False        # the lock is the task's (handed over)
+        self.woken = False          # woken to retry (stealing kernels)
+
+    def __call__(self) -> bool:
+        return self.granted or self.woken
+
+
+class lock_stat:
+    """One lock class's /proc/lock_stat counters (times in ns)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.contentions = 0
+        self.con_bounces = 0
+        self.acquisitions = 0
+        self.acq_bounces = 0
+        self.waits: list[float] = []
+        self.holds: list[float] = []
+        self.callers: dict[str, float] = {}     # caller -> ns in the lock functions
+
+
+class lock_time:
+    """One anon_vma root lock in virtual time."""
+
+    __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "holders",
+                 "prev_cpu")
+
+    def __init__(self):
+        self.owner = None
+        self.readers: list = []
+        self.spinners: list[waiter] = []
+        self.sleepers: list[waiter] = []
+        self.line_cpu = None            # the CPU whose cache holds the lock word
+        self.holders: dict = {}         # task -> acquire time (hold times)
+        self.prev_cpu = None            # the CPU of the last holder
+
+
+class LockTiming:
+    """Attach to a kernel running under ``VirtualTimeScheduler``."""
+
+    def __init__(self, kernel, sched, semantics: str):
+        self.kernel = kernel
+        self.sched = sched
+        self.kind = semantics
+        self.costs = sched.costs["lock"]
+        self.topo = sched.costs["topology"]
+        self.locks: dict = {}
+        self.stat = lock_stat("")
+        self.released_at: dict = {}     # other locks: when last released
+        self.slices: list = []          # (pid, start, end, what) for the trace
+        trace = kernel.trace
+        trace.lock_acquire.register(self.acquire)
+        trace.lock_release.register(self.release)
+        trace.lock_acquired.register(self._model_acquired)
+        sched.holds_lock = self.holds_lock
+        sched.owner_sleeps = self.owner_sleeps
+
+    def holds_lock(self, task) -> bool:
+        return any(task in lt.holders for lt in self.locks.values())
+
+    def owner_sleeps(self, task) -> None:
+        """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
+        whose owner leaves its CPU stop spinning, and sleep."""
+        now = self.sched.clock[task]
+        for lt in self.locks.values():
+            if lt.owner is task and self.kind != "ticket":
+                for s in lt.spinners:
+                    s.woken = True
+                    self.sched.clock[s.task] = max(self.sched.clock[s.task], now)
+                lt.spinners.clear()
+
+    # -- costs ------------------------------------------------------------------
+
+    def transfer(self, from_cpu, to_cpu) -> float:
+        """A cache line modified on ``from_cpu`` read on ``to_cpu``."""
+        if from_cpu is None or from_cpu is to_cpu:
+            return 0.0
+        if from_cpu.socket == to_cpu.socket:
+            return self.topo["line_transfer_local_ns"]
+        return self.topo["line_transfer_remote_ns"]
+
+    # -- the probes -----------------------------------------------------------------
+
+    def acquire(self, lock, subclass, trylock, read, ip) -> None:
+        sched = self.sched
+        task = self.kernel.current
+        if lock.key.name not in ANON_VMA_LOCK_CLASSES:
+            sched.charge(task, self.costs["fast_ns"], "_raw_spin_lock")
+            return
+        lt = self.locks.get(lock)
+        if lt is None:
+            lt = self.locks[lock] = lock_time()
+            self.stat.name = lock.key.name
+        if trylock:
+            # Already taken in the model: a trylock never waits.
+            self._take(lt, task, read)
+            return
+        sched.schedule()                # let every earlier task act first
+        self._bounce(lt, task)
+        sched.charge(task, self.costs["fast_ns"], "lock_fastpath")
+        if self._can_take(lt, read):
+            self._take(lt, task, read)
+            return
+        self._contended(lock, lt, task, read)
+
+    def release(self, lock, ip) -> None:
+        sched = self.sched
+        lt = self.locks.get(lock)
+        task = self.kernel.current
+        if lt is None:
+            if lock.key.name not in ANON_VMA_LOCK_CLASSES:
+                self.released_at[lock] = sched.clock[task]
+            return
+        # The critical section's own work: list_add_tail/list_del on
+        # anon_vma->head (the lock's cache line, already here) and on the
+        # neighbouring anon_vma_chain, last written by the previous holder.
+        sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, sched.cpu_of[task]),
+                     "anon_vma_chain_link")
+        lt.prev_cpu = sched.cpu_of[task]
+        sched.schedule()
+        now = sched.clock[task]
+        start = lt.holders.pop(task, now)
+        self.stat.holds.append(now - start)
+        self.slices.append((sched.cpu_of[task].cpu, task.pid, start, now, "hold"))
+        if task in lt.readers:
+            lt.readers.remove(task)
+            if lt.readers:
+                return
+        elif lt.owner is task:
+            lt.owner = None
+        if self.kind == "ticket":
+            self._ticket_release(lt, task, now)
+        elif self.kind == "rwsem-handoff":
+            self._handoff_release(lt, task, now)
+        else:
+            self._steal_release(lt, task, now)
+
+    def _model_acquired(self, lock, ip) -> None:
+        # A lock this layer does not time was contended in the model: the
+        # waiter got it when its holder let go.
+        if lock in self.released_at:
+            clock = self.sched.clock
+            task = self.kernel.current
+            clock[task] = max(clock[task], self.released_at[lock])
+
+    # -- state --------------------------------------------------------------------
+
+    def _can_take(self, lt: lock_time, read) -> bool:
+        if lt.owner is not None:
+            return False
+        if read:
+            return not lt.sleepers and not lt.spinners
+        return not lt.readers
+
+    def _take(self, lt: lock_time, task, read) -> None:
+        if read:
+            lt.readers.append(task)
+        else:
+            lt.owner = task
+        lt.holders[task] = self.sched.clock[task]
+        self.stat.acquisitions += 1
+
+    def _bounce(self, lt: lock_time, task) -> None:
+        cpu = self.sched.cpu_of[task]
+        cost = self.transfer(lt.line_cpu, cpu)
+        if cost:
+            self.stat.acq_bounces += 1
+            self.sched.charge(task, cost, "lock_fastpath")
+        lt.line_cpu = cpu
+
+    def _caller(self) -> str:
+        for name in kernel_stack(3):
+            name = kernel_name(name)
+            if name in CALLERS or name.lstrip("_") in CALLERS:
+                return name.lstrip("_") if name.lstrip("_") in CALLERS else name
+        return "?"
+
+    # -- waiting --------------------------------------------------------------------
+
+    def _may_spin(self, lt: lock_time, task) -> bool:
+        kind = self.kind
+        if kind == "ticket":
+            return True
+        if kind not in ("mutex", "rwsem-spin"):
+            return False
+        sched = self.sched
+        owner = lt.owner
+        return owner is not None and sched.on_cpu(owner) and \
+            not sched.cpu_of[task].need_resched
+
+    def _contended(self, lock, lt: lock_time, task, read) -> None:
+        sched = self.sched
+        stat = self.stat
+        stat.contentions += 1
+        if lt.owner is not None and sched.cpu_of.get(lt.owner) is not None and \
+                sched.cpu_of[lt.owner].socket != sched.cpu_of[task].socket:
+            stat.con_bounces += 1
+        caller = self._caller()
+        arrived = sched.clock[task]
+        burnt = 0.0
+        burnt_spinning = True
+        head = False                    # a woken mutex waiter keeps its place
+        first = True                    # only a newcomer spins (a woken sleeper retries once)
+        while True:
+            w = waiter(task, read, sched.clock[task])
+            if (first or self.kind == "ticket") and self._may_spin(lt, task):
+                lt.spinners.append(w)
+                sched.wait_for(lock, w, spin=True)
+                spun = sched.clock[task] - w.since
+                sched.cpu_time[SPIN_SYMBOL[self.kind]] += spun
+                burnt += spun
+            else:
+                burnt_spinning = False
+                sched.charge(task, self.costs["slowpath_ns"], SLEEP_SYMBOL[self.kind])
+                burnt += self.costs["slowpath_ns"]
+                lt.sleepers.insert(0, w) if head else lt.sleepers.append(w)
+                sched.sleep(lock, w)
+                head = w in lt.sleepers
+                if head:
+                    lt.sleepers.remove(w)
+            first = False
+            if w.granted:
+                break
+            if self._can_take(lt, read):
+                self._take(lt, task, read)
+                break
+        stat.waits.append(sched.clock[task] - arrived)
+        stat.callers[caller] = stat.callers.get(caller, 0.0) + burnt
+        # a sleeper's wait is not on a CPU: the trace puts it on its task's track
+        cpu = sched.cpu_of[task].cpu if burnt_spinning else None
+        self.slices.append((cpu, task.pid, arrived, sched.clock[task], "wait"))
+
+    def _grant(self, lt: lock_time, w: waiter, at: float) -> None:
+        clock = self.sched.clock
+        clock[w.task] = max(clock[w.task], at)
+        w.granted = True
+        self._take(lt, w.task, w.read)
+
+    def _ticket_release(self, lt: lock_time, task, now: float) -> None:
+        if not lt.spinners:
+            return
+        w = lt.spinners.pop(0)
+        cpu = self.sched.cpu_of[w.task]
+        bounce = self.transfer(self.sched.cpu_of[task], cpu) or self.topo["line_transfer_local_ns"]
+        cost = bounce * (1.0 + self.costs["ticket_bounce_per_waiter"] * len(lt.spinners))
+        lt.line_cpu = cpu
+        self._grant(lt, w, now + cost)
+
+    def _handoff_release(self, lt: lock_time, task, now: float) -> None:
+        """rwsem_wake -> __rwsem_do_wake: the first waiter (or the readers
+        at the head) own the lock from now, and run when they are woken."""
+        sched = self.sched
+        while lt.sleepers:
+            w = lt.sleepers[0]
+            if not w.read and lt.readers:
+                break
+            del lt.sleepers[0]
+            sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
+            w.granted = True
+            self._take(lt, w.task, w.read)
+            sched.wake(w.task, sched.clock[task])
+            lt.holders[w.task] = sched.clock[w.task]
+            if not w.read:
+                break
+
+    def _steal_release(self, lt: lock_time, task, now: float) -> None:
+        sched = self.sched
+        me = sched.cpu_of[task]
+        if lt.spinners:
+            # The spinner whose CPU sees the line first; among equals, the
+            # latest to come (no FIFO among spinners).
+            w = min(lt.spinners, key=lambda s: (self.transfer(me, sched.cpu_of[s.task]),
+                                                -s.since, s.task.pid))
+            lt.spinners.remove(w)
+            lt.line_cpu = sched.cpu_of[w.task]
+            bounce = self.transfer(me, sched.cpu_of[w.task])
+            if self.kind == "mutex":
+                # Every 3.0 spinner that sees the owner go tries
+                # atomic_cmpxchg(&lock->count, 1, 0): each attempt takes the
+                # line exclusive, and the winner's waits behind the herd.
+                bounce = (bounce or self.topo["line_transfer_local_ns"]) * (1 + len(lt.spinners))
+            at = now + bounce
+            self._grant(lt, w, at)
+            if self.kind == "mutex":
+                # 3.0 mutex_spin_on_owner(): "We break out the loop above on
+                # need_resched() and when the owner changed, which is a sign
+                # for heavy contention".  A spinner that saw lock->owner go
+                # NULL keeps spinning on the new owner; one that missed that
+                # window (``owner_change_bailout``, drawn per spinner) sees
+                # the owner change and goes to sleep, the losers one after
+                # the other through the mutex's wait_lock spinlock.
+                step = self.costs["wait_lock_ns"] + self.topo["line_transfer_remote_ns"]
+                bail = self.costs["owner_change_bailout"]
+                keep, i = [], 0
+                for s in lt.spinners:
+                    if sched.rng.random() >= bail:
+                        keep.append(s)
+                        continue
+                    i += 1
+                    s.woken = True
+                    sched.clock[s.task] = max(sched.clock[s.task], at) + i * step
+                    sched.cpu_time[SPIN_SYMBOL["mutex"]] += i * step
+                lt.spinners[:] = keep
+        if lt.sleepers and not lt.sleepers[0].woken:
+            w = lt.sleepers[0]
+            sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
+            w.woken = True
+            sched.wake(w.task, sched.clock[task])

@@ -1,0 +1,248 @@
+"""Virtual time on N simulated CPUs: the explorer's scheduler, with an
+earliest-virtual-time strategy.
+
+Every task has a clock (ns).  It advances only when the cost model charges
+the task for something its kernel code did (``charge``), or when the task
+waits: for a lock (``locks.py``), for a CPU, for a child (``wait4``).  At
+every scheduling point the task with the earliest clock runs next, so the
+kernel model's events happen in virtual-time order wherever they can
+interact: the anon_vma lock's probes yield before they decide anything.
+
+CPUs: a task runs on one CPU at a time; a CPU runs one task at a time and
+keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to an idle
+CPU (the one idle longest; ties to the lowest number), else to the shortest
+run queue, which sets that CPU's ``need_resched``: a 3.0 mutex spinner
+stops spinning then.  At a voluntary preemption point (``cond_resched``,
+``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
+preempts, gives its CPU to the head of the run queue, unless it holds the
+anon_vma lock (a simplification: the holder finishes its critical section
+first, as under a spinlock).  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
+spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+
+A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
+kernel's modelled random choices, so the same seed gives the same timeline
+(``timeline``), event for event.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+from ..explore.scheduler import Scheduler
+
+
+class cpu_struct:
+    """One simulated CPU (the kernel's struct rq, in short)."""
+
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since")
+
+    def __init__(self, cpu: int, socket: int):
+        self.cpu = cpu
+        self.socket = socket
+        self.curr = None                # the task on this CPU
+        self.rq: list = []              # tasks waiting for it, FIFO
+        self.idle_since = 0.0           # virtual time it went idle
+
+    @property
+    def need_resched(self) -> bool:
+        return bool(self.rq)
+
+
+class EarliestVirtualTime:
+    """The strategy: the runnable task with the earliest clock, ties to the
+    lower pid.  Deterministic; its own randomness is the scheduler's."""
+
+    def __init__(self, sched: VirtualTimeScheduler):
+        self.sched = sched
+
+    def next_task(self, runnable, current, is_yielding):
+        clock = self.sched.clock
+        return min(runnable, key=lambda t: (clock[t], t.pid))
+
+    def choose(self, n: int) -> int:
+        return self.sched.rng.randrange(n)
+
+
+class VirtualTimeScheduler(Scheduler):
+
+    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0):
+        self.rng = random.Random(seed)
+        super().__init__(kernel, EarliestVirtualTime(self))
+        self.costs = costs
+        per_socket = max(1, costs["topology"]["cores_per_socket"])
+        self.cpus = [cpu_struct(i, i // per_socket) for i in range(nr_cpus)]
+        self.clock: dict = defaultdict(float)
+        self.cpu_of: dict = {}               # task -> cpu_struct it runs or waits on
+        self.slice_start: dict = {}
+        self.preempt: set = set()           # CPUs whose task a wakeup preempts
+        self.model_sleepers: dict = {}      # task -> its wait condition
+        self.jitter = costs["jitter"]
+        self.slice_ns = costs["sched"]["slice_ns"]
+        # symbol -> ns of CPU, as perf report attributes samples
+        self.cpu_time: dict = defaultdict(float)
+        self.children_waited: dict = {}      # child task -> waiting parent
+        self.timeline: list = []             # (ns, pid, what), in order
+        self.record_timeline = False
+        self.hub_clock = 0.0
+
+    # -- time ---------------------------------------------------------------------
+
+    def charge(self, task, ns: float, symbol: str) -> None:
+        """``task`` spent ``ns`` of CPU in kernel or user function ``symbol``."""
+        if self.jitter:
+            ns *= 1.0 + self.jitter * (2.0 * self.rng.random() - 1.0)
+        self.clock[task] += ns
+        self.cpu_time[symbol] += ns
+        if self.record_timeline:
+            self.timeline.append((round(self.clock[task], 3), task.pid, symbol))
+
+    def now(self) -> float:
+        task = self.kernel.current
+        return self.clock[task] if task in self.cpu_of else self.hub_clock
+
+    # -- CPUs ---------------------------------------------------------------------
+
+    def _select_cpu(self):
+        idle = [c for c in self.cpus if c.curr is None]
+        if idle:
+            return min(idle, key=lambda c: (c.idle_since, c.cpu))
+        return min(self.cpus, key=lambda c: (len(c.rq), c.cpu))
+
+    def enqueue(self, task, at: float, woken: bool = False) -> None:
+        """``task`` is ready to run from ``at`` on: give it a CPU or queue it.
+        A woken task goes to the head of the queue and preempts the CPU's
+        task at its next preemption point (CFS's wakeup preemption: the
+        sleeper's vruntime is behind)."""
+        self.clock[task] = max(self.clock[task], at)
+        cpu = self._select_cpu()
+        self.cpu_of[task] = cpu
+        if cpu.curr is None:
+            self._put_on(cpu, task)
+        elif woken:
+            cpu.rq.insert(0, task)
+            self.preempt.add(cpu)
+        else:
+            cpu.rq.append(task)
+
+    def _put_on(self, cpu, task) -> None:
+        cpu.curr = task
+        idle = self.clock[task] - cpu.idle_since
+        self.clock[task] = max(self.clock[task], cpu.idle_since)
+        if idle > 0:
+            # cpuidle: the CPU slept in the deepest C-state whose target
+            # residency its idle time covered, and pays that state's exit
+            # latency before the task runs (intel_idle's table for the era's
+            # CPU; an oracle governor).
+            exit_ns = 0
+            for residency_ns, latency_ns in self.costs["sched"]["cstates"]:
+                if idle >= residency_ns:
+                    exit_ns = latency_ns
+            self.clock[task] += exit_ns
+            self.cpu_time["cpuidle exit"] += exit_ns
+        self.slice_start[task] = self.clock[task]
+        self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
+
+    def leave_cpu(self, task) -> None:
+        """``task`` sleeps or is gone: its CPU runs the head of its run
+        queue, or goes idle."""
+        cpu = self.cpu_of[task]
+        cpu.curr = None
+        cpu.idle_since = self.clock[task]
+        if cpu.rq:
+            self._put_on(cpu, cpu.rq.pop(0))
+
+    def on_cpu(self, task) -> bool:
+        cpu = self.cpu_of.get(task)
+        return cpu is not None and cpu.curr is task
+
+    # -- the Scheduler interface ----------------------------------------------------
+
+    def spawn(self, task, fn, *args, daemon: bool = False) -> None:
+        parent = self.kernel.current
+        super().spawn(task, fn, *args, daemon=daemon)
+        self.enqueue(task, self.now() if parent in self.cpu_of else self.hub_clock)
+
+    def wait_for(self, obj, test, spin: bool = False) -> None:
+        """A wait in the kernel model's own code (a lock this model does not
+        time, a wait queue): a spinner keeps its CPU, a sleeper leaves it and
+        is woken when ``test()`` holds, at the time of whoever made it so."""
+        if spin or test():
+            super().wait_for(obj, test, spin)
+            return
+        task = self.kernel.current
+        self.leave_cpu(task)
+        self.owner_sleeps(task)
+        self.model_sleepers[task] = test
+        super().wait_for(obj, lambda: test() and self.on_cpu(task))
+
+    def _runnable(self) -> list:
+        if self.model_sleepers:
+            waker = self.kernel.current
+            now = self.clock[waker] if waker in self.cpu_of else self.hub_clock
+            for t, test in list(self.model_sleepers.items()):
+                if test():
+                    del self.model_sleepers[t]
+                    self.wake(t, now)
+        return [t for t in self.tasks
+                if self.on_cpu(t) and (t.thread is None or not t.thread.dead)
+                and (t.sched_wait is None or t.sched_wait())]
+
+    def _pick(self, runnable, current, is_yielding: bool):
+        # No schedule is recorded: the strategy has no choice to replay.
+        if len(runnable) == 1:
+            return runnable[0]
+        return self.strategy.next_task(runnable, current, is_yielding)
+
+    def _reap(self) -> None:
+        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
+            self.hub_clock = max(self.hub_clock, self.clock[task])
+            self.leave_cpu(task)
+            parent = self.children_waited.pop(task, None)
+            if parent is not None:
+                self.wake(parent, self.clock[task])
+        super()._reap()
+
+    def cond_resched(self) -> None:
+        task = self.kernel.current
+        cpu = self.cpu_of.get(task)
+        if cpu is not None and cpu.rq and not self.holds_lock(task) and (
+                cpu in self.preempt or
+                self.clock[task] - self.slice_start[task] >= self.slice_ns):
+            # A woken task preempts, or the slice is used up and someone
+            # waits: to the back of the queue.
+            self.preempt.discard(cpu)
+            self.leave_cpu(task)
+            cpu.rq.append(task)
+        self.schedule()
+
+    might_sleep = cond_resched
+
+    # -- sleeping and waking --------------------------------------------------------
+
+    # The lock timing layer's view of the anon_vma lock (locks.py): whether
+    # a task holds it, and what spinners do when an owner leaves its CPU.
+    def holds_lock(self, task) -> bool:
+        return False
+
+    def owner_sleeps(self, task) -> None:
+        pass
+
+    def sleep(self, obj, woken) -> None:
+        """Sleep (off the CPU) until ``woken()``; whoever makes it true calls
+        ``wake`` with the time the task is ready to run again."""
+        task = self.kernel.current
+        self.leave_cpu(task)
+        self.owner_sleeps(task)
+        Scheduler.wait_for(self, obj, lambda: woken() and self.on_cpu(task))
+
+    def wake(self, task, at: float) -> None:
+        """try_to_wake_up(): ready ``wakeup_ns`` after ``at``."""
+        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"], woken=True)
+
+    def wait4(self, child) -> None:
+        """The current task waits for ``child`` to exit."""
+        if child.thread is not None and child.thread.dead or child not in self.cpu_of:
+            return
+        self.children_waited[child] = self.kernel.current
+        self.sleep(child, lambda: child.thread is None or child.thread.dead)

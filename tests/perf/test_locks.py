@@ -1,0 +1,131 @@
+"""The anon_vma lock's timing per era, on hand-placed tasks: the orders the
+kernels' lock code gives (2.6.39 arch/x86 ticket spinlocks, 3.0
+kernel/mutex.c + kernel/sched.c:mutex_spin_on_owner, 3.8 lib/rwsem.c's
+__rwsem_do_wake handing the lock to the first waiter, 3.9's ce6711f3d196
+rwsem_try_write_lock stealing it)."""
+
+from __future__ import annotations
+
+from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
+from anonvma.kernel.kernel.locking.rwsem import down_write, rw_semaphore, up_write
+from anonvma.kernel.kernel.locking.spinlock import spin_lock, spin_unlock, spinlock_t
+from anonvma.kernel.kernel.sched.core import task_struct
+from anonvma.perf.costs import load_costs
+from anonvma.perf.locks import LockTiming, lock_semantics
+from anonvma.perf.sched import VirtualTimeScheduler
+from anonvma.variants import get_variant
+
+US = 1000.0
+
+
+def machine(variant: str, nr_cpus: int):
+    cls = get_variant(variant)
+    kernel = cls()
+    kernel.spawn_init("P0")
+    costs = load_costs()
+    costs["jitter"] = 0
+    sched = VirtualTimeScheduler(kernel, costs, nr_cpus)
+    timing = LockTiming(kernel, sched, lock_semantics(cls))
+    kernel.sched = sched
+    return kernel, sched, timing
+
+
+def spawn(kernel, sched, name, fn, *args):
+    task = task_struct(kernel.alloc_pid(), name)
+    sched.spawn(task, fn, *args)
+    return task
+
+
+def test_semantics_follow_the_eras():
+    assert [lock_semantics(get_variant(v)) for v in
+            ("v2.6.39", "v3.0-rc1", "v3.0", "v3.8", "v3.9", "v6.18")] == \
+        ["ticket", "mutex", "mutex", "rwsem-handoff", "rwsem-steal", "rwsem-spin"]
+
+
+def test_ticket_spinlock_serves_waiters_in_arrival_order():
+    kernel, sched, timing = machine("v2.6.39", 4)
+    lock = spinlock_t(kernel, kernel.anon_vma_lock_key)
+    order = []
+
+    def body(name, arrive, hold):
+        sched.charge(kernel.current, arrive, "user")
+        spin_lock(lock)
+        order.append(name)
+        sched.charge(kernel.current, hold, "user")
+        spin_unlock(lock)
+
+    # pids in one order, arrivals in another
+    spawn(kernel, sched, "O", body, "O", 0, 20 * US)
+    spawn(kernel, sched, "A", body, "A", 3 * US, 1 * US)
+    spawn(kernel, sched, "B", body, "B", 1 * US, 1 * US)
+    spawn(kernel, sched, "C", body, "C", 2 * US, 1 * US)
+    sched.run()
+    assert order == ["O", "B", "C", "A"]
+    assert timing.stat.contentions == 3
+    # the waiters spun: their whole wait is CPU time in do_raw_spin_lock
+    assert sched.cpu_time["do_raw_spin_lock"] >= (19 + 18 + 17) * US
+
+
+def test_mutex_spinner_overtakes_a_sleeper():
+    kernel, sched, _timing = machine("v3.0-rc1", 3)
+    lock = mutex(kernel, kernel.anon_vma_mutex_key)
+    order, arrivals = [], {}
+
+    def body(name, arrive, hold):
+        sched.charge(kernel.current, arrive, "user")
+        arrivals[name] = sched.clock[kernel.current]
+        mutex_lock(lock)
+        order.append(name)
+        sched.charge(kernel.current, hold, "user")
+        mutex_unlock(lock)
+
+    def other():
+        sched.charge(kernel.current, 100 * US, "user")
+
+    spawn(kernel, sched, "S", body, "S", 1 * US, 10 * US)      # CPU 0
+    spawn(kernel, sched, "O", body, "O", 0, 20 * US)           # CPU 1
+    spawn(kernel, sched, "C", body, "C", 5 * US, 10 * US)      # CPU 2
+    spawn(kernel, sched, "Q", other)                           # queued on CPU 0
+    sched.run()
+    # S came first but its CPU had Q waiting (need_resched): it slept, and
+    # C, spinning on the running owner, took the mutex when O let go.
+    assert arrivals["S"] < arrivals["C"]
+    assert order == ["O", "C", "S"]
+    assert sched.cpu_time["__mutex_lock_common"] > 0
+
+
+def rwsem_order(variant: str) -> list[str]:
+    kernel, sched, _timing = machine(variant, 2)
+    sem = rw_semaphore(kernel, kernel.anon_vma_rwsem_key)
+    order = []
+
+    def owner():
+        down_write(sem)
+        order.append("O")
+        sched.charge(kernel.current, 10 * US, "user")
+        up_write(sem)
+        sched.charge(kernel.current, 1 * US, "user")
+        down_write(sem)                 # back before the woken waiter runs
+        order.append("O")
+        sched.charge(kernel.current, 10 * US, "user")
+        up_write(sem)
+
+    def waiter():
+        sched.charge(kernel.current, 1 * US, "user")
+        down_write(sem)
+        order.append("W")
+        sched.charge(kernel.current, 1 * US, "user")
+        up_write(sem)
+
+    spawn(kernel, sched, "O", owner)
+    spawn(kernel, sched, "W", waiter)
+    sched.run()
+    return order
+
+
+def test_rwsem_hands_off_in_fifo_order_without_lock_stealing():
+    assert rwsem_order("v3.8") == ["O", "W", "O"]
+
+
+def test_rwsem_writer_steals_the_lock_from_a_woken_waiter():
+    assert rwsem_order("v3.9") == ["O", "O", "W"]
