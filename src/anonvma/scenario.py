@@ -21,7 +21,9 @@ from .kernel.include.errno import errorname
 from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.mm.mempolicy import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_PREFERRED
 from .kernel.include.mm import (
-    MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
+    MADV_COLD, MADV_COLLAPSE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE,
+    MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_HUGEPAGE, MADV_KEEPONFORK, MADV_NOHUGEPAGE,
+    MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_WIPEONFORK,
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MLOCK_ONFAULT,
     MREMAP_DONTUNMAP, MREMAP_FIXED,
     MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
@@ -44,6 +46,10 @@ PROTS = {
 ADVICE = {
     "dontfork": MADV_DONTFORK, "dofork": MADV_DOFORK, "wipeonfork": MADV_WIPEONFORK,
     "keeponfork": MADV_KEEPONFORK, "dontneed": MADV_DONTNEED, "pageout": MADV_PAGEOUT,
+    "free": MADV_FREE, "cold": MADV_COLD, "populate_read": MADV_POPULATE_READ,
+    "populate_write": MADV_POPULATE_WRITE, "guard_install": MADV_GUARD_INSTALL,
+    "guard_remove": MADV_GUARD_REMOVE, "hugepage": MADV_HUGEPAGE,
+    "nohugepage": MADV_NOHUGEPAGE, "collapse": MADV_COLLAPSE,
 }
 SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
 # mbind MODE -> (mode, nodes): the machine has one node, node 0
@@ -207,6 +213,12 @@ def _args(path, lineno, op, words):
             raise ScenarioError(path, lineno, f"bad VMA name {words[2]!r}: use 1 to 79 letters, "
                                 "digits, '_', '.', ':' or '-'")
         return (page(0), count(1), *words[2:])
+    if op == "process_madvise":
+        need(4, 4, "TARGET FIRST COUNT ADVICE (TARGET: the process whose memory is advised)")
+        if not _NAME.match(words[0]):
+            raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: process_madvise "
+                                "takes the TARGET process's name first")
+        return (words[0], page(1), count(2), choice(words[3], ADVICE, "advice"))
     if op == "mbind":
         need(3, 3, "FIRST COUNT MODE")
         return (page(0), count(1), choice(words[2], POLICIES, "memory policy"))
@@ -231,7 +243,8 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, fork, thread, "
+                        "process_madvise, mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, "
+                        "fork, thread, "
                         "exec, exit or maps")
 
 
@@ -424,6 +437,9 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
         if proc not in live:
             raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
                                 "other than P0 come into being by 'fork' or 'thread'")
+        if op == "process_madvise" and args[0] not in live:
+            raise ScenarioError(path, lineno, f"unknown or exited target process {args[0]!r}: "
+                                "process_madvise advises a process alive at this line")
         if n_ops == MAX_OPS:
             raise ScenarioError(path, lineno, f"too many operations: at most {MAX_OPS}, "
                                 "counting the exits at the end")
@@ -632,6 +648,9 @@ class Runner:
             if k.sys_brk(want) != want:
                 self.fail(line.proc, op, "ENOMEM")
             return
+        if op == "process_madvise":
+            self.process_madvise(line)
+            return
         if op == "maps":
             tp = k.trace.user_maps
             if tp.probes:
@@ -640,6 +659,18 @@ class Runner:
         ret = self.syscall(op, a)
         if ret < 0:
             self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
+
+    def process_madvise(self, line: Line) -> None:
+        """A pidfd of the target's thread group: the task that leads it now
+        (it may have exited and left the others running), or none if the
+        target never came into being or its process is gone."""
+        target, first, count, advice = line.args
+        proc = self.procs.get(target)
+        task = None if proc is None or proc.dead else proc.task.group_leader
+        ret = self.kernel.sys_process_madvise(task, BASE + (first << PAGE_SHIFT),
+                                              count << PAGE_SHIFT, ADVICE[advice])
+        if ret < 0:
+            self.fail(line.proc, line.op, errorname.get(-ret, str(-ret)))
 
     def mmap(self, a: tuple) -> int:
         """``mmap any`` hints at the top of the scenario range: the kernel

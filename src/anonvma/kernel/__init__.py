@@ -24,6 +24,7 @@ from .kernel.locking.lock import lock_class_key
 from .kernel.sys import Sys
 from .kernel.sched.core import SequentialScheduler, task_struct
 from .mm.filemap import Filemap
+from .mm.gup import Gup
 from .mm.madvise import Madvise
 from .mm.memory import Memory
 from .mm.mempolicy import Mempolicy
@@ -44,7 +45,7 @@ from .mm.vma_init import VmaInit
 from .mm.vmscan import Vmscan
 
 
-class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock,
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Gup, Mlock,
             Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
             Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""

@@ -14,6 +14,7 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long u64;
+typedef int s32;
 typedef long s64;
 
 #define __NR_read		0
@@ -48,6 +49,7 @@ typedef long s64;
 #define __NR_mbind		237
 #define __NR_mlock2		325
 #define __NR_pidfd_open		434
+#define __NR_process_madvise	440
 #define __NR_mseal		462
 
 #define PROT_NONE		0x0
@@ -80,6 +82,7 @@ typedef long s64;
 #define O_NONBLOCK		04000
 #define S_IFMT			0170000
 #define S_IFREG			0100000
+#define ESRCH			3
 #define ENOMEM			12
 #define ADDR_NO_RANDOMIZE	0x0040000
 #define MLOCK_ONFAULT		0x01
