@@ -61,6 +61,13 @@ from anonvma.scenario import MAX_FILE, ScenarioError, Together, parse, parse_fil
     ("P0 mseal 0\n", 1, "mseal takes FIRST COUNT"),
     ("P0 anon_name 0 4 a[1]\n", 1, "bad VMA name 'a[1]'"),
     ("P0 mbind 0 4 local\n", 1, "unknown memory policy 'local'"),
+    ("P0 madvise 0 4 guard\n", 1, "unknown advice 'guard'"),
+    ("P0 process_madvise P0 0 4\n", 1, "process_madvise takes TARGET FIRST COUNT ADVICE"),
+    ("P0 process_madvise P1 0 4 cold\n", 1, "unknown or exited target process 'P1'"),
+    ("P0 fork P1\nP1 exit\nP0 process_madvise P1 0 4 cold\n", 3,
+     "unknown or exited target process 'P1'"),
+    ("P0 process_madvise 1P 0 4 cold\n", 1, "bad process name '1P'"),
+    ("P0 process_madvise P0 0 4 lazy\n", 1, "unknown advice 'lazy'"),
     ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])

@@ -28,3 +28,32 @@ def test_mlock_mseal_mbind_brk_interleave_without_a_problem(tmp_path):
     r = explore(path, strategy="dfs", budget_runs=300, max_preemptions=1, progress=False)
     assert r.failure is None
     assert r.runs > 1
+
+
+MADVISE = """\
+P0 mmap 0 8
+P0 write 0
+P0 mmap 16 4
+P0 thread T1
+P0 fork P1
+together
+P0 madvise 16 2 guard_install
+T1 madvise 0 4 hugepage
+P1 madvise 0 8 populate_write
+P1 process_madvise P0 0 8 pageout
+T1 madvise 4 4 free
+end
+P0 madvise 0 8 nohugepage
+P0 write 17
+"""
+
+
+def test_madvise_guards_populate_and_hugepage_interleave_without_a_problem(tmp_path):
+    """guard_install prepares an anon_vma under the mmap read lock,
+    hugepage splits under the write lock, populate faults and a remote
+    pageout walks the rmap: the explorer interleaves them at their locks."""
+    path = tmp_path / "madvise.scn"
+    path.write_text(MADVISE)
+    r = explore(path, strategy="dfs", budget_runs=300, max_preemptions=1, progress=False)
+    assert r.failure is None
+    assert r.runs > 1

@@ -111,6 +111,12 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 munlock 0\n", ":1: error: wrong number of arguments for 'munlock'"),
     ("P0 anon_name 0 4 a[1]\n", ":1: error: bad VMA name 'a[1]'"),
     ("P0 mbind 0 4 local\n", ":1: error: unknown memory policy 'local'"),
+    ("P0 madvise 0 4 guard\n", ":1: error: unknown advice 'guard'"),
+    ("P0 process_madvise P0 0 4\n", ":1: error: wrong number of arguments for 'process_madvise'"),
+    ("P0 process_madvise P1 0 4 cold\n", ":1: error: unknown or exited target process 'P1'"),
+    ("P0 fork P1\nP1 exit\nP0 process_madvise P1 0 4 cold\n",
+     ":3: error: unknown or exited target process 'P1'"),
+    ("P0 process_madvise P0 0 4 lazy\n", ":1: error: unknown advice 'lazy'"),
     ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", ":3: error: process has exited: 'P0'"),
 ])

@@ -31,6 +31,10 @@ _OPS = (
     ("mlock", 2), ("munlock", 1), ("mseal", 1),
     # VMA names and memory policies take part in merging
     ("anon_name", 2), ("mbind", 2),
+    # lazyfree and cold pages, population, guard markers, THP vm_flags and
+    # another process's advice
+    ("madvise lru", 2), ("madvise populate", 2), ("madvise guard", 2), ("madvise thp", 2),
+    ("process_madvise", 1),
 )
 _NAMES = ("a", "a", "b", "c")
 _POLICIES = ("default", "bind", "bind", "preferred", "interleave")
@@ -40,7 +44,17 @@ TOP = 1 << 32
 # that keeps neighbours apart yet lets them share an anon_vma.
 _PROTS = ("rw",) * 4 + ("rwx",) * 2 + ("r",) * 2 + ("none", "rx")
 assert set(_PROTS) == set(PROTS)
-_ADVICE = tuple(a for a in ADVICE if a != "pageout") + ("pageout",)
+_ADVICE = ("dontfork", "dofork", "wipeonfork", "keeponfork", "dontneed", "pageout")
+# the advice of the newer madvise ops, by op
+_MORE_ADVICE = {
+    "madvise lru": ("free", "free", "cold", "pageout"),
+    "madvise populate": ("populate_write", "populate_write", "populate_read"),
+    "madvise guard": ("guard_install", "guard_remove"),
+    "madvise thp": ("hugepage", "hugepage", "nohugepage", "collapse"),
+}
+# what process_madvise asks of another process (and, rarely, what it may not)
+_REMOTE_ADVICE = ("cold", "pageout", "pageout", "collapse", "free")
+assert set(_ADVICE).union(*_MORE_ADVICE.values()) == set(ADVICE)
 
 
 def _pick(choose: Choose, items):
@@ -216,6 +230,16 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[proc].difference_update(pages)
         elif op == "madvise":
             lines.append(f"{proc} madvise {first} {count} {_pick(choose, _ADVICE)}")
+        elif op in _MORE_ADVICE:
+            advice = _pick(choose, _MORE_ADVICE[op])
+            lines.append(f"{proc} madvise {first} {count} {advice}")
+            if advice == "guard_install":
+                # an access there is SIGSEGV: steer writes elsewhere
+                writable[proc].difference_update(pages)
+        elif op == "process_madvise":
+            target = _pick(choose, live)
+            advice = _pick(choose, _REMOTE_ADVICE)
+            lines.append(f"{proc} process_madvise {target} {first} {count} {advice}")
         elif op == "mremap":
             kind = choose(0, 2)
             if kind == 0:
