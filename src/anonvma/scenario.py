@@ -17,6 +17,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from .kernel.fs.userfaultfd import UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES
 from .kernel.include.errno import errorname
 from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.mm.mempolicy import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_PREFERRED
@@ -51,7 +52,7 @@ ADVICE = {
     "guard_remove": MADV_GUARD_REMOVE, "hugepage": MADV_HUGEPAGE,
     "nohugepage": MADV_NOHUGEPAGE, "collapse": MADV_COLLAPSE,
 }
-SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
+SIGNAME = {7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV"}
 # mbind MODE -> (mode, nodes): the machine has one node, node 0
 POLICIES = {"default": (MPOL_DEFAULT, frozenset()), "bind": (MPOL_BIND, frozenset({0})),
             "preferred": (MPOL_PREFERRED, frozenset({0})),
@@ -219,6 +220,16 @@ def _args(path, lineno, op, words):
             raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: process_madvise "
                                 "takes the TARGET process's name first")
         return (words[0], page(1), count(2), choice(words[3], ADVICE, "advice"))
+    if op == "uffd_register":
+        need(2, 2, "FIRST COUNT")
+        return (page(0), count(1))
+    if op == "uffd_move":
+        need(3, 4, "SRC COUNT DEST [holes]")
+        if len(words) == 4 and words[3] != "holes":
+            raise ScenarioError(path, lineno, f"unexpected {words[3]!r}: uffd_move takes SRC "
+                                "COUNT DEST, or SRC COUNT DEST holes "
+                                "(UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)")
+        return (page(0), count(1), page(2, "destination page"), *words[3:])
     if op == "mbind":
         need(3, 3, "FIRST COUNT MODE")
         return (page(0), count(1), choice(words[2], POLICIES, "memory policy"))
@@ -243,7 +254,8 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "process_madvise, mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, "
+                        "process_madvise, mremap, brk, mlock, munlock, mseal, anon_name, mbind, "
+                        "uffd_register, uffd_move, read, write, "
                         "fork, thread, "
                         "exec, exit or maps")
 
@@ -552,6 +564,7 @@ class Runner:
         self.order: list[Process] = []          # creation order, for the final exits
         # processes that write 1 to /proc/self/make-it-fail as they start
         self.make_it_fail = frozenset(make_it_fail)
+        self.uffd = {}                          # mm -> its process's userfaultfd
         init = kernel.spawn_init("P0")
         self._add("P0", init)
 
@@ -651,6 +664,11 @@ class Runner:
         if op == "process_madvise":
             self.process_madvise(line)
             return
+        if op in ("uffd_register", "uffd_move"):
+            ret = self.userfaultfd(proc, a)
+            if ret < 0:
+                self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
+            return
         if op == "maps":
             tp = k.trace.user_maps
             if tp.probes:
@@ -671,6 +689,22 @@ class Runner:
                                               count << PAGE_SHIFT, ADVICE[advice])
         if ret < 0:
             self.fail(line.proc, line.op, errorname.get(-ret, str(-ret)))
+
+    def userfaultfd(self, proc: Process, a: tuple) -> int:
+        """A process opens its userfaultfd at its first uffd line; a forked
+        child closes the copy of its parent's (the interpreter's rule), and
+        exec closes it (O_CLOEXEC): one per mm."""
+        k = self.kernel
+        mm = proc.task.mm
+        ctx = self.uffd.get(mm)
+        if ctx is None:
+            ctx = self.uffd[mm] = k.sys_userfaultfd()
+        addr = BASE + (a[0] << PAGE_SHIFT)
+        length = a[1] << PAGE_SHIFT
+        if len(a) == 2:
+            return k.userfaultfd_register(ctx, addr, length)
+        mode = UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES if len(a) == 4 else 0
+        return k.userfaultfd_move(ctx, BASE + (a[2] << PAGE_SHIFT), addr, length, mode)
 
     def mmap(self, a: tuple) -> int:
         """``mmap any`` hints at the top of the scenario range: the kernel

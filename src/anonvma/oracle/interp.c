@@ -57,13 +57,15 @@
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
 	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK,
-	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, OP_PROCESS_MADVISE, NR_OPS
+	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, OP_PROCESS_MADVISE,
+	OP_UFFD_REGISTER, OP_UFFD_MOVE, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
 	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
 	"mlock", "munlock", "mseal", "anon_name", "mbind", "process_madvise",
+	"uffd_register", "uffd_move",
 };
 
 struct keyword {
@@ -153,6 +155,7 @@ struct interp {
 	u32 cur;		/* line being executed, for the signal handler */
 	struct token tok;
 	u32 nthreads;
+	int uffd;		/* this process's userfaultfd, or -1 */
 	u32 name_inc[MAX_NAMES];	/* live incarnation of a name, or NONE */
 	u32 inc_name[MAX_INC];
 	u32 inc_group[MAX_INC];		/* the first incarnation of its process */
@@ -495,6 +498,8 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 	case OP_ANON_NAME: want_min = 2; want_max = 3; break;
 	case OP_MBIND:	want_min = 3; want_max = 3; break;
 	case OP_PROCESS_MADVISE: want_min = 4; want_max = 4; break;
+	case OP_UFFD_REGISTER: want_min = 2; want_max = 2; break;
+	case OP_UFFD_MOVE: want_min = 3; want_max = 4; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
@@ -555,6 +560,12 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		}
 		if (ntok == 6)
 			op->arg |= MREMAP_DONTUNMAP;
+		ntok = 3;
+		break;
+	case OP_UFFD_MOVE:
+		if (ntok == 4 && !str_eq(tok[3], "holes"))
+			syntax(in, lineno, "expected 'holes'", tok[3]);
+		op->arg = ntok == 4;	/* UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES */
 		ntok = 3;
 		break;
 	case OP_MLOCK:
@@ -1059,6 +1070,37 @@ static s64 do_process_madvise(struct interp *in, struct op *op, void *addr, u64 
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * The process's userfaultfd, opened with the UFFDIO_API handshake at its
+ * first uffd line, with UFFD_FEATURE_SIGBUS: nobody would ever resolve a
+ * missing-page fault, so it is SIGBUS instead of a wait; then
+ * UFFDIO_REGISTER (missing mode) or UFFDIO_MOVE.  A move of part of the
+ * range is EAGAIN, as the ioctl says.
+ */
+static s64 do_userfaultfd(struct interp *in, struct op *op, void *addr, u64 len)
+{
+	struct { u64 api, features, ioctls; } api = { UFFD_API, UFFD_FEATURE_SIGBUS, 0 };
+	struct { u64 start, len, mode, ioctls; } reg = {
+		(u64)addr, len, UFFDIO_REGISTER_MODE_MISSING, 0 };
+	struct { u64 dst, src, len, mode; s64 move; } mv = {
+		(u64)page_addr(op->num[2]), (u64)addr, len,
+		op->arg ? UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES : 0, 0 };
+	s64 ret;
+
+	if (in->uffd < 0) {
+		ret = syscall1(__NR_userfaultfd, O_CLOEXEC);
+		if (ret < 0)
+			die("userfaultfd", ret);
+		in->uffd = (int)ret;
+		ret = syscall3(__NR_ioctl, in->uffd, UFFDIO_API, &api);
+		if (ret < 0)
+			die("UFFDIO_API", ret);
+	}
+	if (op->code == OP_UFFD_REGISTER)
+		return syscall3(__NR_ioctl, in->uffd, UFFDIO_REGISTER, &reg);
+	return syscall3(__NR_ioctl, in->uffd, UFFDIO_MOVE, &mv);
+}
+
 static s64 do_syscall(struct interp *in, struct op *op)
 {
 	u64 len = op->num[1] * PAGE_SIZE;
@@ -1091,6 +1133,9 @@ static s64 do_syscall(struct interp *in, struct op *op)
 		return syscall5(__NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, op->name);
 	case OP_PROCESS_MADVISE:
 		return do_process_madvise(in, op, addr, len);
+	case OP_UFFD_REGISTER:
+	case OP_UFFD_MOVE:
+		return do_userfaultfd(in, op, addr, len);
 	case OP_MBIND: {
 		u64 node0 = 1;
 
@@ -1231,8 +1276,13 @@ static u32 step(struct interp *in, u32 i)
 		break;
 	case OP_FORK:
 		ret = syscall0(__NR_fork);
-		if (ret == 0)
+		if (ret == 0) {
+			/* the parent's userfaultfd is not the child's */
+			if (in->uffd >= 0)
+				syscall1(__NR_close, in->uffd);
+			in->uffd = -1;
 			return wait_turn(in, op->child);
+		}
 		if (ret < 0) {
 			report(in, i, 0, ret);
 			mark_dead(in, op->child);
@@ -1327,6 +1377,7 @@ static void setup(struct interp *in)
 	ret = syscall2(__NR_arch_prctl, ARCH_SET_FS, in);
 	if (ret < 0)
 		die("arch_prctl", ret);
+	in->uffd = -1;		/* none yet, or closed by exec (O_CLOEXEC) */
 }
 
 static u64 arg_dec(const char *s)
@@ -1340,7 +1391,8 @@ static u64 arg_dec(const char *s)
 
 /*
  * After an exec: interp -r TRACED LINE SELF SOCKETS TOKEN FILE, SOCKETS the
- * inherited descriptors as "a,b,c,...", TOKEN the turn's token in hex.  We hold the turn; the other
+ * inherited descriptors as "a,b,c,...", TOKEN the turn's token in hex.
+ * We hold the turn; the other
  * threads are gone and the old mm is torn down.
  */
 static __attribute__((noreturn)) void resume(struct interp *in, char *buf, char **argv)

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from ..include.errno import EFAULT, EINVAL, ENOMEM
 from ..include.mm import PAGE_SHIFT, PAGE_SIZE, VM_READ, VM_WRITE
-from .memory import VM_FAULT_OOM, VM_FAULT_SIGSEGV
+from .memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
 
 
 class Gup:
 
     def faultin_page(self, vma, address: int, write: bool) -> int:
-        """0, or -errno: a guard page (SIGSEGV) is -EFAULT, OOM -ENOMEM."""
+        """0, or -errno: a guard page (SIGSEGV) or a userfaultfd's missing
+        page (SIGBUS) is -EFAULT, OOM -ENOMEM."""
         ret = self.handle_mm_fault(vma, address, write)
         if ret & VM_FAULT_OOM:
             return -ENOMEM
-        if ret & VM_FAULT_SIGSEGV:
+        if ret & (VM_FAULT_SIGSEGV | VM_FAULT_SIGBUS):
             return -EFAULT
         return 0
 

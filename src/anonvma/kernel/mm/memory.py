@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from ..include.gfp import GFP_HIGHUSER_MOVABLE
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
-from ..include.mm import PAGE_SHIFT, VM_WRITE
+from ..include.mm import PAGE_SHIFT, VM_UFFD_MISSING, VM_WRITE
 from .mm_types import PTE_MARKER_GUARD, pte_marker, pte_t, swp_pte_t
 
 # vm_fault_t (include/linux/mm_types.h)
 VM_FAULT_OOM = 0x000001
+VM_FAULT_SIGBUS = 0x000002
 VM_FAULT_SIGSEGV = 0x000040
 
 
@@ -67,6 +68,12 @@ class Memory:
             return self.do_wp_page(vmf)
         return 0
 
+    def handle_userfault(self, vmf: vm_fault) -> int:
+        """fs/userfaultfd.c: a missing page of a registered VMA.  The
+        scenario's userfaultfd has UFFD_FEATURE_SIGBUS (nobody would ever
+        resolve the fault): SIGBUS instead of waiting."""
+        return VM_FAULT_SIGBUS
+
     def handle_pte_marker(self, vmf: vm_fault) -> int:
         """Hitting a guard page is always a fatal condition."""
         assert vmf.orig_pte.marker & PTE_MARKER_GUARD
@@ -87,6 +94,8 @@ class Memory:
         vpn = vmf.address >> PAGE_SHIFT
         # Reads map the shared zero page: no anon_vma, no folio.
         if not vmf.write:
+            if vma.vm_flags & VM_UFFD_MISSING:
+                return self.handle_userfault(vmf)
             mm.pgd[vpn] = pte_t(self.zero_folio, False)
             return 0
         ret = self.vmf_anon_prepare(vmf)
@@ -95,6 +104,10 @@ class Memory:
         folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
         if folio is None:
             return VM_FAULT_OOM
+        # A write asks the userfaultfd only now: the anon_vma is there.
+        if vma.vm_flags & VM_UFFD_MISSING:
+            self.folio_put(folio)
+            return self.handle_userfault(vmf)
         spin_lock(mm.page_table_lock)
         # Another thread faulted this page in while we allocated: use its.
         if vpn in mm.pgd:

@@ -8,8 +8,9 @@ protection bits of the kernel's PTEs would answer the same question.
 from __future__ import annotations
 
 from ....include.mm import PAGE_SHIFT, VM_ACCESS_FLAGS, VM_WRITE
-from ....mm.memory import VM_FAULT_OOM, VM_FAULT_SIGSEGV
+from ....mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
 
+SIGBUS = 7
 SIGSEGV = 11
 SIGKILL = 9
 MAX_OOM_RETRIES = 64
@@ -41,6 +42,8 @@ class Fault:
                 fault = self.handle_mm_fault(vma, address, write)
                 if fault & VM_FAULT_SIGSEGV:
                     return SIGSEGV          # a guard page
+                if fault & VM_FAULT_SIGBUS:
+                    return SIGBUS           # a userfaultfd's missing page
                 if fault & VM_FAULT_OOM:
                     retries += 1
                     if not self.pagefault_out_of_memory(retries):
