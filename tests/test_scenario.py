@@ -68,6 +68,10 @@ from anonvma.scenario import MAX_FILE, ScenarioError, Together, parse, parse_fil
      "unknown or exited target process 'P1'"),
     ("P0 process_madvise 1P 0 4 cold\n", 1, "bad process name '1P'"),
     ("P0 process_madvise P0 0 4 lazy\n", 1, "unknown advice 'lazy'"),
+    ("P0 uffd_register 0\n", 1, "uffd_register takes FIRST COUNT"),
+    ("P0 uffd_move 0 4 8 gaps\n", 1, "unexpected 'gaps': uffd_move takes SRC COUNT DEST"),
+    ("P0 uffd_move 0 4\n", 1, "uffd_move takes SRC COUNT DEST [holes]"),
+    ("P0 uffd_move 0 4 x\n", 1, "bad destination page 'x'"),
     ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])

@@ -117,6 +117,9 @@ def test_writable_segment_is_refused(tmp_path):
     ("P0 fork P1\nP1 exit\nP0 process_madvise P1 0 4 cold\n",
      ":3: error: unknown or exited target process 'P1'"),
     ("P0 process_madvise P0 0 4 lazy\n", ":1: error: unknown advice 'lazy'"),
+    ("P0 uffd_register 0\n", ":1: error: wrong number of arguments for 'uffd_register'"),
+    ("P0 uffd_move 0 4 8 gaps\n", ":1: error: expected 'holes' 'gaps'"),
+    ("P0 uffd_move 0 4\n", ":1: error: wrong number of arguments for 'uffd_move'"),
     ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", ":3: error: process has exited: 'P0'"),
 ])

@@ -35,6 +35,8 @@ _OPS = (
     # another process's advice
     ("madvise lru", 2), ("madvise populate", 2), ("madvise guard", 2), ("madvise thp", 2),
     ("process_madvise", 1),
+    # userfaultfd: registration splits and merges, UFFDIO_MOVE re-targets folios
+    ("uffd_register", 2), ("uffd_move", 3),
 )
 _NAMES = ("a", "a", "b", "c")
 _POLICIES = ("default", "bind", "bind", "preferred", "interleave")
@@ -236,6 +238,15 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if advice == "guard_install":
                 # an access there is SIGSEGV: steer writes elsewhere
                 writable[proc].difference_update(pages)
+        elif op == "uffd_register":
+            lines.append(f"{proc} uffd_register {first} {count}")
+            # a missing page there is SIGBUS: steer writes elsewhere
+            writable[proc].difference_update(pages)
+        elif op == "uffd_move":
+            dest = _edge(choose, mine, count, window) if mine and choose(0, 1) \
+                else choose(0, window - 1)
+            holes = " holes" if choose(0, 2) == 0 else ""
+            lines.append(f"{proc} uffd_move {first} {count} {dest}{holes}")
         elif op == "process_madvise":
             target = _pick(choose, live)
             advice = _pick(choose, _REMOTE_ADVICE)

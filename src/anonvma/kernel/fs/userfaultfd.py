@@ -88,3 +88,9 @@ class Userfaultfd:
     def dup_userfaultfd(self, vma) -> None:
         """The child of a fork without UFFD_FEATURE_EVENT_FORK: not registered."""
         vma.vm_flags &= ~_VM_UFFD_FLAGS
+
+    def mremap_userfaultfd_prep(self, vma) -> None:
+        """Where mremap() moved a registered range to: without
+        UFFD_FEATURE_EVENT_REMAP its context is dropped (userfaultfd_reset_ctx),
+        for the whole VMA, which may be a neighbour the range merged with."""
+        vma.vm_flags &= ~_VM_UFFD_FLAGS

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..include.errno import EFAULT, EINVAL, ENOMEM, EPERM
 from ..include.mm import (
     MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_ALIGN, PAGE_SHIFT, TASK_SIZE,
-    VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, offset_in_page, vma_is_sealed,
+    VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, _VM_UFFD_FLAGS, offset_in_page, vma_is_sealed,
 )
 from .memory import pte_range
 
@@ -137,6 +137,10 @@ class Mremap:
         while vma is not None and vma.vm_start < end:
             if not seen_vma and start < vma.vm_start:
                 return -EFAULT
+            # vma_multi_allowed(): a userfaultfd-armed VMA moves alone (the
+            # notification would drop the mmap lock in the middle)
+            if vma.vm_flags & _VM_UFFD_FLAGS and (seen_vma or vma.vm_end < end):
+                return -EFAULT
             addr = max(vma.vm_start, start)
             length = min(end, vma.vm_end) - addr
             offset = vma.vm_start - last_end if seen_vma else 0
@@ -236,6 +240,7 @@ class Mremap:
             return -ENOMEM, None
         vrm.vma = vma
         self.move_page_tables(vma, vrm.addr, new_vma, vrm.new_addr, vrm.old_len, need_rmap_locks)
+        self.mremap_userfaultfd_prep(new_vma)
         return 0, new_vma
 
     def move_page_tables(self, vma, old_addr: int, new_vma, new_addr: int, length: int,
