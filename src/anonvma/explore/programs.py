@@ -118,6 +118,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
     group = {"P0": 0}               # name -> its process (thread group)
+    leader = {0: "P0"}              # a thread group's leading thread
+    leaderless = set()              # groups whose leader did 'exit thread'
     next_name = 1
     lines = []
     if choose(0, 1):
@@ -173,6 +175,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 continue
             child = f"P{next_name}"
             group[child] = next_name
+            leader[next_name] = child
             next_name += 1
             lines.append(f"{proc} fork {child}")
             live.append(child)
@@ -203,6 +206,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[child] = writable[proc]
         elif op == "exec":
             lines.append(f"{proc} exec")
+            leader[group[proc]] = proc      # de_thread(): the exec'ing thread leads
+            leaderless.discard(group[proc])
             for name in [n for n in live if group[n] == group[proc] and n != proc]:
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
@@ -213,6 +218,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if len(threads) > 1 and choose(0, 1):
                 lines.append(f"{proc} exit thread")
                 threads = [proc]
+                if leader[group[proc]] == proc:
+                    leaderless.add(group[proc])
             else:
                 lines.append(f"{proc} exit")
             for name in threads:
@@ -248,7 +255,12 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             holes = " holes" if choose(0, 2) == 0 else ""
             lines.append(f"{proc} uffd_move {first} {count} {dest}{holes}")
         elif op == "process_madvise":
-            target = _pick(choose, live)
+            # a pidfd of a process whose leader exited races with that
+            # exit in the live kernel: such targets are left out
+            targets = [n for n in live if group[n] not in leaderless]
+            if not targets:
+                continue
+            target = _pick(choose, targets)
             advice = _pick(choose, _REMOTE_ADVICE)
             lines.append(f"{proc} process_madvise {target} {first} {count} {advice}")
         elif op == "mremap":
