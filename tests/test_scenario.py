@@ -82,6 +82,12 @@ def test_rejected_with_file_line_and_fix(text, line, words):
     assert words in str(exc.value)
 
 
+def test_plain_files_may_ask_for_swap_only():
+    assert parse("set swap 64\nP0 mmap 0 1\n", plain=True).settings == {"swap": 64}
+    with pytest.raises(ScenarioError, match="no set but 'set swap N'"):
+        parse("set memory 64\nP0 mmap 0 1\n", plain=True)
+
+
 def test_largest_numbers_are_accepted():
     sc = parse("set swap 0xffffffff\nset memory 4294967295\nP0 mmap 0xffffffff 4294967295\n"
                "P0 write 00000000000000000000004\n")

@@ -64,7 +64,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")
 # Tokens are separated by spaces, tabs and carriage returns; only \n ends a line.
 _SEPARATOR = str.maketrans("\t\r", "  ")
-PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses
+PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses (but set swap)
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
 SETTINGS = ("variant", "memory", "swap", "lockdep",
@@ -391,9 +391,10 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
         words = [w for w in words if w]
         if not words:
             continue
-        if plain and words[0] in PLAIN_ONLY:
+        if plain and words[0] in PLAIN_ONLY and words[:2] != ["set", "swap"]:
             raise ScenarioError(path, lineno, f"'{words[0]}' lines are for the model only: the "
-                                "live kernel runs plain files (no set, no together)")
+                                "live kernel runs plain files (no set but 'set swap N', no "
+                                "together)")
         if words[0] == "set":
             if seen_op:
                 raise ScenarioError(path, lineno, "set lines must come before the first operation")

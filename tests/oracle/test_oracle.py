@@ -118,6 +118,8 @@ def test_writable_segment_is_refused(tmp_path):
      ":3: error: unknown or exited target process 'P1'"),
     ("P0 process_madvise P0 0 4 lazy\n", ":1: error: unknown advice 'lazy'"),
     ("P0 uffd_register 0\n", ":1: error: wrong number of arguments for 'uffd_register'"),
+    ("P0 mmap 0 1\nset swap 64\n", ":2: error: set lines must come before the first operation"),
+    ("set memory 64\n", ":1: error: not supported by the live-kernel oracle"),
     ("P0 uffd_move 0 4 8 gaps\n", ":1: error: expected 'holes' 'gaps'"),
     ("P0 uffd_move 0 4\n", ":1: error: wrong number of arguments for 'uffd_move'"),
     ("P0 exit now\n", ":1: error: exit takes nothing or 'thread', not 'now'"),

@@ -623,6 +623,13 @@ static void parse_line(struct interp *in, u32 lineno, char **tok, int ntok)
 	u32 name;
 	int code;
 
+	/* set swap N: the harness runs the scenario with a swap file */
+	if (str_eq(tok[0], "set") && ntok == 3 && str_eq(tok[1], "swap")) {
+		if (in->nops)
+			syntax(in, lineno, "set lines must come before the first operation", 0);
+		parse_num(in, lineno, tok[2]);
+		return;
+	}
 	if (str_eq(tok[0], "set") || str_eq(tok[0], "together") || str_eq(tok[0], "end"))
 		syntax(in, lineno, "not supported by the live-kernel oracle (plain files only):",
 		       tok[0]);
