@@ -61,6 +61,17 @@ from anonvma.scenario import MAX_FILE, ScenarioError, Together, parse, parse_fil
     ("P0 mseal 0\n", 1, "mseal takes FIRST COUNT"),
     ("P0 anon_name 0 4 a[1]\n", 1, "bad VMA name 'a[1]'"),
     ("P0 mbind 0 4 local\n", 1, "unknown memory policy 'local'"),
+    ("P0 madvise 0 4 guard\n", 1, "unknown advice 'guard'"),
+    ("P0 process_madvise P0 0 4\n", 1, "process_madvise takes TARGET FIRST COUNT ADVICE"),
+    ("P0 process_madvise P1 0 4 cold\n", 1, "unknown or exited target process 'P1'"),
+    ("P0 fork P1\nP1 exit\nP0 process_madvise P1 0 4 cold\n", 3,
+     "unknown or exited target process 'P1'"),
+    ("P0 process_madvise 1P 0 4 cold\n", 1, "bad process name '1P'"),
+    ("P0 process_madvise P0 0 4 lazy\n", 1, "unknown advice 'lazy'"),
+    ("P0 uffd_register 0\n", 1, "uffd_register takes FIRST COUNT"),
+    ("P0 uffd_move 0 4 8 gaps\n", 1, "unexpected 'gaps': uffd_move takes SRC COUNT DEST"),
+    ("P0 uffd_move 0 4\n", 1, "uffd_move takes SRC COUNT DEST [holes]"),
+    ("P0 uffd_move 0 4 x\n", 1, "bad destination page 'x'"),
     ("P0 thread T1\nP0 exit\nT1 write 0\n", 3, "unknown or exited process 'T1'"),
     ("P0 thread T1\nT1 exec\nP0 write 0\n", 3, "unknown or exited process 'P0'"),
 ])
@@ -69,6 +80,12 @@ def test_rejected_with_file_line_and_fix(text, line, words):
         parse(text, "s.scn")
     assert str(exc.value).startswith(f"s.scn:{line}: error: ")
     assert words in str(exc.value)
+
+
+def test_plain_files_may_ask_for_swap_only():
+    assert parse("set swap 64\nP0 mmap 0 1\n", plain=True).settings == {"swap": 64}
+    with pytest.raises(ScenarioError, match="no set but 'set swap N'"):
+        parse("set memory 64\nP0 mmap 0 1\n", plain=True)
 
 
 def test_largest_numbers_are_accepted():

@@ -17,11 +17,14 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from .kernel.fs.userfaultfd import UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES
 from .kernel.include.errno import errorname
 from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.mm.mempolicy import MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_PREFERRED
 from .kernel.include.mm import (
-    MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_WIPEONFORK,
+    MADV_COLD, MADV_COLLAPSE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE,
+    MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_HUGEPAGE, MADV_KEEPONFORK, MADV_NOHUGEPAGE,
+    MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_WIPEONFORK,
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MLOCK_ONFAULT,
     MREMAP_DONTUNMAP, MREMAP_FIXED,
     MREMAP_MAYMOVE, PAGE_SHIFT, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
@@ -44,8 +47,12 @@ PROTS = {
 ADVICE = {
     "dontfork": MADV_DONTFORK, "dofork": MADV_DOFORK, "wipeonfork": MADV_WIPEONFORK,
     "keeponfork": MADV_KEEPONFORK, "dontneed": MADV_DONTNEED, "pageout": MADV_PAGEOUT,
+    "free": MADV_FREE, "cold": MADV_COLD, "populate_read": MADV_POPULATE_READ,
+    "populate_write": MADV_POPULATE_WRITE, "guard_install": MADV_GUARD_INSTALL,
+    "guard_remove": MADV_GUARD_REMOVE, "hugepage": MADV_HUGEPAGE,
+    "nohugepage": MADV_NOHUGEPAGE, "collapse": MADV_COLLAPSE,
 }
-SIGNAME = {9: "SIGKILL", 11: "SIGSEGV"}
+SIGNAME = {7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV"}
 # mbind MODE -> (mode, nodes): the machine has one node, node 0
 POLICIES = {"default": (MPOL_DEFAULT, frozenset()), "bind": (MPOL_BIND, frozenset({0})),
             "preferred": (MPOL_PREFERRED, frozenset({0})),
@@ -57,7 +64,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")
 # Tokens are separated by spaces, tabs and carriage returns; only \n ends a line.
 _SEPARATOR = str.maketrans("\t\r", "  ")
-PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses
+PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses (but set swap)
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
 SETTINGS = ("variant", "memory", "swap", "lockdep",
@@ -207,6 +214,22 @@ def _args(path, lineno, op, words):
             raise ScenarioError(path, lineno, f"bad VMA name {words[2]!r}: use 1 to 79 letters, "
                                 "digits, '_', '.', ':' or '-'")
         return (page(0), count(1), *words[2:])
+    if op == "process_madvise":
+        need(4, 4, "TARGET FIRST COUNT ADVICE (TARGET: the process whose memory is advised)")
+        if not _NAME.match(words[0]):
+            raise ScenarioError(path, lineno, f"bad process name {words[0]!r}: process_madvise "
+                                "takes the TARGET process's name first")
+        return (words[0], page(1), count(2), choice(words[3], ADVICE, "advice"))
+    if op == "uffd_register":
+        need(2, 2, "FIRST COUNT")
+        return (page(0), count(1))
+    if op == "uffd_move":
+        need(3, 4, "SRC COUNT DEST [holes]")
+        if len(words) == 4 and words[3] != "holes":
+            raise ScenarioError(path, lineno, f"unexpected {words[3]!r}: uffd_move takes SRC "
+                                "COUNT DEST, or SRC COUNT DEST holes "
+                                "(UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)")
+        return (page(0), count(1), page(2, "destination page"), *words[3:])
     if op == "mbind":
         need(3, 3, "FIRST COUNT MODE")
         return (page(0), count(1), choice(words[2], POLICIES, "memory policy"))
@@ -231,7 +254,9 @@ def _args(path, lineno, op, words):
         need(0, 0, "no arguments")
         return ()
     raise ScenarioError(path, lineno, f"unknown op {op!r}: use mmap, munmap, mprotect, madvise, "
-                        "mremap, brk, mlock, munlock, mseal, anon_name, mbind, read, write, fork, thread, "
+                        "process_madvise, mremap, brk, mlock, munlock, mseal, anon_name, mbind, "
+                        "uffd_register, uffd_move, read, write, "
+                        "fork, thread, "
                         "exec, exit or maps")
 
 
@@ -366,9 +391,10 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
         words = [w for w in words if w]
         if not words:
             continue
-        if plain and words[0] in PLAIN_ONLY:
+        if plain and words[0] in PLAIN_ONLY and words[:2] != ["set", "swap"]:
             raise ScenarioError(path, lineno, f"'{words[0]}' lines are for the model only: the "
-                                "live kernel runs plain files (no set, no together)")
+                                "live kernel runs plain files (no set but 'set swap N', no "
+                                "together)")
         if words[0] == "set":
             if seen_op:
                 raise ScenarioError(path, lineno, "set lines must come before the first operation")
@@ -424,6 +450,9 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
         if proc not in live:
             raise ScenarioError(path, lineno, f"unknown or exited process {proc!r}: processes "
                                 "other than P0 come into being by 'fork' or 'thread'")
+        if op == "process_madvise" and args[0] not in live:
+            raise ScenarioError(path, lineno, f"unknown or exited target process {args[0]!r}: "
+                                "process_madvise advises a process alive at this line")
         if n_ops == MAX_OPS:
             raise ScenarioError(path, lineno, f"too many operations: at most {MAX_OPS}, "
                                 "counting the exits at the end")
@@ -536,6 +565,7 @@ class Runner:
         self.order: list[Process] = []          # creation order, for the final exits
         # processes that write 1 to /proc/self/make-it-fail as they start
         self.make_it_fail = frozenset(make_it_fail)
+        self.uffd = {}                          # mm -> its process's userfaultfd
         init = kernel.spawn_init("P0")
         self._add("P0", init)
 
@@ -632,6 +662,14 @@ class Runner:
             if k.sys_brk(want) != want:
                 self.fail(line.proc, op, "ENOMEM")
             return
+        if op == "process_madvise":
+            self.process_madvise(line)
+            return
+        if op in ("uffd_register", "uffd_move"):
+            ret = self.userfaultfd(proc, a)
+            if ret < 0:
+                self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
+            return
         if op == "maps":
             tp = k.trace.user_maps
             if tp.probes:
@@ -640,6 +678,34 @@ class Runner:
         ret = self.syscall(op, a)
         if ret < 0:
             self.fail(line.proc, op, errorname.get(-ret, str(-ret)))
+
+    def process_madvise(self, line: Line) -> None:
+        """A pidfd of the target's thread group: the task that leads it now
+        (it may have exited and left the others running), or none if the
+        target never came into being or its process is gone."""
+        target, first, count, advice = line.args
+        proc = self.procs.get(target)
+        task = None if proc is None or proc.dead else proc.task.group_leader
+        ret = self.kernel.sys_process_madvise(task, BASE + (first << PAGE_SHIFT),
+                                              count << PAGE_SHIFT, ADVICE[advice])
+        if ret < 0:
+            self.fail(line.proc, line.op, errorname.get(-ret, str(-ret)))
+
+    def userfaultfd(self, proc: Process, a: tuple) -> int:
+        """A process opens its userfaultfd at its first uffd line; a forked
+        child closes the copy of its parent's (the interpreter's rule), and
+        exec closes it (O_CLOEXEC): one per mm."""
+        k = self.kernel
+        mm = proc.task.mm
+        ctx = self.uffd.get(mm)
+        if ctx is None:
+            ctx = self.uffd[mm] = k.sys_userfaultfd()
+        addr = BASE + (a[0] << PAGE_SHIFT)
+        length = a[1] << PAGE_SHIFT
+        if len(a) == 2:
+            return k.userfaultfd_register(ctx, addr, length)
+        mode = UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES if len(a) == 4 else 0
+        return k.userfaultfd_move(ctx, BASE + (a[2] << PAGE_SHIFT), addr, length, mode)
 
     def mmap(self, a: tuple) -> int:
         """``mmap any`` hints at the top of the scenario range: the kernel

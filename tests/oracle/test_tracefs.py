@@ -201,7 +201,7 @@ def test_check_kernel_refuses_what_is_not_a_plain_file(tmp_path):
     os.mkfifo(fifo)
     assert "not a regular file" in _refused(tmp_path, "check-kernel", str(fifo))
     with_set = tmp_path / "with_set.scn"
-    with_set.write_text("# swap\nset swap 8\nP0 mmap 0 4\n")
+    with_set.write_text("# memory\nset memory 128\nP0 mmap 0 4\n")
     concurrent = tmp_path / "concurrent.scn"
     concurrent.write_text("P0 fork P1\ntogether\nP0 write 0\nP1 write 0\nend\n")
     for args in (("check-kernel", str(A_FORK_ONCE), str(with_set)),
@@ -215,3 +215,39 @@ def test_check_kernel_refuses_what_is_not_a_plain_file(tmp_path):
 def test_check_kernel_random_takes_a_count(tmp_path):
     assert _refused(tmp_path, "check-kernel", "--random", "-1") == \
         "anonvma: --random -1: give a number of scenarios, 0 or more\n"
+
+
+def _swaps() -> str:
+    return Path("/proc/swaps").read_text()
+
+
+@live
+def test_swap_file_is_on_for_the_run_only():
+    """set swap N: a swap file of N slots, swapped on at the highest
+    priority for the block, then swapped off and removed; the session
+    record names it meanwhile."""
+    from anonvma.oracle.tracefs import TraceSession
+    with TraceSession() as ts:
+        with ts.swap_file(16):
+            path = ts.record["swapfile"]
+            assert path in _swaps() and Path(path).stat().st_size == 17 * 4096
+        assert path not in _swaps() and not Path(path).exists()
+        assert ts.record["swapfile"] is None
+
+
+@live
+def test_a_killed_sessions_swap_file_is_swapped_off_by_the_next(capfd):
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import os, signal\n"
+        "from anonvma.oracle.tracefs import TraceSession\n"
+        "with TraceSession() as ts:\n"
+        "    with ts.swap_file(16):\n"
+        "        print(ts.record['swapfile'], flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n")], stdout=subprocess.PIPE, text=True)
+    path = child.stdout.readline().strip()
+    child.wait()
+    assert child.returncode == -signal.SIGKILL and path in _swaps()
+    run = run_on_kernel(str(A_FORK_ONCE))
+    assert run.events == expected(A_FORK_ONCE)[0]
+    assert path not in _swaps() and not Path(path).exists()
+    assert f"swapped off and removed {path}" in capfd.readouterr().err

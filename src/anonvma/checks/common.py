@@ -37,6 +37,8 @@ def check_rmap(kernel, vmas, walk) -> list[str]:
     for _tsk, vma in vmas:
         mm = vma.vm_mm
         for vpn, pte in pte_range(mm, vma.vm_start, vma.vm_end):
+            if pte.marker:
+                continue                # a guard page: no page, no slot
             if not pte.present:
                 swap_refs[pte.offset] += 1
                 if vma.anon_vma is None:

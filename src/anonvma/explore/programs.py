@@ -31,6 +31,12 @@ _OPS = (
     ("mlock", 2), ("munlock", 1), ("mseal", 1),
     # VMA names and memory policies take part in merging
     ("anon_name", 2), ("mbind", 2),
+    # lazyfree and cold pages, population, guard markers, THP vm_flags and
+    # another process's advice
+    ("madvise lru", 2), ("madvise populate", 2), ("madvise guard", 2), ("madvise thp", 2),
+    ("process_madvise", 1),
+    # userfaultfd: registration splits and merges, UFFDIO_MOVE re-targets folios
+    ("uffd_register", 2), ("uffd_move", 3),
 )
 _NAMES = ("a", "a", "b", "c")
 _POLICIES = ("default", "bind", "bind", "preferred", "interleave")
@@ -40,7 +46,17 @@ TOP = 1 << 32
 # that keeps neighbours apart yet lets them share an anon_vma.
 _PROTS = ("rw",) * 4 + ("rwx",) * 2 + ("r",) * 2 + ("none", "rx")
 assert set(_PROTS) == set(PROTS)
-_ADVICE = tuple(a for a in ADVICE if a != "pageout") + ("pageout",)
+_ADVICE = ("dontfork", "dofork", "wipeonfork", "keeponfork", "dontneed", "pageout")
+# the advice of the newer madvise ops, by op
+_MORE_ADVICE = {
+    "madvise lru": ("free", "free", "cold", "pageout"),
+    "madvise populate": ("populate_write", "populate_write", "populate_read"),
+    "madvise guard": ("guard_install", "guard_remove"),
+    "madvise thp": ("hugepage", "hugepage", "nohugepage", "collapse"),
+}
+# what process_madvise asks of another process (and, rarely, what it may not)
+_REMOTE_ADVICE = ("cold", "pageout", "pageout", "collapse", "free")
+assert set(_ADVICE).union(*_MORE_ADVICE.values()) == set(ADVICE)
 
 
 def _pick(choose: Choose, items):
@@ -102,6 +118,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
     group = {"P0": 0}               # name -> its process (thread group)
+    leader = {0: "P0"}              # a thread group's leading thread
+    leaderless = set()              # groups whose leader did 'exit thread'
     next_name = 1
     lines = []
     if choose(0, 1):
@@ -157,6 +175,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 continue
             child = f"P{next_name}"
             group[child] = next_name
+            leader[next_name] = child
             next_name += 1
             lines.append(f"{proc} fork {child}")
             live.append(child)
@@ -187,6 +206,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[child] = writable[proc]
         elif op == "exec":
             lines.append(f"{proc} exec")
+            leader[group[proc]] = proc      # de_thread(): the exec'ing thread leads
+            leaderless.discard(group[proc])
             for name in [n for n in live if group[n] == group[proc] and n != proc]:
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
@@ -197,6 +218,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if len(threads) > 1 and choose(0, 1):
                 lines.append(f"{proc} exit thread")
                 threads = [proc]
+                if leader[group[proc]] == proc:
+                    leaderless.add(group[proc])
             else:
                 lines.append(f"{proc} exit")
             for name in threads:
@@ -216,6 +239,30 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[proc].difference_update(pages)
         elif op == "madvise":
             lines.append(f"{proc} madvise {first} {count} {_pick(choose, _ADVICE)}")
+        elif op in _MORE_ADVICE:
+            advice = _pick(choose, _MORE_ADVICE[op])
+            lines.append(f"{proc} madvise {first} {count} {advice}")
+            if advice == "guard_install":
+                # an access there is SIGSEGV: steer writes elsewhere
+                writable[proc].difference_update(pages)
+        elif op == "uffd_register":
+            lines.append(f"{proc} uffd_register {first} {count}")
+            # a missing page there is SIGBUS: steer writes elsewhere
+            writable[proc].difference_update(pages)
+        elif op == "uffd_move":
+            dest = _edge(choose, mine, count, window) if mine and choose(0, 1) \
+                else choose(0, window - 1)
+            holes = " holes" if choose(0, 2) == 0 else ""
+            lines.append(f"{proc} uffd_move {first} {count} {dest}{holes}")
+        elif op == "process_madvise":
+            # a pidfd of a process whose leader exited races with that
+            # exit in the live kernel: such targets are left out
+            targets = [n for n in live if group[n] not in leaderless]
+            if not targets:
+                continue
+            target = _pick(choose, targets)
+            advice = _pick(choose, _REMOTE_ADVICE)
+            lines.append(f"{proc} process_madvise {target} {first} {count} {advice}")
         elif op == "mremap":
             kind = choose(0, 2)
             if kind == 0:

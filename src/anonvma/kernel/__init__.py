@@ -16,6 +16,7 @@ from .arch.x86.mm.fault import Fault
 from .arch.x86.mm.mmap import ArchMmap
 from .fs.exec import Exec
 from .fs.proc.task_mmu import TaskMmu
+from .fs.userfaultfd import Userfaultfd
 from .include.bug import Bug
 from .include.mm import DEFAULT_MAX_MAP_COUNT
 from .kernel.exit import Exit
@@ -24,6 +25,7 @@ from .kernel.locking.lock import lock_class_key
 from .kernel.sys import Sys
 from .kernel.sched.core import SequentialScheduler, task_struct
 from .mm.filemap import Filemap
+from .mm.gup import Gup
 from .mm.madvise import Madvise
 from .mm.memory import Memory
 from .mm.mempolicy import Mempolicy
@@ -41,11 +43,12 @@ from .mm.swap import Swap
 from .mm.swapfile import Swapfile
 from .mm.vma import Vma
 from .mm.vma_init import VmaInit
+from .mm.userfaultfd import UserfaultfdMm
 from .mm.vmscan import Vmscan
 
 
-class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Mlock,
-            Mseal, Mempolicy, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
+class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Gup, Mlock,
+            Mseal, Mempolicy, UserfaultfdMm, Userfaultfd, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
             Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 

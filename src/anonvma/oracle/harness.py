@@ -168,18 +168,20 @@ class KernelOracle:
         not one."""
         data = read_scenario(path)
         text = decode(data, path)
-        parse(text, path, plain=True)
+        sc = parse(text, path, plain=True)
         check_supported(text, path)
-        return self._run(data)
+        return self._run(data, sc.settings.get("swap", 0))
 
     def run_text(self, text: str, name: str) -> KernelRun:
         """Run a plain scenario given as text; errors name ``name``."""
-        parse(text, name, plain=True)
+        sc = parse(text, name, plain=True)
         check_supported(text, name)
-        return self._run(text.encode())
+        return self._run(text.encode(), sc.settings.get("swap", 0))
 
-    def _run(self, data: bytes) -> KernelRun:
-        text, out = self._trace(data)
+    def _run(self, data: bytes, swap: int = 0) -> KernelRun:
+        """``swap``: slots of a swap file the scenario runs with (set swap)."""
+        with self.session.swap_file(swap) if swap else contextlib.nullcontext():
+            text, out = self._trace(data)
         lines = events.render(events.parse(text), self.loops)
         return KernelRun(events=lines, others=out.splitlines(), release=self.release,
                          raw=text)

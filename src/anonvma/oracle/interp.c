@@ -57,13 +57,15 @@
 enum op_code {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP,
 	OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MAPS, OP_THREAD, OP_EXEC, OP_BRK,
-	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, NR_OPS
+	OP_MLOCK, OP_MUNLOCK, OP_MSEAL, OP_ANON_NAME, OP_MBIND, OP_PROCESS_MADVISE,
+	OP_UFFD_REGISTER, OP_UFFD_MOVE, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"mmap", "munmap", "mprotect", "madvise", "mremap",
 	"read", "write", "fork", "exit", "maps", "thread", "exec", "brk",
-	"mlock", "munlock", "mseal", "anon_name", "mbind",
+	"mlock", "munlock", "mseal", "anon_name", "mbind", "process_madvise",
+	"uffd_register", "uffd_move",
 };
 
 struct keyword {
@@ -87,6 +89,15 @@ static const struct keyword advices[] = {
 	{ "wipeonfork", 18 },
 	{ "keeponfork", 19 },
 	{ "pageout", 21 },
+	{ "free", 8 },
+	{ "cold", 20 },
+	{ "populate_read", 22 },
+	{ "populate_write", 23 },
+	{ "guard_install", 102 },
+	{ "guard_remove", 103 },
+	{ "hugepage", 14 },
+	{ "nohugepage", 15 },
+	{ "collapse", 25 },
 	{ 0, 0 },
 };
 
@@ -118,7 +129,8 @@ struct op {
 	const char *name;	/* anon_name: the name, or 0 */
 	u32 lineno;
 	u32 inc;		/* process (incarnation) that runs the line */
-	u32 child;		/* fork, thread: the incarnation it creates */
+	u32 child;		/* fork, thread: the incarnation it creates;
+				   process_madvise: the target's */
 	u64 num[4];		/* page numbers and counts, in file order */
 };
 
@@ -130,6 +142,7 @@ struct op {
 struct token {
 	u32 line;
 	u8 dead[MAX_INC / 8];
+	s32 tgid[MAX_INC];	/* a process's pid, by its first incarnation */
 };
 
 struct interp {
@@ -142,6 +155,7 @@ struct interp {
 	u32 cur;		/* line being executed, for the signal handler */
 	struct token tok;
 	u32 nthreads;
+	int uffd;		/* this process's userfaultfd, or -1 */
 	u32 name_inc[MAX_NAMES];	/* live incarnation of a name, or NONE */
 	u32 inc_name[MAX_INC];
 	u32 inc_group[MAX_INC];		/* the first incarnation of its process */
@@ -483,6 +497,9 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 	case OP_MLOCK:
 	case OP_ANON_NAME: want_min = 2; want_max = 3; break;
 	case OP_MBIND:	want_min = 3; want_max = 3; break;
+	case OP_PROCESS_MADVISE: want_min = 4; want_max = 4; break;
+	case OP_UFFD_REGISTER: want_min = 2; want_max = 2; break;
+	case OP_UFFD_MOVE: want_min = 3; want_max = 4; break;
 	case OP_MPROTECT:
 	case OP_MADVISE: want_min = 3; want_max = 3; break;
 	case OP_MREMAP:	want_min = 3; want_max = 6; break;
@@ -518,6 +535,20 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		op->arg = (u16)v;
 		ntok = 2;
 		break;
+	case OP_PROCESS_MADVISE: {
+		u32 target = find_name(in, tok[0]);
+
+		if (target == NONE || in->name_inc[target] == NONE)
+			syntax(in, lineno, "unknown or exited target process", tok[0]);
+		op->child = in->name_inc[target];
+		v = lookup(advices, tok[3]);
+		if (v < 0)
+			syntax(in, lineno, "unknown advice", tok[3]);
+		op->arg = (u16)v;
+		op->num[0] = parse_num(in, lineno, tok[1]);
+		op->num[1] = parse_num(in, lineno, tok[2]);
+		return;
+	}
 	case OP_MREMAP:
 		if (ntok == 4 || (ntok >= 5 && !str_eq(tok[3], "to")))
 			syntax(in, lineno, "expected 'to DEST' after mremap NEWCOUNT", 0);
@@ -529,6 +560,12 @@ static void parse_args(struct interp *in, struct op *op, u32 lineno,
 		}
 		if (ntok == 6)
 			op->arg |= MREMAP_DONTUNMAP;
+		ntok = 3;
+		break;
+	case OP_UFFD_MOVE:
+		if (ntok == 4 && !str_eq(tok[3], "holes"))
+			syntax(in, lineno, "expected 'holes'", tok[3]);
+		op->arg = ntok == 4;	/* UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES */
 		ntok = 3;
 		break;
 	case OP_MLOCK:
@@ -586,6 +623,13 @@ static void parse_line(struct interp *in, u32 lineno, char **tok, int ntok)
 	u32 name;
 	int code;
 
+	/* set swap N: the harness runs the scenario with a swap file */
+	if (str_eq(tok[0], "set") && ntok == 3 && str_eq(tok[1], "swap")) {
+		if (in->nops)
+			syntax(in, lineno, "set lines must come before the first operation", 0);
+		parse_num(in, lineno, tok[2]);
+		return;
+	}
 	if (str_eq(tok[0], "set") || str_eq(tok[0], "together") || str_eq(tok[0], "end"))
 		syntax(in, lineno, "not supported by the live-kernel oracle (plain files only):",
 		       tok[0]);
@@ -1013,7 +1057,58 @@ static void announce(struct interp *in, s64 pid, u32 inc)
 		die("cannot write to the trace marker (fd 3)", 0);
 }
 
-static s64 do_syscall(struct op *op)
+/*
+ * process_madvise() of one range of the target's process, through a pidfd
+ * of its thread group (its tgid: a thread's process, whoever leads it now).
+ */
+static s64 do_process_madvise(struct interp *in, struct op *op, void *addr, u64 len)
+{
+	s32 tgid = in->tok.tgid[in->inc_group[op->child]];
+	struct iovec iov = { addr, len };
+	s64 pidfd, ret;
+
+	if (!tgid)		/* its fork failed: it never was */
+		return -ESRCH;
+	pidfd = syscall2(__NR_pidfd_open, tgid, 0);
+	if (pidfd < 0)
+		return pidfd;
+	ret = syscall5(__NR_process_madvise, pidfd, &iov, 1, op->arg, 0);
+	syscall1(__NR_close, pidfd);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The process's userfaultfd, opened with the UFFDIO_API handshake at its
+ * first uffd line, with UFFD_FEATURE_SIGBUS: nobody would ever resolve a
+ * missing-page fault, so it is SIGBUS instead of a wait; then
+ * UFFDIO_REGISTER (missing mode) or UFFDIO_MOVE.  A move of part of the
+ * range is EAGAIN, as the ioctl says.
+ */
+static s64 do_userfaultfd(struct interp *in, struct op *op, void *addr, u64 len)
+{
+	struct { u64 api, features, ioctls; } api = { UFFD_API, UFFD_FEATURE_SIGBUS, 0 };
+	struct { u64 start, len, mode, ioctls; } reg = {
+		(u64)addr, len, UFFDIO_REGISTER_MODE_MISSING, 0 };
+	struct { u64 dst, src, len, mode; s64 move; } mv = {
+		(u64)page_addr(op->num[2]), (u64)addr, len,
+		op->arg ? UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES : 0, 0 };
+	s64 ret;
+
+	if (in->uffd < 0) {
+		ret = syscall1(__NR_userfaultfd, O_CLOEXEC);
+		if (ret < 0)
+			die("userfaultfd", ret);
+		in->uffd = (int)ret;
+		ret = syscall3(__NR_ioctl, in->uffd, UFFDIO_API, &api);
+		if (ret < 0)
+			die("UFFDIO_API", ret);
+	}
+	if (op->code == OP_UFFD_REGISTER)
+		return syscall3(__NR_ioctl, in->uffd, UFFDIO_REGISTER, &reg);
+	return syscall3(__NR_ioctl, in->uffd, UFFDIO_MOVE, &mv);
+}
+
+static s64 do_syscall(struct interp *in, struct op *op)
 {
 	u64 len = op->num[1] * PAGE_SIZE;
 	void *addr = page_addr(op->num[0]);
@@ -1043,6 +1138,11 @@ static s64 do_syscall(struct op *op)
 		return syscall3(__NR_mseal, addr, len, 0);
 	case OP_ANON_NAME:
 		return syscall5(__NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, op->name);
+	case OP_PROCESS_MADVISE:
+		return do_process_madvise(in, op, addr, len);
+	case OP_UFFD_REGISTER:
+	case OP_UFFD_MOVE:
+		return do_userfaultfd(in, op, addr, len);
 	case OP_MBIND: {
 		u64 node0 = 1;
 
@@ -1110,8 +1210,10 @@ static void arg_num(struct line *l, u64 v)
  */
 static void do_exec(struct interp *in, u32 i)
 {
-	struct line line = { 0 }, self = { 0 }, dead = { 0 };
+	struct line line = { 0 }, self = { 0 };
 	struct { u32 len; char buf[MAX_INC * 2 * 11]; } fds;
+	struct { u32 len; char buf[sizeof(struct token) * 2 + 1]; } tok = { 0 };
+	const u8 *raw = (const u8 *)&in->tok;
 	char *argv[9], *envp[1] = { 0 };
 	u32 n;
 	s64 ret;
@@ -1129,9 +1231,9 @@ static void do_exec(struct interp *in, u32 i)
 		fds.len += fd.len;
 	}
 	fds.buf[fds.len] = 0;
-	for (n = 0; n < sizeof(in->tok.dead); n++) {
-		dead.buf[dead.len++] = "0123456789abcdef"[in->tok.dead[n] >> 4];
-		dead.buf[dead.len++] = "0123456789abcdef"[in->tok.dead[n] & 15];
+	for (n = 0; n < sizeof(in->tok); n++) {
+		tok.buf[tok.len++] = "0123456789abcdef"[raw[n] >> 4];
+		tok.buf[tok.len++] = "0123456789abcdef"[raw[n] & 15];
 	}
 	argv[0] = (char *)"/proc/thread-self/exe";
 	argv[1] = (char *)"-r";
@@ -1139,7 +1241,7 @@ static void do_exec(struct interp *in, u32 i)
 	argv[3] = line.buf;
 	argv[4] = self.buf;
 	argv[5] = fds.buf;
-	argv[6] = dead.buf;
+	argv[6] = tok.buf;
 	argv[7] = (char *)in->file;
 	argv[8] = 0;
 	ret = syscall3(__NR_execve, argv[0], argv, envp);
@@ -1181,17 +1283,23 @@ static u32 step(struct interp *in, u32 i)
 		break;
 	case OP_FORK:
 		ret = syscall0(__NR_fork);
-		if (ret == 0)
+		if (ret == 0) {
+			/* the parent's userfaultfd is not the child's */
+			if (in->uffd >= 0)
+				syscall1(__NR_close, in->uffd);
+			in->uffd = -1;
 			return wait_turn(in, op->child);
+		}
 		if (ret < 0) {
 			report(in, i, 0, ret);
 			mark_dead(in, op->child);
 		} else {
+			in->tok.tgid[op->child] = (s32)ret;
 			announce(in, ret, op->child);
 		}
 		break;
 	default:
-		ret = do_syscall(op);
+		ret = do_syscall(in, op);
 		if (ret < 0)
 			report(in, i, 0, ret);
 		break;
@@ -1259,7 +1367,8 @@ static void setup_sockets(struct interp *in)
 		if (ret < 0)
 			die("socketpair (too many processes for RLIMIT_NOFILE?)", ret);
 	}
-	memset(in->tok.dead, 0, sizeof(in->tok.dead));
+	memset(&in->tok, 0, sizeof(in->tok));
+	in->tok.tgid[0] = (s32)syscall0(__NR_getpid);
 	in->self = 0;
 }
 
@@ -1275,6 +1384,7 @@ static void setup(struct interp *in)
 	ret = syscall2(__NR_arch_prctl, ARCH_SET_FS, in);
 	if (ret < 0)
 		die("arch_prctl", ret);
+	in->uffd = -1;		/* none yet, or closed by exec (O_CLOEXEC) */
 }
 
 static u64 arg_dec(const char *s)
@@ -1287,8 +1397,9 @@ static u64 arg_dec(const char *s)
 }
 
 /*
- * After an exec: interp -r TRACED LINE SELF SOCKETS DEAD FILE, SOCKETS the
- * inherited descriptors as "a,b,c,...".  We hold the turn; the other
+ * After an exec: interp -r TRACED LINE SELF SOCKETS TOKEN FILE, SOCKETS the
+ * inherited descriptors as "a,b,c,...", TOKEN the turn's token in hex.
+ * We hold the turn; the other
  * threads are gone and the old mm is torn down.
  */
 static __attribute__((noreturn)) void resume(struct interp *in, char *buf, char **argv)
@@ -1306,8 +1417,9 @@ static __attribute__((noreturn)) void resume(struct interp *in, char *buf, char 
 				;
 		}
 	}
-	for (n = 0; n < sizeof(in->tok.dead); n++)
-		in->tok.dead[n] = (u8)(hex_digit(argv[6][2 * n]) << 4 | hex_digit(argv[6][2 * n + 1]));
+	for (n = 0; n < sizeof(in->tok); n++)
+		((u8 *)&in->tok)[n] = (u8)(hex_digit(argv[6][2 * n]) << 4 |
+					   hex_digit(argv[6][2 * n + 1]));
 	in->self = (u32)arg_dec(argv[4]);
 	setup(in);
 	run(in, (u32)arg_dec(argv[3]));

@@ -14,12 +14,14 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long u64;
+typedef int s32;
 typedef long s64;
 
 #define __NR_read		0
 #define __NR_write		1
 #define __NR_open		2
 #define __NR_close		3
+#define __NR_ioctl		16
 #define __NR_fstat		5
 #define __NR_poll		7
 #define __NR_mmap		9
@@ -47,7 +49,9 @@ typedef long s64;
 #define __NR_exit_group		231
 #define __NR_mbind		237
 #define __NR_mlock2		325
+#define __NR_userfaultfd	323
 #define __NR_pidfd_open		434
+#define __NR_process_madvise	440
 #define __NR_mseal		462
 
 #define PROT_NONE		0x0
@@ -80,6 +84,7 @@ typedef long s64;
 #define O_NONBLOCK		04000
 #define S_IFMT			0170000
 #define S_IFREG			0100000
+#define ESRCH			3
 #define ENOMEM			12
 #define ADDR_NO_RANDOMIZE	0x0040000
 #define MLOCK_ONFAULT		0x01
@@ -92,6 +97,14 @@ typedef long s64;
 #define CLONE_THREAD		0x00010000
 #define CLONE_SYSVSEM		0x00040000
 #define EINTR			4
+#define O_CLOEXEC		02000000
+#define UFFD_API		0xAAUL
+#define UFFDIO_API		0xc018aa3fUL	/* _IOWR(0xAA, 0x3F, struct uffdio_api) */
+#define UFFDIO_REGISTER		0xc020aa00UL	/* _IOWR(0xAA, 0x00, struct uffdio_register) */
+#define UFFDIO_MOVE		0xc028aa05UL	/* _IOWR(0xAA, 0x05, struct uffdio_move) */
+#define UFFD_FEATURE_SIGBUS	(1UL << 7)
+#define UFFDIO_REGISTER_MODE_MISSING	1UL
+#define UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES	2UL
 
 static inline s64 syscall6(s64 nr, s64 a, s64 b, s64 c, s64 d, s64 e, s64 f)
 {

@@ -15,6 +15,11 @@ kills the interpreters of dead sessions (after checking that the pid still
 runs the interpreter binary: a stopped, orphaned interpreter keeps
 ``trace_marker`` open and the instance busy), removes their instances,
 takes over their mount, and says so in one line on stderr.
+
+A scenario that asks for swap (``set swap N``) gets a swap file of its own
+for the time it runs (``swap_file``): written down in the record before
+the file exists, swapped off and removed after the run, and by the next
+session if this one was killed meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import itertools
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +48,10 @@ CACHE_FILTER = 'name == "anon_vma_chain" || name == "anon_vma"'
 BUFFER_KB = 4096
 LOSS_COUNTERS = ("overrun", "commit overrun", "dropped events")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# swapon(2): the highest priority, so that the scenario's swap is used first
+SWAP_FLAG_PREFER, SWAP_FLAG_PRIO_MASK = 0x8000, 0x7fff
+PAGE_SIZE = 4096
+MIN_SWAP_SLOTS, MAX_SWAP_SLOTS = 9, 1 << 18     # mkswap needs 10 pages; 1 GiB at most
 _SESSION_IDS = itertools.count()     # sessions of one process may nest
 
 
@@ -245,6 +255,16 @@ def _rmdir_instance(inst: Path) -> None:
     inst.rmdir()
 
 
+def _swapoff(path: str) -> None:
+    """Swap a file off (EINVAL: it was not on; ENOENT: not made yet) and
+    remove it."""
+    libc = _libc()
+    if libc.swapoff(os.fsencode(path)) != 0 and \
+            ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), path)
+    Path(path).unlink(missing_ok=True)
+
+
 def _instance_owners(root: Path) -> dict[str, int]:
     """Oracle instance -> the pid in its name."""
     owners = {}
@@ -263,9 +283,17 @@ def cleanup_stale_sessions(root: Path, mounted_by_oracle: bool = False) -> str |
     records = _records()
     live_owners = {r["pid"] for _, r in records if _alive(r)}
     stale = {}
+    swapped_off = []
     for path, record in records:
         if not _alive(record):
             killed += _kill_interpreters(record, root)
+            if record.get("swapfile"):
+                try:
+                    _swapoff(record["swapfile"])
+                    swapped_off.append(record["swapfile"])
+                except OSError as ex:
+                    failed.append(f"{record['swapfile']} ({ex.strerror})")
+                    continue    # the record stays, for the next session to try again
             if "instance" in record:
                 stale[record["instance"]] = path
             else:
@@ -289,9 +317,11 @@ def cleanup_stale_sessions(root: Path, mounted_by_oracle: bool = False) -> str |
             removed.append(name)
         if path is not None:
             path.unlink()
-    if not (removed or killed or failed):
+    if not (removed or killed or failed or swapped_off):
         return None
     what = []
+    if swapped_off:
+        what.append("swapped off and removed " + ", ".join(swapped_off))
     if killed:
         what.append("killed interpreter process " + ", ".join(map(str, killed)))
     if removed:
@@ -372,6 +402,39 @@ class TraceSession:
                 # Handlers first, so a signal that came meanwhile gets the
                 # caller's handler once unblocked.
                 self._restore_signals()
+
+    @contextlib.contextmanager
+    def swap_file(self, slots: int):
+        """A swap file of ``slots`` pages (and mkswap's header page), on at
+        the highest priority while the block runs."""
+        if not MIN_SWAP_SLOTS <= slots <= MAX_SWAP_SLOTS:
+            raise OracleUnavailable(
+                f"set swap {slots}: the live kernel's swap file takes from {MIN_SWAP_SLOTS} "
+                f"to {MAX_SWAP_SLOTS} slots (mkswap needs ten pages); the model runs any")
+        path = STATE_DIR / f"swap-{os.getpid()}-{self.record_path.stem.rsplit('-', 1)[1]}"
+        with signals_deferred():
+            # written down before the file exists, as the instance is
+            self.record["swapfile"] = str(path)
+            _write_json(self.record_path, self.record)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, bytes((slots + 1) * PAGE_SIZE))    # no holes: swapon refuses them
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            res = subprocess.run(["mkswap", "-q", str(path)], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise OracleUnavailable(f"mkswap: {res.stderr.strip() or res.returncode}")
+            libc = _libc()
+            if libc.swapon(os.fsencode(path), SWAP_FLAG_PREFER | SWAP_FLAG_PRIO_MASK) != 0:
+                raise OracleUnavailable(f"swapon: {os.strerror(ctypes.get_errno())}")
+            yield
+        finally:
+            with signals_deferred():
+                _swapoff(str(path))
+                self.record["swapfile"] = None
+                _write_json(self.record_path, self.record)
 
     def running(self, interp: str, pid: int | None) -> None:
         """Record the interpreter now running (None: it has been reaped)."""

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 from ..kernel import Linux
 from ..kernel.include import gfp as gfp_6_18
-from ..kernel.include.errno import EINVAL, ENOMEM
-from ..kernel.include.mm import MADV_KEEPONFORK, MADV_WIPEONFORK, MREMAP_DONTUNMAP, vma_address
+from ..kernel.include.errno import EINVAL, ENOMEM, ENOSYS
+from ..kernel.include.mm import (
+    MADV_COLD, MADV_COLLAPSE, MADV_FREE, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_KEEPONFORK,
+    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_WIPEONFORK, MREMAP_DONTUNMAP, vma_address,
+)
 from ..kernel.kernel.locking.lock import lock_class_key
 from ..kernel.kernel.locking.mutex import (
     mutex, mutex_is_locked, mutex_lock, mutex_trylock, mutex_unlock,
@@ -417,12 +420,19 @@ class Linux_3_0_rc2(Linux):
 
     # -- mm/madvise.c ---------------------------------------------------------------------
 
-    def do_madvise(self, start: int, len_in: int, behavior: int) -> int:
+    def do_madvise(self, mm, start: int, len_in: int, behavior: int) -> int:
         # 3.0 mm/madvise.c:madvise_behavior_valid: WIPEONFORK/KEEPONFORK
-        # came in 4.14.
-        if behavior in (MADV_WIPEONFORK, MADV_KEEPONFORK):
+        # came in 4.14, FREE in 4.5, COLD in 5.4, POPULATE_READ/WRITE in
+        # 5.14, COLLAPSE in 6.1, GUARD_INSTALL/REMOVE in 6.13.
+        if behavior in (MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_FREE, MADV_COLD,
+                        MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE,
+                        MADV_GUARD_INSTALL, MADV_GUARD_REMOVE):
             return -EINVAL
-        return super().do_madvise(start, len_in, behavior)
+        return super().do_madvise(mm, start, len_in, behavior)
+
+    def sys_process_madvise(self, task, start: int, len_in: int, behavior: int) -> int:
+        # process_madvise() came in 5.10
+        return -ENOSYS
 
     # -- mm/mremap.c ---------------------------------------------------------------------
 

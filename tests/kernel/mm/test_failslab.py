@@ -33,8 +33,12 @@ EXPECTED = {
     "mlock": ("ENOMEM", "EAGAIN"),
     "mbind": "ENOMEM", "anon_name": "EAGAIN",
     # madvise_update_vma(): "madvise() returns EAGAIN if kernel resources,
-    # such as slab, are temporarily unavailable"
-    "madvise": "EAGAIN",
+    # such as slab, are temporarily unavailable"; madvise_guard_install()
+    # and madvise_populate() return anon_vma_prepare()'s and the fault's
+    # ENOMEM as they are
+    "madvise": ("EAGAIN", "ENOMEM"), "process_madvise": ("EAGAIN", "ENOMEM"),
+    # uffd_lock_vma()'s anon_vma_prepare() and a registration's split
+    "uffd_move": "ENOMEM", "uffd_register": "ENOMEM",
     # bprm_mm_init() fails with ENOMEM; copy_strings() with E2BIG when the
     # new stack's first fault cannot get its anon_vma
     "exec": ("ENOMEM", "E2BIG"),

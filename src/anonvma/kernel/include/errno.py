@@ -14,5 +14,6 @@ EBUSY = 16
 EEXIST = 17
 EINVAL = 22
 ENOSPC = 28
+ENOSYS = 38
 
 errorname = {v: k for k, v in dict(globals()).items() if k.startswith("E") and isinstance(v, int)}

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from ..include.gfp import GFP_HIGHUSER_MOVABLE
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
-from ..include.mm import PAGE_SHIFT, VM_WRITE
-from .mm_types import pte_t, swp_pte_t
+from ..include.mm import PAGE_SHIFT, VM_UFFD_MISSING, VM_WRITE
+from .mm_types import PTE_MARKER_GUARD, pte_marker, pte_t, swp_pte_t
 
 # vm_fault_t (include/linux/mm_types.h)
 VM_FAULT_OOM = 0x000001
+VM_FAULT_SIGBUS = 0x000002
 VM_FAULT_SIGSEGV = 0x000040
 
 
@@ -59,11 +60,24 @@ class Memory:
         pte = vmf.orig_pte
         if pte is None:
             return self.do_anonymous_page(vmf)
+        if pte.marker:
+            return self.handle_pte_marker(vmf)
         if not pte.present:
             return self.do_swap_page(vmf)
         if vmf.write and not pte.write:
             return self.do_wp_page(vmf)
         return 0
+
+    def handle_userfault(self, vmf: vm_fault) -> int:
+        """fs/userfaultfd.c: a missing page of a registered VMA.  The
+        scenario's userfaultfd has UFFD_FEATURE_SIGBUS (nobody would ever
+        resolve the fault): SIGBUS instead of waiting."""
+        return VM_FAULT_SIGBUS
+
+    def handle_pte_marker(self, vmf: vm_fault) -> int:
+        """Hitting a guard page is always a fatal condition."""
+        assert vmf.orig_pte.marker & PTE_MARKER_GUARD
+        return VM_FAULT_SIGSEGV
 
     def vmf_anon_prepare(self, vmf: vm_fault) -> int:
         """__vmf_anon_prepare(): the VMA needs an anon_vma before it can map
@@ -80,6 +94,8 @@ class Memory:
         vpn = vmf.address >> PAGE_SHIFT
         # Reads map the shared zero page: no anon_vma, no folio.
         if not vmf.write:
+            if vma.vm_flags & VM_UFFD_MISSING:
+                return self.handle_userfault(vmf)
             mm.pgd[vpn] = pte_t(self.zero_folio, False)
             return 0
         ret = self.vmf_anon_prepare(vmf)
@@ -88,6 +104,10 @@ class Memory:
         folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
         if folio is None:
             return VM_FAULT_OOM
+        # A write asks the userfaultfd only now: the anon_vma is there.
+        if vma.vm_flags & VM_UFFD_MISSING:
+            self.folio_put(folio)
+            return self.handle_userfault(vmf)
         spin_lock(mm.page_table_lock)
         # Another thread faulted this page in while we allocated: use its.
         if vpn in mm.pgd:
@@ -127,6 +147,7 @@ class Memory:
 
     def wp_page_reuse(self, vmf: vm_fault) -> None:
         vmf.orig_pte.write = True
+        vmf.orig_pte.dirty = True
 
     def wp_page_copy(self, vmf: vm_fault, old_folio) -> int:
         vma = vmf.vma
@@ -218,6 +239,10 @@ class Memory:
             return 0
         dst_pgd = dst_vma.vm_mm.pgd
         for vpn, pte in pte_range(src_vma.vm_mm, src_vma.vm_start, src_vma.vm_end):
+            if pte.marker:
+                # copy_pte_marker(): a guard marker always goes with the child
+                dst_pgd[vpn] = pte_marker(pte.marker)
+                continue
             if not pte.present:
                 # copy_nonpresent_pte(): both now share the slot, neither
                 # owns the page exclusively
@@ -230,16 +255,23 @@ class Memory:
                 self.folio_get(folio)
                 self.folio_try_dup_anon_rmap_pte(folio, src_vma)
             pte.write = False               # ptep_set_wrprotect() in the parent
-            dst_pgd[vpn] = pte_t(folio, False)
+            dst_pgd[vpn] = child = pte_t(folio, False)
+            child.dirty = pte.dirty
         return 0
 
     # -- unmapping ------------------------------------------------------------------------
 
-    def zap_pte_range(self, vma, start: int, end: int) -> None:
+    def zap_pte_range(self, vma, start: int, end: int, drop_markers: bool = False) -> None:
+        """Zap the range's pages and swap entries.  Guard markers stay
+        unless ``drop_markers`` (ZAP_FLAG_DROP_MARKER: unmapping, exit)."""
         mm = vma.vm_mm
         pgd = mm.pgd
         spin_lock(mm.page_table_lock)
         for vpn, pte in pte_range(mm, start, end):
+            if pte.marker:
+                if drop_markers:
+                    del pgd[vpn]
+                continue
             del pgd[vpn]
             if not pte.present:
                 self.free_swap_and_cache(pte)
@@ -258,7 +290,7 @@ class Memory:
     def unmap_vmas(self, vmas) -> None:
         """Zap every page of ``vmas``; their anon_vmas stay linked."""
         for vma in vmas:
-            self.zap_pte_range(vma, vma.vm_start, vma.vm_end)
+            self.zap_pte_range(vma, vma.vm_start, vma.vm_end, drop_markers=True)
 
     def free_pgtables(self, vmas) -> None:
         """Hide each VMA from rmap before its page tables go, in address order."""

@@ -157,7 +157,8 @@ class Mlock:
             pte = pgd.get(addr >> PAGE_SHIFT)
             if pte is not None and pte.present and (pte.write or not write):
                 continue
-            if self.handle_mm_fault(vma, addr, write):
-                return -ENOMEM
+            ret = self.faultin_page(vma, addr, write)
+            if ret:
+                return ret
             self.cond_resched()
         return nr_pages

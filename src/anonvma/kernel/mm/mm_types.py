@@ -87,15 +87,20 @@ class pte_t:
     """A present PTE mapping one page of ``folio``.  (The model maps only
     order-0 folios, as this kernel does for anonymous memory with THP set to
     ``madvise`` and no mTHP sizes enabled.)  ``young`` is the accessed bit
-    that reclaim's ``folio_referenced`` tests and clears."""
+    that reclaim's ``folio_referenced`` tests and clears; ``dirty`` the
+    dirty bit, set by every write (a fault maps anonymous pages dirty) and
+    cleared by MADV_FREE, so that reclaim can tell a lazyfree page written
+    since from one it may discard."""
 
-    __slots__ = ("folio", "write", "young")
+    __slots__ = ("folio", "write", "young", "dirty")
     present = True
+    marker = 0
 
     def __init__(self, folio, write: bool):
         self.folio = folio
         self.write = write
         self.young = True
+        self.dirty = True
 
 
 class swp_pte_t:
@@ -106,10 +111,28 @@ class swp_pte_t:
     __slots__ = ("offset", "exclusive")
     present = False
     folio = None
+    marker = 0
 
     def __init__(self, offset: int, exclusive: bool):
         self.offset = offset
         self.exclusive = exclusive
+
+
+PTE_MARKER_GUARD = 1 << 3      # include/linux/swapops.h
+
+
+class pte_marker:
+    """A PTE marker (make_pte_marker()): no page and no swap slot.  The
+    only kind a scenario makes is PTE_MARKER_GUARD (MADV_GUARD_INSTALL): any
+    access to it is SIGSEGV.  Zapping (MADV_DONTNEED, MADV_FREE) leaves it,
+    only unmapping drops it; fork copies it, mremap moves it."""
+
+    __slots__ = ("marker",)
+    present = False
+    folio = None
+
+    def __init__(self, marker: int):
+        self.marker = marker
 
 
 class folio:
@@ -118,7 +141,7 @@ class folio:
     anonymous (the shared zero page).  ``_mapcount`` starts at -1 as in C."""
 
     __slots__ = ("pfn", "mapping", "index", "_mapcount", "_refcount",
-                 "anon_exclusive", "locked", "swap", "freed")
+                 "anon_exclusive", "locked", "swap", "freed", "swapbacked")
 
     def __init__(self, pfn: int):
         self.pfn = pfn
@@ -130,6 +153,9 @@ class folio:
         self.locked = False
         self.swap = None            # the swap slot while in the swap cache
         self.freed = False
+        # PG_swapbacked: cleared by MADV_FREE (folio_mark_lazyfree), so that
+        # reclaim discards the folio instead of swapping it out
+        self.swapbacked = True
 
     def __repr__(self) -> str:
         return f"<folio pfn={self.pfn:#x}>"

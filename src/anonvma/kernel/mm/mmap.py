@@ -150,6 +150,7 @@ class Mmap:
                     retval = -ENOMEM
                     break
                 tmp.vm_flags &= ~VM_LOCKED_MASK
+                self.dup_userfaultfd(tmp)
                 mm.mm_mt.store(tmp)
                 tmp.detached = False
                 mm.map_count += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..include.errno import EFAULT, EINVAL, ENOMEM, EPERM
 from ..include.mm import (
     MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_ALIGN, PAGE_SHIFT, TASK_SIZE,
-    VM_ACCOUNT, VM_LOCKED_MASK, offset_in_page, vma_is_sealed,
+    VM_ACCOUNT, VM_LOCKED, VM_LOCKED_MASK, _VM_UFFD_FLAGS, offset_in_page, vma_is_sealed,
 )
 from .memory import pte_range
 
@@ -23,7 +23,7 @@ class vma_remap_struct:
     """mm/mremap.c: one mremap() request as it is worked through."""
 
     __slots__ = ("addr", "old_len", "new_len", "flags", "new_addr", "vma", "delta",
-                 "remap_type")
+                 "remap_type", "populate_expand")
 
     def __init__(self, addr: int, old_len: int, new_len: int, flags: int, new_addr: int):
         self.addr = addr
@@ -34,6 +34,7 @@ class vma_remap_struct:
         self.vma = None
         self.delta = 0
         self.remap_type = MREMAP_NO_RESIZE
+        self.populate_expand = False    # mlock()'d and expanded: must populate
 
     def implies_new_addr(self) -> bool:
         return bool(self.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
@@ -59,14 +60,18 @@ class Mremap:
         self.mmap_write_lock(mm)
         try:
             if vrm.flags & MREMAP_FIXED and vrm.old_len == vrm.new_len:
-                return self.remap_move(vrm)
-            vrm.vma = mm.mm_mt.lookup(vrm.addr)
-            res = self.check_prep_vma(vrm)
-            if res:
-                return res
-            return self.mremap_to(vrm) if vrm.implies_new_addr() else self.mremap_at(vrm)
+                res = self.remap_move(vrm)
+            else:
+                vrm.vma = mm.mm_mt.lookup(vrm.addr)
+                res = self.check_prep_vma(vrm)
+                if not res:
+                    res = self.mremap_to(vrm) if vrm.implies_new_addr() else self.mremap_at(vrm)
         finally:
             self.mmap_write_unlock(mm)
+        # The VMA was mlock()'d and expanded: populate the expanded region.
+        if res >= 0 and vrm.populate_expand:
+            self._mm_populate(vrm.new_addr + vrm.old_len, vrm.delta, 1)
+        return res
 
     def check_mremap_params(self, vrm: vma_remap_struct) -> int:
         flags = vrm.flags
@@ -115,6 +120,8 @@ class Mremap:
             old_len = vrm.new_len
         if old_len > vma.vm_end - vrm.addr:
             return -EFAULT
+        if vrm.remap_type == MREMAP_EXPAND and vma.vm_flags & VM_LOCKED:
+            vrm.populate_expand = True
         return 0
 
     def remap_move(self, vrm: vma_remap_struct) -> int:
@@ -129,6 +136,10 @@ class Mremap:
         vma = mm.mm_mt.find(start)
         while vma is not None and vma.vm_start < end:
             if not seen_vma and start < vma.vm_start:
+                return -EFAULT
+            # vma_multi_allowed(): a userfaultfd-armed VMA moves alone (the
+            # notification would drop the mmap lock in the middle)
+            if vma.vm_flags & _VM_UFFD_FLAGS and (seen_vma or vma.vm_end < end):
                 return -EFAULT
             addr = max(vma.vm_start, start)
             length = min(end, vma.vm_end) - addr
@@ -229,6 +240,7 @@ class Mremap:
             return -ENOMEM, None
         vrm.vma = vma
         self.move_page_tables(vma, vrm.addr, new_vma, vrm.new_addr, vrm.old_len, need_rmap_locks)
+        self.mremap_userfaultfd_prep(new_vma)
         return 0, new_vma
 
     def move_page_tables(self, vma, old_addr: int, new_vma, new_addr: int, length: int,

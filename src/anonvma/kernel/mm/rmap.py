@@ -495,8 +495,8 @@ class Rmap:
             self.anon_vma_unlock_read(av)
 
     def try_to_unmap(self, f) -> None:
-        """Replace every PTE that maps ``f`` by a swap PTE for its swap slot.
-        The anon_vma lock is taken for read and may be waited for."""
+        """Replace every PTE that maps ``f`` by a swap PTE for its swap slot
+        (or, for a lazyfree folio, by nothing).  The anon_vma lock is taken for read and may be waited for."""
         rwc = rmap_walk_control(self.try_to_unmap_one, done=lambda folio: not self.folio_mapped(folio),
                                 anon_lock=self.folio_lock_anon_vma_read)
         self.rmap_walk_anon(f, rwc)
@@ -511,6 +511,18 @@ class Rmap:
             if vma.vm_flags & VM_LOCKED:
                 spin_unlock(mm.page_table_lock)
                 return False
+            if not f.swapbacked:
+                # MADV_FREE'd: discard the page, unless it was written since
+                # (then it is swap-backed again and stays)
+                if mm.pgd[vpn].dirty:
+                    f.swapbacked = True
+                    spin_unlock(mm.page_table_lock)
+                    return False
+                del mm.pgd[vpn]
+                self.folio_remove_rmap_pte(f, vma)
+                self.folio_put(f)
+                spin_unlock(mm.page_table_lock)
+                return True
             entry = swp_pte_t(f.swap, f.anon_exclusive)
             self.swap_duplicate(entry)
             mm.pgd[vpn] = entry

@@ -14,3 +14,13 @@ class Swap:
 
     def folio_del_lru(self, folio) -> None:
         self.lru.pop(folio, None)
+
+    def folio_deactivate(self, folio) -> None:
+        """MADV_COLD: the folio goes to the end reclaim takes from first."""
+        lru = self.lru
+        if folio in lru:
+            del lru[folio]
+            rest = dict(lru)
+            lru.clear()
+            lru[folio] = None
+            lru.update(rest)

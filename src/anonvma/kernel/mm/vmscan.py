@@ -64,8 +64,9 @@ class Vmscan:
                 if not ignore_references and self.folio_check_references(f):
                     self.folio_activate(f)
                     continue
-                # An anonymous folio needs a swap slot before it can go.
-                if f.swap is None and not self.folio_alloc_swap(f):
+                # An anonymous folio needs a swap slot before it can go,
+                # unless MADV_FREE made it lazyfree: that one is discarded.
+                if f.swapbacked and f.swap is None and not self.folio_alloc_swap(f):
                     self.folio_activate(f)
                     continue
                 if self.folio_mapped(f):
@@ -73,6 +74,10 @@ class Vmscan:
                     if self.folio_mapped(f):
                         self.folio_activate(f)
                         continue
+                if not f.swapbacked:
+                    # its last mapping held the last reference
+                    nr_reclaimed += 1
+                    continue
                 # pageout() writes it; then __remove_mapping() frees it if
                 # the swap cache holds the last reference.
                 if f._refcount == 1:

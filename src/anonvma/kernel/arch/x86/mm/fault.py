@@ -8,8 +8,9 @@ protection bits of the kernel's PTEs would answer the same question.
 from __future__ import annotations
 
 from ....include.mm import PAGE_SHIFT, VM_ACCESS_FLAGS, VM_WRITE
-from ....mm.memory import VM_FAULT_OOM
+from ....mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
 
+SIGBUS = 7
 SIGSEGV = 11
 SIGKILL = 9
 MAX_OOM_RETRIES = 64
@@ -32,11 +33,18 @@ class Fault:
                 pte = mm.pgd.get(address >> PAGE_SHIFT)
                 if pte is not None and pte.present and (pte.write or not write):
                     pte.young = True        # the CPU sets the accessed bit
+                    if write:
+                        pte.dirty = True    # and the dirty bit
                     return 0
                 tp = self.trace.page_fault_user
                 if tp.probes:
                     tp(self.current, address, write)
-                if self.handle_mm_fault(vma, address, write) & VM_FAULT_OOM:
+                fault = self.handle_mm_fault(vma, address, write)
+                if fault & VM_FAULT_SIGSEGV:
+                    return SIGSEGV          # a guard page
+                if fault & VM_FAULT_SIGBUS:
+                    return SIGBUS           # a userfaultfd's missing page
+                if fault & VM_FAULT_OOM:
                     retries += 1
                     if not self.pagefault_out_of_memory(retries):
                         return SIGKILL
