@@ -47,6 +47,7 @@ class Config:
     lockdep: bool = True                # lockdep attached (unless 'set lockdep off')
     checks: bool = True                 # invariants after every step, leaks at the end
     fail_nth: tuple | None = None       # --fail-nth (line or None, n): overrides 'set fail_nth'
+    trace: bool = True                  # the trace lines recorded (ModelRun.lines)
 
 
 @dataclass
@@ -147,10 +148,11 @@ class Machine:
         if self.nth_line is None and nth:
             self.runner.procs["P0"].task.fail_nth = nth
         self.fail_nth_left = None
-        self.trace_lines = TraceLines(kernel)
+        self.trace_lines = TraceLines(kernel) if session.config.trace else None
         self.checks = attach_checks(kernel, session.prefix_checks) \
             if session.config.checks else None
         self.final_vmas: dict[str, list[str]] = {}
+        self.steps_done = 0             # how many of the scenario's steps have run
 
     def _report(self, kind: str, text: str) -> None:
         self.reports.append((kind, text))
@@ -178,10 +180,14 @@ class Machine:
         """The steps (up to and with the one on line ``until``), each
         announced to the checkers when it is done."""
         tp = self.kernel.trace.scenario_step
-        for step in self.session.sc.steps:
+        steps = self.session.sc.steps
+        # A machine restored after the prefix (explore.prefix) goes on from there.
+        while self.steps_done < len(steps):
+            step = steps[self.steps_done]
             if until is not None and step.lineno > until:
                 break
             self.run_step(step)
+            self.steps_done += 1
             if tp.probes:
                 tp(step)
 

@@ -34,10 +34,12 @@ from .schedule import Draw, Pick
 
 class Scheduler:
 
-    def __init__(self, kernel, strategy):
+    def __init__(self, kernel, strategy, prev=None):
         self.kernel = kernel
         self.strategy = strategy
-        self.tasks: list = []
+        # The daemons (kswapd) a scheduler of this kind started for the
+        # machine before (explore.prefix) go on under this one.
+        self.tasks: list = list(prev.tasks) if isinstance(prev, Scheduler) else []
         self.decisions: list = []
         self.hub = None
         self.nr_switches = 0

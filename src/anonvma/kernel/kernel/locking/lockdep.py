@@ -198,7 +198,7 @@ class Lockdep:
         self.kernel = kernel
         self.classes: dict = {}
         self.nr_classes = 0
-        self._names: dict[str, int] = {}
+        self._versions: dict = {}      # lock_class_key -> its number among keys of its name
         self.chains: set[int] = set()
         self.nr_edges = 0
         self.reports: list[str] = []
@@ -218,11 +218,10 @@ class Lockdep:
         key = lock.key
         name = key.name
         # Different keys with one name are told apart as name#2, name#3...
-        versions = self._names
-        base = (name, id(key))
-        if base not in versions:
-            versions[base] = sum(1 for n, _ in versions if n == name) + 1
-        version = versions[base]
+        versions = self._versions
+        version = versions.get(key)
+        if version is None:
+            version = versions[key] = sum(1 for k in versions if k.name == name) + 1
         if version > 1:
             name = f"{name}#{version}"
         if subclass:
