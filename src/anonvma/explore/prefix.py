@@ -46,7 +46,8 @@ _ATOMIC = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType
 def _shared(session) -> list:
     """What a restored machine shares with the exploration instead of
     copying: the session, and the model's module-level objects."""
-    objs = [session, session.prefix_checks, session.sc]
+    # the era's classes too: a user patch's module is not importable by name
+    objs = [session, session.prefix_checks, session.sc, *session.kernel_class.__mro__]
     for name, module in list(sys.modules.items()):
         if name == "anonvma" or name.startswith("anonvma."):
             objs.extend(v for k, v in vars(module).items()

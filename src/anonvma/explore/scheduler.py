@@ -31,6 +31,32 @@ from ..kernel.kernel.hung_task import is_lock
 from ..kernel.kernel.sched.core import TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, hung
 from .schedule import Draw, Pick
 
+# Greenlets whose task has returned, kept to run the next task started:
+# creating a greenlet costs as much as a small operation of the model.
+_idle: list = []
+
+
+def ret_from_fork(task) -> None:
+    """The bottom of every task's greenlet (the kernel's ret_from_fork):
+    run the task's function; when it returns, the task is dead and the
+    greenlet waits among the idle ones for the next task.  A task that
+    raises, or is unwound by ``shutdown``, takes its greenlet with it."""
+    g = greenlet.getcurrent()
+    while True:
+        task.fn(*task.args)
+        task.state = TASK_DEAD
+        task.thread = None
+        _idle.append(g)
+        task = g.parent.switch()
+
+
+def _start(task, hub) -> None:
+    """Start ``task`` in a greenlet whose return (or exception) lands in ``hub``."""
+    g = _idle.pop() if _idle else greenlet.greenlet(ret_from_fork)
+    g.parent = hub
+    task.thread = g
+    g.switch(task)
+
 
 class Scheduler:
 
@@ -51,6 +77,7 @@ class Scheduler:
         task.fn, task.args, task.daemon = fn, args, daemon
         task.sched_wait = None
         task.thread = None          # a task of an earlier block starts afresh
+        task.state = TASK_RUNNING
         self.tasks.append(task)
 
     def run(self) -> None:
@@ -84,19 +111,15 @@ class Scheduler:
         self.nr_switches += 1
         g = task.thread
         if g is None:
-            # The task's entry function is the bottom of its stack.
-            g = task.thread = greenlet.greenlet(task.fn, self.hub)
-            g.switch(*task.args)
+            _start(task, self.hub)
         else:
             g.parent = self.hub     # a daemon left idle by an earlier run()
             g.switch()
 
     def _reap(self) -> None:
-        """Tasks whose greenlet returned are done (do_task_dead)."""
-        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
-            self.tasks.remove(task)
-            task.state = TASK_DEAD
-            task.thread = None
+        """Tasks whose function returned are done (do_task_dead)."""
+        if any(t.state == TASK_DEAD for t in self.tasks):
+            self.tasks = [t for t in self.tasks if t.state != TASK_DEAD]
 
     def shutdown(self) -> None:
         """Unwind every unfinished task, daemons included: the run is over
@@ -126,7 +149,7 @@ class Scheduler:
 
     def _runnable(self) -> list:
         return [t for t in self.tasks
-                if (t.thread is None or not t.thread.dead)
+                if t.state != TASK_DEAD and (t.thread is None or not t.thread.dead)
                 and (t.sched_wait is None or t.sched_wait())]
 
     def _pick(self, runnable, current, is_yielding: bool):
@@ -167,8 +190,7 @@ class Scheduler:
             # Started from the hub, so that its return lands there.
             self.kernel.current = next
             self.nr_switches += 1
-            next.thread = greenlet.greenlet(next.fn, self.hub)
-            next.thread.switch(*next.args)
+            _start(next, self.hub)
         else:
             self.kernel.current = next
             self.nr_switches += 1

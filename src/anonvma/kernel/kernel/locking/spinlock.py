@@ -13,15 +13,15 @@ class spinlock_t(Lock):
 
 
 def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
-    lock._lock(subclass)            # queued_spin_lock_slowpath if taken
+    lock._lock(subclass, 2)         # queued_spin_lock_slowpath if taken
 
 
 def spin_lock_nested(lock: spinlock_t, subclass: int) -> None:
-    spin_lock(lock, subclass)
+    lock._lock(subclass, 2)
 
 
 def spin_trylock(lock: spinlock_t) -> bool:
-    return lock._trylock()
+    return lock._trylock(2)
 
 
 def spin_unlock(lock: spinlock_t) -> None:
