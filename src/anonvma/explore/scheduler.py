@@ -31,31 +31,41 @@ from ..kernel.kernel.hung_task import is_lock
 from ..kernel.kernel.sched.core import TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, hung
 from .schedule import Draw, Pick
 
-# Greenlets whose task has returned, kept to run the next task started:
-# creating a greenlet costs as much as a small operation of the model.
+# Idle greenlets, to run the next tasks started: creating a greenlet costs
+# as much as a small operation of the model.  A greenlet keeps the Python
+# recursion depth it was first entered at, so only greenlets first entered
+# from a hub are kept (``Scheduler.run`` makes them); one started from deep
+# in a task's stack ends with its task.
 _idle: list = []
 
 
-def ret_from_fork(task) -> None:
+def ret_from_fork(task, pooled: bool) -> None:
     """The bottom of every task's greenlet (the kernel's ret_from_fork):
-    run the task's function; when it returns, the task is dead and the
-    greenlet waits among the idle ones for the next task.  A task that
+    run the task's function; when it returns, the task is dead and a pooled
+    greenlet waits among the idle ones for its next task.  A task that
     raises, or is unwound by ``shutdown``, takes its greenlet with it."""
     g = greenlet.getcurrent()
     while True:
-        task.fn(*task.args)
-        task.state = TASK_DEAD
-        task.thread = None
+        if task is not None:
+            task.fn(*task.args)
+            task.state = TASK_DEAD
+            task.thread = None
+            if not pooled:
+                return
         _idle.append(g)
         task = g.parent.switch()
 
 
 def _start(task, hub) -> None:
     """Start ``task`` in a greenlet whose return (or exception) lands in ``hub``."""
-    g = _idle.pop() if _idle else greenlet.greenlet(ret_from_fork)
-    g.parent = hub
-    task.thread = g
-    g.switch(task)
+    if _idle:
+        g = _idle.pop()
+        g.parent = hub
+        task.thread = g
+        g.switch(task)
+    else:
+        g = task.thread = greenlet.greenlet(ret_from_fork, hub)
+        g.switch(task, False)
 
 
 class Scheduler:
@@ -90,6 +100,8 @@ class Scheduler:
         kernel = self.kernel
         saved = kernel.current
         self.hub = greenlet.getcurrent()
+        for _ in range(len(self.tasks) - len(_idle)):
+            greenlet.greenlet(ret_from_fork, self.hub).switch(None, True)
         try:
             while True:
                 self._reap()
