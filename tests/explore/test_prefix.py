@@ -103,3 +103,22 @@ def test_saved_failures_are_the_same_with_and_without_the_snapshot(tmp_path, pat
         assert r.failure is not None
         found[once] = (r.failure.text, r.schedule, r.failing_run, saved_files(r))
     assert found[True] == found[False]
+
+
+def test_a_prefix_that_hangs_leaves_every_run_booting_afresh():
+    """A task of the prefix waits for a lock nobody releases (a buggy era
+    taking mmap_lock twice): no snapshot, and the runs report the hang."""
+    from anonvma.kernel import Linux
+
+    class Twice(Linux):
+        def handle_user_access(self, address, write):
+            self.mmap_write_lock(self.current.mm)
+            return super().handle_user_access(address, write)
+
+    session = Session(parse("P0 mmap 0 4\nP0 write 0\ntogether\nP0 write 1\nend\n"),
+                      Config(lockdep=False, trace=False))
+    session.kernel_class = Twice
+    prefixed = Prefixed(session)
+    assert prefixed.snapshot is None
+    ex = execute(prefixed, Pct(seed=0))
+    assert ex.failure.kind == "hung_task" and ex.failure == execute(session, Pct(seed=0)).failure

@@ -91,8 +91,8 @@ class Prefixed:
         kernel.trace.slab_out_of_memory.register(machine.alloc_failures)
         try:
             machine.run_steps(until=until)
-        except Exception:
-            return              # every run fails in the prefix: each shows how
+        except Exception:       # a hang or a BUG: every run fails in the prefix, each shows how
+            return
         objs = _shared(session)
         shared = {id(obj): i for i, obj in enumerate(objs)}
         buf = io.BytesIO()
