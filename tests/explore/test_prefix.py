@@ -86,6 +86,7 @@ def saved_files(result) -> dict:
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, text, kwargs", [
     # the RECLAIM_FS inversion: a lockdep report, shrunk
     (SEED, lambda t: t.replace("set lockdep off", "set lockdep on"),
