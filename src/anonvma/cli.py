@@ -157,6 +157,13 @@ def _check_save_dir(path: str) -> bool:
     return created
 
 
+def _report_first(r) -> None:
+    """explore --report-first: the failure as found, before shrinking."""
+    sys.stdout.write(r.failure.text)
+    print(f"\n(found in run {r.failing_run}, {len(r.schedule)} decisions; shrinking it)",
+          flush=True)
+
+
 def cmd_explore(args) -> int:
     import json
     from .explore import explore
@@ -175,7 +182,8 @@ def cmd_explore(args) -> int:
                 budget_seconds=args.seconds if sc.concurrent else None, seed=args.seed,
                 out_dir=args.save, variant=args.variant, depth=args.depth,
                 max_preemptions=args.preemptions, minimise=not args.no_shrink,
-                progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1)
+                progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1,
+                on_found=_report_first if args.report_first and not args.json else None)
     if created and not r.saved.get("dir"):
         from pathlib import Path
         Path(args.save).rmdir()
@@ -190,7 +198,8 @@ def cmd_explore(args) -> int:
             how = f"{r.runs} schedules"
         print(f"{args.file}: no problem in {how} ({r.runs_per_second:.0f}/s, {args.strategy})")
     else:
-        sys.stdout.write(r.failure.text)
+        if not (args.report_first and r.shrunk_from is None and r.shrunk_lines is None):
+            sys.stdout.write(r.failure.text)
         print(f"\n{args.file}: {r.failure.headline()} (run {r.failing_run}, "
               f"{len(r.schedule)} decisions)")
         if r.saved.get("replay"):
@@ -333,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="DIR", default="failures",
                    help="where a failing scenario and its schedule are saved (default: failures/)")
     p.add_argument("--no-shrink", action="store_true", help="keep the failing schedule as found")
+    p.add_argument("--report-first", action="store_true",
+                   help="print the report as found, then shrink (and print it again if "
+                   "shrinking changed it)")
     p.add_argument("--jobs", type=_bounded(int, 1, MAX_JOBS, "a number of processes"),
                    default=1, metavar="N",
                    help="random and pct: explore in N processes, each with its own seed "

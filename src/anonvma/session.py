@@ -153,6 +153,7 @@ class Machine:
         self.checks = attach_checks(kernel, session.prefix_checks) \
             if session.config.checks else None
         self.final_vmas: dict[str, list[str]] = {}
+        self.steps_done = 0             # how many of the scenario's steps have run
 
     def _report(self, kind: str, text: str) -> None:
         self.reports.append((kind, text))
@@ -180,10 +181,14 @@ class Machine:
         """The steps (up to and with the one on line ``until``), each
         announced to the checkers when it is done."""
         tp = self.kernel.trace.scenario_step
-        for step in self.session.sc.steps:
+        steps = self.session.sc.steps
+        # A machine restored after the prefix (explore.prefix) goes on from there.
+        while self.steps_done < len(steps):
+            step = steps[self.steps_done]
             if until is not None and step.lineno > until:
                 break
             self.run_step(step)
+            self.steps_done += 1
             if tp.probes:
                 tp(step)
 

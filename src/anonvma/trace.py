@@ -32,6 +32,9 @@ TRACEPOINTS: dict[str, str] = {
     "kmem_cache_free": "call_site, ptr, cache",
     "mm_page_alloc": "folio, order, gfp_flags  (folio is None on failure)",
     "mm_page_free": "folio, order",
+    # mm/slub.c slab_out_of_memory(): a slab allocation failed (for every
+    # failure here, __GFP_NOWARN or not), from the frame that called it
+    "slab_out_of_memory": "call_site, cache, gfp_flags",
     # include/trace/events/lock.h (CONFIG_LOCKDEP / LOCK_STAT)
     "lock_acquire": "lock, subclass, trylock, read, ip",
     "lock_contended": "lock, ip",

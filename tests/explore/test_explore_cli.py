@@ -113,3 +113,37 @@ def test_replay_of_a_file_that_is_not_utf8_is_a_message(tmp_path, capsys):
     assert main(["replay", str(scn), str(sched)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{scn}:2: error:") and "Traceback" not in err
+
+
+DOUBLE_READ = '''\
+from anonvma.kernel import Linux
+
+
+class DoubleRead(Linux):
+    """The fault handler takes mmap_lock for read twice."""
+
+    def handle_user_access(self, address, write):
+        self.mmap_read_lock(self.current.mm)
+        try:
+            return super().handle_user_access(address, write)
+        finally:
+            self.mmap_read_unlock(self.current.mm)
+'''
+
+
+def test_report_first_prints_the_report_before_shrinking(tmp_path, capsys, monkeypatch):
+    """The recursive-read report as found, then the shrunk failure, saved."""
+    (tmp_path / "double.py").write_text(DOUBLE_READ)
+    scn = write(tmp_path, "P0 mmap 0 4\nP0 mmap 8 4\nP0 write 8\ntogether\nP0 write 0\n"
+                "P0 mprotect 2 1 r\nend\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["explore", str(scn), "--variant", "double.py:DoubleRead", "--report-first",
+                 "--save", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    found, rest = out.split("shrinking it)\n")
+    assert "possible recursive locking detected" in found
+    assert "(found in run 1, " in found
+    assert "t.scn: lockdep: WARNING: possible recursive locking detected (run 1, " in rest
+    assert "replay with:" in rest
+    saved = next((tmp_path / "out").iterdir())
+    assert (saved / "t.scn").read_text().count("\n") < scn.read_text().count("\n")

@@ -1,6 +1,9 @@
 """The explorer's scheduler (and the kernel's sequential one) and the
 locks' wait queues, on a toy kernel."""
 
+import inspect
+import sys
+
 import pytest
 
 from anonvma.explore.runner import execute
@@ -276,3 +279,29 @@ def test_sequential_scheduler_has_the_same_interface():
                  "task_frame", "shutdown"):
         assert callable(getattr(SequentialScheduler, name))
         assert callable(getattr(Scheduler, name))
+
+
+def test_greenlets_are_reused_across_runs_without_growing_the_stack():
+    """Run after run, the tasks run in the same idle greenlets (their
+    number is that of the tasks of one block), and a run needs no deeper
+    Python stack than the first."""
+    from anonvma.explore import scheduler
+    from anonvma.explore.strategies import Random
+    from anonvma.scenario import parse
+    from anonvma.session import Config, Session
+    race = ("P0 mmap 0 8\nP0 write 0\nP0 fork P1\ntogether\nP0 fork P2\nP1 write 2\n"
+            "P0 munmap 4 2\nP1 mprotect 0 2 r\nP0 write 1\nend\n")
+    program = Session(parse(race), Config(trace=False))
+    strategy = Random(seed=4)
+    pool = None
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 150)     # a run needs about 100 more
+    try:
+        for _ in range(600):
+            strategy.new_execution()
+            ex = execute(program, strategy)
+            assert ex.failure is None, ex.failure.text
+            pool = pool or set(scheduler._idle)
+            assert set(scheduler._idle) == pool and len(pool) >= 5     # five tasks in the block
+    finally:
+        sys.setrecursionlimit(limit)

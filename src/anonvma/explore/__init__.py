@@ -25,6 +25,7 @@ from ..scenario import parse, parse_file
 from ..session import Config, Session
 from ..variants import is_user_spec
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
+from .prefix import Prefixed
 from .runner import (
     Execution, Failure, Nondeterminism, Result, check_determinism, execute, explore_program,
 )
@@ -44,14 +45,20 @@ def scenario_digest(text: str) -> str:
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
             variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
-            minimise: bool = True, progress: bool | None = None, jobs: int = 1) -> Result:
+            minimise: bool = True, progress: bool | None = None, jobs: int = 1,
+            on_found=None, prefix_once: bool = True) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
     ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
     a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
     (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
-    PCT schedules in that many processes (``parallel``)."""
+    PCT schedules in that many processes (``parallel``).  ``on_found(result)``
+    hears of a failure as found, before it is shrunk (``--report-first``).
+    ``prefix_once``: runs start from a snapshot taken after the scenario's
+    sequential prefix (``prefix``) rather than booting afresh."""
     sc = parse_file(str(path))
+    # Nobody reads an exploration's trace lines: they are not recorded.
     session = Session(sc, Config(variant=variant, trace=False))
+    program = Prefixed(session) if prefix_once else session
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
@@ -61,22 +68,24 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     if jobs > 1:
         if strategy not in PARALLEL_STRATEGIES:
             raise ValueError(f"--jobs works with {' and '.join(PARALLEL_STRATEGIES)} only")
-        result = explore_parallel(session, strategy, seed, params.get(strategy, {}), jobs,
+        result = explore_parallel(program, strategy, seed, params.get(strategy, {}), jobs,
                                   budget_runs, budget_seconds)
     elif progress:
-        result = _with_progress(session, strat, budget_runs, budget_seconds, path)
+        result = _with_progress(program, strat, budget_runs, budget_seconds, path)
     else:
-        result = explore_program(session, strat, budget_runs, budget_seconds)
+        result = explore_program(program, strat, budget_runs, budget_seconds)
     result.concurrent = sc.concurrent
     if result.failure is None:
         return result
+    if on_found is not None:
+        on_found(result)
     original = text = Path(path).read_text()
     if minimise:
-        small = shrink_schedule(execute, session, result.schedule, result.failure.kind)
+        small = shrink_schedule(execute, program, result.schedule, result.failure.kind)
         if small != result.schedule:
             result.shrunk_from = len(result.schedule)
             result.schedule = small
-            result.failure = execute(session, Replay(small)).failure
+            result.failure = execute(program, Replay(small)).failure
         # Only invariant and leak failures need the checks while shrinking,
         # and they cost most of a run.
         checks = result.failure.kind in ("invariant", "leak")

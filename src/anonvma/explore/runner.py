@@ -49,22 +49,29 @@ class Execution:
     alloc_failures: Counter = field(default_factory=Counter)
 
 
+class AllocFailures(Counter):
+    """Failed rmap allocations by trace token: the probe on
+    ``slab_out_of_memory`` behind ``Execution.alloc_failures``."""
+
+    def __call__(self, call_site, cache, gfp) -> None:
+        kind = rmap_cache_kind(cache)
+        if kind is not None:
+            self[f"{kind}:{rmap_call_site(call_site)}"] += 1
+
+
 def execute(program, strategy, events: bool = False) -> Execution:
     """One run of ``program`` with ``strategy`` deciding every interleaving.
     ``events`` keeps the lock and scheduling events: what the determinism
     check compares besides the decisions and the reports."""
     machine = program.boot()
     kernel = machine.kernel
-    alloc_failures: Counter = Counter()
     trace = kernel.trace
-
-    def failed_alloc(call_site, ptr, cache, gfp):
-        if ptr is None:
-            kind = rmap_cache_kind(cache)
-            if kind is not None:
-                alloc_failures[f"{kind}:{rmap_call_site(call_site)}"] += 1
-
-    probes = [(trace.kmem_cache_alloc, failed_alloc)]
+    probes = []
+    # A machine restored after its prefix (prefix.Prefixed) counts since boot.
+    alloc_failures = getattr(machine, "alloc_failures", None)
+    if alloc_failures is None:
+        alloc_failures = AllocFailures()
+        probes.append((trace.slab_out_of_memory, alloc_failures))
     ev: list[str] | None = [] if events else None
     if ev is not None:
         def who():
@@ -77,7 +84,7 @@ def execute(program, strategy, events: bool = False) -> Execution:
         ]
     for tp, probe in probes:
         tp.register(probe)
-    sched = kernel.sched = Scheduler(kernel, strategy)
+    sched = kernel.sched = Scheduler(kernel, strategy, kernel.sched)
     failure = None
     try:
         machine.run()
@@ -94,7 +101,8 @@ def execute(program, strategy, events: bool = False) -> Execution:
         failure = Failure(*problems[0])
     if ev is not None:
         ev.extend(f"report {kind}" for kind, _ in reports)
-    return Execution(sched.decisions, failure, reports, sched.nr_switches, ev, alloc_failures)
+    return Execution(sched.decisions, failure, reports, sched.nr_switches, ev,
+                     Counter(alloc_failures))
 
 
 @dataclass

@@ -31,13 +31,51 @@ from ..kernel.kernel.hung_task import is_lock
 from ..kernel.kernel.sched.core import TASK_DEAD, TASK_RUNNING, TASK_UNINTERRUPTIBLE, hung
 from .schedule import Draw, Pick
 
+# Idle greenlets, to run the next tasks started: creating a greenlet costs
+# as much as a small operation of the model.  A greenlet keeps the Python
+# recursion depth it was first entered at, so only greenlets first entered
+# from a hub are kept (``Scheduler.run`` makes them); one started from deep
+# in a task's stack ends with its task.
+_idle: list = []
+
+
+def ret_from_fork(task, pooled: bool) -> None:
+    """The bottom of every task's greenlet (the kernel's ret_from_fork):
+    run the task's function; when it returns, the task is dead and a pooled
+    greenlet waits among the idle ones for its next task.  A task that
+    raises, or is unwound by ``shutdown``, takes its greenlet with it."""
+    g = greenlet.getcurrent()
+    while True:
+        if task is not None:
+            task.fn(*task.args)
+            task.state = TASK_DEAD
+            task.thread = None
+            if not pooled:
+                return
+        _idle.append(g)
+        task = g.parent.switch()
+
+
+def _start(task, hub) -> None:
+    """Start ``task`` in a greenlet whose return (or exception) lands in ``hub``."""
+    if _idle:
+        g = _idle.pop()
+        g.parent = hub
+        task.thread = g
+        g.switch(task)
+    else:
+        g = task.thread = greenlet.greenlet(ret_from_fork, hub)
+        g.switch(task, False)
+
 
 class Scheduler:
 
-    def __init__(self, kernel, strategy):
+    def __init__(self, kernel, strategy, prev=None):
         self.kernel = kernel
         self.strategy = strategy
-        self.tasks: list = []
+        # The daemons (kswapd) a scheduler of this kind started for the
+        # machine before (explore.prefix) go on under this one.
+        self.tasks: list = list(prev.tasks) if isinstance(prev, Scheduler) else []
         self.decisions: list = []
         self.hub = None
         self.nr_switches = 0
@@ -49,6 +87,7 @@ class Scheduler:
         task.fn, task.args, task.daemon = fn, args, daemon
         task.sched_wait = None
         task.thread = None          # a task of an earlier block starts afresh
+        task.state = TASK_RUNNING
         self.tasks.append(task)
 
     def run(self) -> None:
@@ -61,6 +100,8 @@ class Scheduler:
         kernel = self.kernel
         saved = kernel.current
         self.hub = greenlet.getcurrent()
+        for _ in range(len(self.tasks) - len(_idle)):
+            greenlet.greenlet(ret_from_fork, self.hub).switch(None, True)
         try:
             while True:
                 self._reap()
@@ -82,19 +123,15 @@ class Scheduler:
         self.nr_switches += 1
         g = task.thread
         if g is None:
-            # The task's entry function is the bottom of its stack.
-            g = task.thread = greenlet.greenlet(task.fn, self.hub)
-            g.switch(*task.args)
+            _start(task, self.hub)
         else:
             g.parent = self.hub     # a daemon left idle by an earlier run()
             g.switch()
 
     def _reap(self) -> None:
-        """Tasks whose greenlet returned are done (do_task_dead)."""
-        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
-            self.tasks.remove(task)
-            task.state = TASK_DEAD
-            task.thread = None
+        """Tasks whose function returned are done (do_task_dead)."""
+        if any(t.state == TASK_DEAD for t in self.tasks):
+            self.tasks = [t for t in self.tasks if t.state != TASK_DEAD]
 
     def shutdown(self) -> None:
         """Unwind every unfinished task, daemons included: the run is over
@@ -124,7 +161,7 @@ class Scheduler:
 
     def _runnable(self) -> list:
         return [t for t in self.tasks
-                if (t.thread is None or not t.thread.dead)
+                if t.state != TASK_DEAD and (t.thread is None or not t.thread.dead)
                 and (t.sched_wait is None or t.sched_wait())]
 
     def _pick(self, runnable, current, is_yielding: bool):
@@ -165,8 +202,7 @@ class Scheduler:
             # Started from the hub, so that its return lands there.
             self.kernel.current = next
             self.nr_switches += 1
-            next.thread = greenlet.greenlet(next.fn, self.hub)
-            next.thread.switch(*next.args)
+            _start(next, self.hub)
         else:
             self.kernel.current = next
             self.nr_switches += 1

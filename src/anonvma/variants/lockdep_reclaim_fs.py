@@ -56,6 +56,7 @@ class LockdepReclaimFs(Lockdep):
     ("[ INFO: ... ]" headers, no wait types)."""
 
     ident = "3.0.0 (anonvma model)"
+    irq_usage = True
 
     def __init__(self, kernel):
         super().__init__(kernel)

@@ -105,7 +105,7 @@ class PageAlloc:
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
         tp = self.trace.lock_acquire
         if tp.probes and _fs_reclaim_needed(self.current, gfp_mask):
-            tp(fs_reclaim_map, 0, 0, 0, None)
+            tp(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP)
 
     def fs_reclaim_release(self, gfp_mask: int) -> None:
         tp = self.trace.lock_release
@@ -117,7 +117,7 @@ class PageAlloc:
         whatever its own flags (kswapd runs with PF_MEMALLOC)."""
         tp = self.trace.lock_acquire
         if tp.probes:
-            tp(fs_reclaim_map, 0, 0, 0, None)
+            tp(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP_KSWAPD)
 
     def _fs_reclaim_release(self) -> None:
         tp = self.trace.lock_release
@@ -252,3 +252,9 @@ class PageAlloc:
 
     def folio_get(self, f) -> None:
         f._refcount += 1
+
+
+# The ip lockdep records for fs_reclaim: the annotation's own function, as
+# the kernel's reports say "at: fs_reclaim_acquire".
+_FS_RECLAIM_ACQUIRE_IP = PageAlloc.fs_reclaim_acquire.__code__
+_FS_RECLAIM_ACQUIRE_IP_KSWAPD = PageAlloc._fs_reclaim_acquire.__code__

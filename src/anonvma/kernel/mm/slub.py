@@ -77,6 +77,10 @@ class Slub:
         if obj is not None:
             s.nr_allocated += 1
             s.live[obj] = None
+        else:
+            tp = self.trace.slab_out_of_memory
+            if tp.probes:
+                tp(sys._getframe(1), s, gfpflags)
         tp = self.trace.kmem_cache_alloc
         if tp.probes:
             tp(sys._getframe(1), obj, s, gfpflags)

@@ -22,6 +22,14 @@ FIFO in the kernel too.
 
 from __future__ import annotations
 
+import sys
+
+# ``_RET_IP_``: the lock functions pass lockdep the code object of the
+# function that called them, ``sys._getframe(depth).f_code`` at the depth
+# their caller is at (the kernel's lock_acquire() takes the caller's return
+# address the same way), and only when somebody listens.
+_getframe = sys._getframe
+
 
 class lock_class_key:
     """A lockdep class key: all locks initialised with one key are one class,
@@ -96,23 +104,24 @@ class Lock:
     # caller may sleep first.  Each tracepoint is tested where it fires, as
     # the kernel's trace_*() inlines test their static key: a lock nobody
     # traces costs no call beyond its own.
-    def _lock(self, subclass: int) -> None:
+    def _lock(self, subclass: int, depth: int) -> None:
+        """``depth``: how far up the stack from here the lock's user is."""
         kernel = self.kernel
         tp = kernel.trace.lock_acquire
         if tp.probes:
-            tp(self, subclass, 0, 0, None)
+            tp(self, subclass, 0, 0, _getframe(depth).f_code)
         if self.owner is None:
             self.owner = kernel.current
         else:
             self._slowpath(0)       # queued, and handed the lock at unlock
 
-    def _trylock(self) -> bool:
+    def _trylock(self, depth: int) -> bool:
         if self.owner is not None:
             return False
         kernel = self.kernel
         tp = kernel.trace.lock_acquire
         if tp.probes:
-            tp(self, 0, 1, 0, None)
+            tp(self, 0, 1, 0, _getframe(depth).f_code)
         self.owner = kernel.current
         return True
 

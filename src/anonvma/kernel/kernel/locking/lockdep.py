@@ -158,6 +158,8 @@ def stack_from(f, limit: int = MAX_TRACE) -> list[str]:
     names = []
     while f is not None and len(names) < limit:
         code = f.f_code
+        if code.co_name == "ret_from_fork":
+            break           # the bottom of a task started by a scheduler
         names.append(code.co_name)
         if kernel_entry(code):
             break
@@ -178,7 +180,8 @@ def save_trace() -> list[str]:
 
 
 def _acquire_ip():
-    """``_RET_IP_``: the code object of the function that called the lock
+    """``_RET_IP_``, for a tracepoint fired without its ``ip`` (the lock
+    functions pass it): the code object of the function that called the lock
     function (its name is what reports print after "at:")."""
     files = _LOCKING_FILES
     f = sys._getframe(2)
@@ -193,12 +196,14 @@ class Lockdep:
     ``kernel.trace.report("lockdep", text)`` and are kept in ``reports``."""
 
     ident = "6.18.0 (anonvma model) Not tainted"
+    # Whether acquisitions mark usage bits beyond LOCK_USED (mark_irqflags)
+    irq_usage = False
 
     def __init__(self, kernel):
         self.kernel = kernel
         self.classes: dict = {}
         self.nr_classes = 0
-        self._names: dict[str, int] = {}
+        self._versions: dict = {}      # lock_class_key -> its number among keys of its name
         self.chains: set[int] = set()
         self.nr_edges = 0
         self.reports: list[str] = []
@@ -218,11 +223,10 @@ class Lockdep:
         key = lock.key
         name = key.name
         # Different keys with one name are told apart as name#2, name#3...
-        versions = self._names
-        base = (name, id(key))
-        if base not in versions:
-            versions[base] = sum(1 for n, _ in versions if n == name) + 1
-        version = versions[base]
+        versions = self._versions
+        version = versions.get(key)
+        if version is None:
+            version = versions[key] = sum(1 for k in versions if k.name == name) + 1
         if version > 1:
             name = f"{name}#{version}"
         if subclass:
@@ -241,7 +245,8 @@ class Lockdep:
         cls = self.classes.get((lock.key, subclass) if subclass else lock.key)
         if cls is None:
             cls = self.register_lock_class(lock, subclass)
-        self.__lock_acquire(curr, cls, lock, read, trylock, _acquire_ip())
+        self.__lock_acquire(curr, cls, lock, read, trylock,
+                            ip if ip is not None else _acquire_ip())
 
     def __lock_acquire(self, curr, cls, lock, read, trylock, ip) -> None:
         bit = LOCK_USED_READ if read else LOCK_USED
@@ -249,7 +254,8 @@ class Lockdep:
             cls.usage_mask |= bit
         prev_key = curr.curr_chain_key
         hlock = held_lock(cls, lock, read, trylock, ip, prev_key)
-        self.mark_irqflags(curr, hlock)
+        if self.irq_usage:
+            self.mark_irqflags(curr, hlock)
         chain_key = hash((prev_key, cls.idx, read))
         if not trylock and chain_key not in self.chains:
             self.chains.add(chain_key)

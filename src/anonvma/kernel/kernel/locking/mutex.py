@@ -13,11 +13,11 @@ class mutex(Lock):
 
 def mutex_lock(lock: mutex, subclass: int = 0) -> None:
     lock.kernel.might_sleep()
-    lock._lock(subclass)            # __mutex_lock_slowpath if taken
+    lock._lock(subclass, 2)         # __mutex_lock_slowpath if taken
 
 
 def mutex_trylock(lock: mutex) -> bool:
-    return lock._trylock()
+    return lock._trylock(2)
 
 
 def mutex_unlock(lock: mutex) -> None:

@@ -20,7 +20,7 @@ The rules that matter for deadlocks are the kernel's:
 
 from __future__ import annotations
 
-from .lock import Lock
+from .lock import Lock, _getframe
 
 MAX_READERS_WAKEUP = 0x100
 
@@ -50,7 +50,7 @@ def down_read(sem: rw_semaphore) -> None:
     kernel.might_sleep()
     tp = kernel.trace.lock_acquire
     if tp.probes:
-        tp(sem, 0, 0, 1, None)
+        tp(sem, 0, 0, 1, _getframe(1).f_code)
     if sem.owner is None and not sem.wait_list:
         _read_lock(sem, kernel.current)
     else:
@@ -63,7 +63,7 @@ def down_read_trylock(sem: rw_semaphore) -> bool:
     kernel = sem.kernel
     tp = kernel.trace.lock_acquire
     if tp.probes:
-        tp(sem, 0, 1, 1, None)
+        tp(sem, 0, 1, 1, _getframe(1).f_code)
     _read_lock(sem, kernel.current)
     return True
 
@@ -79,20 +79,24 @@ def up_read(sem: rw_semaphore) -> None:
         rwsem_mark_wake(sem)
 
 
-def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
+def _down_write(sem: rw_semaphore, subclass: int) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
     tp = kernel.trace.lock_acquire
     if tp.probes:
-        tp(sem, subclass, 0, 0, None)
+        tp(sem, subclass, 0, 0, _getframe(2).f_code)
     if sem.owner is None and not sem.readers:
         sem.owner = kernel.current
     else:
         sem._slowpath(0)            # rwsem_down_write_slowpath
 
 
+def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
+    _down_write(sem, subclass)
+
+
 def down_write_nested(sem: rw_semaphore, subclass: int) -> None:
-    down_write(sem, subclass)
+    _down_write(sem, subclass)
 
 
 def down_write_trylock(sem: rw_semaphore) -> bool:
@@ -101,7 +105,7 @@ def down_write_trylock(sem: rw_semaphore) -> bool:
     kernel = sem.kernel
     tp = kernel.trace.lock_acquire
     if tp.probes:
-        tp(sem, 0, 1, 0, None)
+        tp(sem, 0, 1, 0, _getframe(1).f_code)
     sem.owner = kernel.current
     return True
 

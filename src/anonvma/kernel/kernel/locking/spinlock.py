@@ -13,7 +13,7 @@ class spinlock_t(Lock):
 
 
 def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
-    lock._lock(subclass)            # queued_spin_lock_slowpath if taken
+    lock._lock(subclass, 2)         # queued_spin_lock_slowpath if taken
 
 
 def spin_unlock(lock: spinlock_t) -> None:
