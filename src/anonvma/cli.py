@@ -167,6 +167,10 @@ def cmd_explore(args) -> int:
         raise UserError("--jobs: more than one process works with the random and pct "
                         "strategies only")
     sc = parse_file(args.file)
+    if args.timeline:
+        from pathlib import Path
+        if Path(args.timeline).exists() and not Path(args.timeline).is_dir():
+            raise UserError(f"--timeline {args.timeline}: not a directory")
     created = _check_save_dir(args.save)
     runs = args.runs
     if not sc.concurrent:
@@ -195,16 +199,62 @@ def cmd_explore(args) -> int:
               f"{len(r.schedule)} decisions)")
         if r.saved.get("replay"):
             print(f"saved in {r.saved['dir']}; replay with:\n  {r.saved['replay']}")
+    if r.failure is not None and args.timeline:
+        from pathlib import Path
+        d = Path(args.timeline)
+        d.mkdir(parents=True, exist_ok=True)
+        name = Path(r.saved["dir"]).name
+        paths = [d / f"{name}.json", d / f"{name}.pftrace"]
+        _replay_timeline(r.saved["scenario"], r.saved["schedule"], args.variant, paths)
+        print(f"timeline in {paths[0]} and {paths[1]} (open in ui.perfetto.dev)",
+              file=sys.stderr if args.json else sys.stdout)
     return EXIT_FAILED if r.failure else 0
+
+
+def _timeline_path(text: str):
+    """--timeline FILE: .json or .pftrace, in a directory that exists."""
+    from pathlib import Path
+    from .viz.timeline import TIMELINE_SUFFIXES
+    path = Path(text)
+    if path.suffix not in TIMELINE_SUFFIXES:
+        raise UserError(f"--timeline {text}: write a file ending in .json (Chrome trace "
+                        "events) or .pftrace (Perfetto protobuf)")
+    if not path.parent.is_dir():
+        raise UserError(f"--timeline {text}: the directory {path.parent} does not exist")
+    return path
+
+
+def _replay_timeline(scenario, schedule, variant, paths) -> None:
+    """Replay a saved failure with a recorder on the bus; write its
+    timeline to each of ``paths``."""
+    from pathlib import Path
+    from .explore import replay
+    from .viz.timeline import Recording, write_timeline
+    recording = None
+
+    def observe(session):
+        nonlocal recording
+        recording = Recording(session)
+        return recording
+
+    replay(scenario, schedule, variant=variant, observe=observe)
+    events = recording.recorder.finish()
+    for path in paths:
+        write_timeline(events, path, title=Path(scenario).name)
 
 
 def cmd_replay(args) -> int:
     from .explore import ReplayMismatch, replay
     from .explore.schedule import ScheduleError
+    timeline = _timeline_path(args.timeline) if args.timeline else None
     try:
         ex = replay(args.file, args.schedule, variant=args.variant)
+        if timeline is not None:
+            _replay_timeline(args.file, args.schedule, args.variant, [timeline])
     except (ScheduleError, ReplayMismatch) as e:
         raise UserError(str(e)) from None
+    if timeline is not None:
+        print(f"timeline in {timeline} (open it in ui.perfetto.dev)", file=sys.stderr)
     if ex.failure is None:
         print(f"{args.file}: the schedule runs without a problem")
         return 0
@@ -318,12 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random and pct: explore in N processes, each with its own seed "
                    "(default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--timeline", metavar="DIR",
+                   help="write the failing run's timeline to DIR as NAME.json and "
+                   "NAME.pftrace (Perfetto's UI opens both)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_explore)
 
     p = sub.add_parser("replay", help="replay a saved failure from its scenario and schedule")
     p.add_argument("file")
     p.add_argument("schedule")
+    p.add_argument("--timeline", metavar="FILE",
+                   help="write the run as a timeline Perfetto's UI opens: out.json (Chrome "
+                   "trace events) or out.pftrace (Perfetto protobuf)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_replay)
 

@@ -146,9 +146,11 @@ class ReplayMismatch(ValueError):
     take the recorded decisions."""
 
 
-def replay(scenario_path, schedule_path, variant: str | None = None) -> Execution:
-    """Run a saved failure again from its scenario and schedule files.
-    Raises ``ReplayMismatch`` if the schedule was recorded for another
+def replay(scenario_path, schedule_path, variant: str | None = None,
+           observe=None) -> Execution:
+    """Run a saved failure again from its scenario and schedule files;
+    ``observe(session)`` gives the program to run instead of the session
+    itself (``viz.timeline.Recording`` records it).  Raises ``ReplayMismatch`` if the schedule was recorded for another
     scenario or variant, or the run left it."""
     decisions, info = load_schedule(schedule_path)
     text = Path(scenario_path).read_text() if Path(scenario_path).is_file() else ""
@@ -164,7 +166,7 @@ def replay(scenario_path, schedule_path, variant: str | None = None) -> Executio
                              f"{scenario_path} (its operations differ)")
     strategy = Replay(decisions)
     strategy.new_execution()
-    ex = execute(session, strategy)
+    ex = execute(session if observe is None else observe(session), strategy)
     if not strategy.fits():
         raise ReplayMismatch(f"{schedule_path}: the schedule does not fit {scenario_path}: "
                              f"{strategy.mismatch or 'the run ended before its last decision'}")
