@@ -44,14 +44,18 @@ def scenario_digest(text: str) -> str:
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
             variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
-            minimise: bool = True, progress: bool | None = None, jobs: int = 1) -> Result:
+            minimise: bool = True, progress: bool | None = None, jobs: int = 1,
+            observe=None) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
     ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
     a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
     (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
-    PCT schedules in that many processes (``parallel``)."""
+    PCT schedules in that many processes (``parallel``).  ``observe(session)``
+    gives the program the search runs instead of the session itself (the
+    campaign's coverage watches it); shrinking runs the session."""
     sc = parse_file(str(path))
     session = Session(sc, Config(variant=variant))
+    program = session if observe is None else observe(session)
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
@@ -61,12 +65,12 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     if jobs > 1:
         if strategy not in PARALLEL_STRATEGIES:
             raise ValueError(f"--jobs works with {' and '.join(PARALLEL_STRATEGIES)} only")
-        result = explore_parallel(session, strategy, seed, params.get(strategy, {}), jobs,
+        result = explore_parallel(program, strategy, seed, params.get(strategy, {}), jobs,
                                   budget_runs, budget_seconds)
     elif progress:
-        result = _with_progress(session, strat, budget_runs, budget_seconds, path)
+        result = _with_progress(program, strat, budget_runs, budget_seconds, path)
     else:
-        result = explore_program(session, strat, budget_runs, budget_seconds)
+        result = explore_program(program, strat, budget_runs, budget_seconds)
     result.concurrent = sc.concurrent
     if result.failure is None:
         return result
