@@ -3,7 +3,9 @@ measured in the same run (never absolute targets)."""
 
 from __future__ import annotations
 
-from . import bench_fork_exit, bench_oracle, bench_scale, bench_sched, bench_seed
+from . import (
+    bench_campaign, bench_fork_exit, bench_oracle, bench_scale, bench_sched, bench_seed,
+)
 
 for name, bench, args in (
     ("fork + exit against the live kernel", bench_fork_exit, []),
@@ -11,6 +13,7 @@ for name, bench, args in (
     ("schedule exploration and lockdep", bench_sched, ["--seconds", "2"]),
     ("the seed under exploration", bench_seed, ["--seeds", "4", "--budget", "1500"]),
     ("the live-kernel oracle", bench_oracle, ["-n", "5"]),
+    ("campaign backends and coverage", bench_campaign, []),
 ):
     print(f"== {name} ({bench.__name__})")
     bench.main(args)

@@ -17,6 +17,7 @@ the work in all three.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import queue
@@ -103,9 +104,10 @@ class RayCluster:
                 path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH"))
                                        if p)
                 ray.init(num_cpus=self.jobs, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.ERROR,
                          runtime_env={"env_vars": {"PYTHONPATH": path}})
             else:
-                ray.init(address=self.address, log_to_driver=False)
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
                 self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise CampaignError(f"--ray {self.address or ''}: cannot start or join a Ray "
