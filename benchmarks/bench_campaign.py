@@ -19,6 +19,7 @@ ratios are what to compare.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import tempfile
 import time
 from pathlib import Path
@@ -92,9 +93,7 @@ def main(argv=None) -> None:
             t = seconds["mp", jobs] = campaign_seconds(Processes(jobs), scn, n, runs)
             print(f"   multiprocessing   {jobs} worker{'s' if jobs > 1 else ' '}: "
                   f"{n / t:6.2f}/s  {base / t:.2f}")
-        try:
-            import ray  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("ray") is None:
             print("   ray: not installed (pip install 'anonvma[ray]')")
         else:
             for jobs in (1, 2):
@@ -117,7 +116,7 @@ def main(argv=None) -> None:
             full = campaign_seconds(InProcess(), scn, 1, runs * 4)
         finally:
             coverage.PROFILE_FIRST, coverage.PROFILE_EVERY = first, every
-        print(f"   no coverage                     1.00")
+        print("   no coverage                     1.00")
         print(f"   sampled (first {first}, then 1 in {every}) {sampled / off:5.2f}")
         print(f"   every run profiled              {full / off:5.2f}")
 

@@ -3,6 +3,7 @@ each taking a lock its caller holds) and two strategies, interrupted and
 resumed, finishing with one row per distinct failure; on multiprocessing,
 in process and on a real local Ray cluster."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -167,15 +168,8 @@ def test_interrupted_and_resumed_on_multiprocessing(workdir):
     check_summary(workdir, summary)
 
 
-def _ray_missing():
-    try:
-        import ray  # noqa: F401
-    except ImportError as e:
-        return f"Ray is not installed ({e}): make test installs anonvma[ray]"
-    return None
-
-
-@pytest.mark.skipif(_ray_missing() is not None, reason=_ray_missing() or "")
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                    reason="Ray is not installed: make test installs anonvma[ray]")
 def test_interrupted_and_resumed_on_a_local_ray(workdir):
     summary = interrupt_and_resume(workdir, "--ray", "--jobs", "2")
     assert summary["backend"] == "ray, a local cluster, 2 workers"

@@ -47,9 +47,9 @@ SIGNATURE_FRAMES = 4
 UNSEEDED = ("sequential", "dfs")
 # frames that every report on a lock or a wait shares
 _GENERIC_FRAME = re.compile(
-    r"^(__schedule|mmap_\w*lock\w*|schedule\w*|\w*lock_slowpath|_*mutex_lock\w*|_*down_(read|write)\w*|"
-    r"_*raw_spin_lock\w*|_*spin_lock\w*|lock_acquire|rwsem_\w+|__might_sleep|might_sleep|"
-    r"wait_for|dump_stack\w*|print_\w+|check_\w+|validate_chain|__lock_acquire)$")
+    r"^(__schedule|schedule\w*|\w*lock_slowpath|_*mutex_lock\w*|_*down_(read|write)\w*|"
+    r"mmap_\w*lock\w*|_*raw_spin_lock\w*|_*spin_lock\w*|lock_acquire|rwsem_\w+|"
+    r"_*might_sleep|wait_for)$")
 _FRAME = re.compile(r"^\s+([A-Za-z_][A-Za-z0-9_.]*)(\+0x[0-9a-f/]+)?\s*$")
 _STACK_START = ("Call Trace:", "stack backtrace:")
 
