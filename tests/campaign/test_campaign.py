@@ -237,3 +237,15 @@ def test_another_plan_in_the_directory_is_refused(workdir, capsys):
                  "--strategies", "pct", "--runs", "2", "--in-process"]) == 2
     assert "holds another campaign" in capsys.readouterr().err
 
+
+
+def test_a_spent_budget_leaves_explorations_pending_for_a_resume(workdir, capsys):
+    args = ["campaign", "race.scn", "--variants", "v6.18", "--strategies", "random,dfs",
+            "--runs", "5", "--in-process", "--json"]
+    assert main(args + ["-o", "b", "--seconds", "1e-9"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["done"], first["pending"]) == (0, 2)
+    assert [j["status"] for j in first["jobs"]] == ["pending", "pending"]
+    assert main(["campaign", "--resume", "b", "--in-process", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert (done["done"], done["pending"], done["runs"]) == (2, 0, 10)
