@@ -224,9 +224,9 @@ def _timeline_path(text: str):
     return path
 
 
-def _replay_timeline(scenario, schedule, variant, paths) -> None:
+def _replay_timeline(scenario, schedule, variant, paths):
     """Replay a saved failure with a recorder on the bus; write its
-    timeline to each of ``paths``."""
+    timeline to each of ``paths``.  Returns the execution."""
     from pathlib import Path
     from .explore import replay
     from .viz.timeline import Recording, write_timeline
@@ -237,10 +237,11 @@ def _replay_timeline(scenario, schedule, variant, paths) -> None:
         recording = Recording(session)
         return recording
 
-    replay(scenario, schedule, variant=variant, observe=observe)
+    ex = replay(scenario, schedule, variant=variant, observe=observe)
     events = recording.recorder.finish()
     for path in paths:
         write_timeline(events, path, title=Path(scenario).name)
+    return ex
 
 
 def cmd_replay(args) -> int:
@@ -248,9 +249,10 @@ def cmd_replay(args) -> int:
     from .explore.schedule import ScheduleError
     timeline = _timeline_path(args.timeline) if args.timeline else None
     try:
-        ex = replay(args.file, args.schedule, variant=args.variant)
-        if timeline is not None:
-            _replay_timeline(args.file, args.schedule, args.variant, [timeline])
+        if timeline is None:
+            ex = replay(args.file, args.schedule, variant=args.variant)
+        else:
+            ex = _replay_timeline(args.file, args.schedule, args.variant, [timeline])
     except (ScheduleError, ReplayMismatch) as e:
         raise UserError(str(e)) from None
     if timeline is not None:
