@@ -146,6 +146,7 @@ def explore_job(spec: dict) -> dict:
     """Run one exploration from its spec; everything it found, as JSON."""
     from ..explore import explore
     from ..scenario import ScenarioError, parse
+    from ..variants import UnknownVariant
     start = time.perf_counter()
     out = {"id": spec["id"], "host": os.uname().nodename, "pid": os.getpid()}
     covered: list[Covered] = []
@@ -164,7 +165,8 @@ def explore_job(spec: dict) -> dict:
                         out_dir=Path(tmp) / "saved", variant=spec["variant"],
                         minimise=spec["shrink"], progress=False,
                         observe=observe if spec["coverage"] else None)
-        except (ScenarioError, ValueError) as e:
+        except (ScenarioError, UnknownVariant, ValueError) as e:
+            # a worker without the patch file, a program the era rejects
             out.update(status="error", error=str(e), seconds=time.perf_counter() - start)
             return out
         out.update(status="fail" if r.failure else "pass", runs=r.runs,
