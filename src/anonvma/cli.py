@@ -274,6 +274,8 @@ def _names(text: str) -> list[str]:
 def cmd_campaign(args) -> int:
     import json
     import os
+    import shutil
+    from pathlib import Path
     from .campaign import CampaignError, make_plan, open_campaign, run_campaign
     from .campaign.backends import InProcess, Processes, RayCluster
     if args.resume and (args.files or args.generate or args.out):
@@ -282,12 +284,13 @@ def cmd_campaign(args) -> int:
         raise UserError("campaign needs an output directory: -o DIR (or --resume DIR)")
     if args.ray is not None and args.in_process:
         raise UserError("--ray and --in-process: give one backend")
+    out = args.resume or args.out
+    fresh = not os.path.exists(out)
     try:
         plan = None if args.resume else make_plan(
             args.files, generate=args.generate, gen_seed=args.gen_seed,
             variants=args.variants or [None], strategies=args.strategies, seeds=args.seeds,
             runs=args.runs, shrink=not args.no_shrink, coverage=not args.no_coverage)
-        out = args.resume or args.out
         plan = open_campaign(out, plan)
         jobs = args.jobs or os.cpu_count() or 1
         backend = (InProcess() if args.in_process else Processes(jobs) if args.ray is None
@@ -300,6 +303,9 @@ def cmd_campaign(args) -> int:
         summary = run_campaign(plan, out, backend, budget_seconds=args.seconds,
                                on_result=None if args.json else progress)
     except CampaignError as e:
+        # a backend that cannot start: the directory this command made goes
+        if fresh and os.path.isdir(out) and not any(Path(out, "jobs").glob("*.json")):
+            shutil.rmtree(out)
         raise UserError(str(e)) from None
     except KeyboardInterrupt:
         print(f"anonvma: interrupted; the finished explorations are kept in {out}: resume with "
