@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,ray]'
 	@# 'anonvma graph' renders with Graphviz's dot: Debian's package, as root
 	command -v dot >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
 	  apt-get install -y -qq graphviz >/dev/null; } || \

@@ -3,7 +3,10 @@ measured in the same run (never absolute targets)."""
 
 from __future__ import annotations
 
-from . import bench_explore, bench_fork_exit, bench_oracle, bench_perf, bench_scale, bench_sched, bench_seed
+from . import (
+    bench_campaign, bench_explore, bench_fork_exit, bench_oracle, bench_perf, bench_scale,
+    bench_sched, bench_seed,
+)
 
 for name, bench, args in (
     ("fork + exit against the live kernel", bench_fork_exit, []),
@@ -13,6 +16,7 @@ for name, bench, args in (
     ("the exploration engine", bench_explore, ["--seconds", "2"]),
     ("the live-kernel oracle", bench_oracle, ["-n", "5"]),
     ("locking changes on 40 simulated CPUs", bench_perf, []),
+    ("campaign backends and coverage", bench_campaign, []),
 ):
     print(f"== {name} ({bench.__name__})")
     bench.main(args)

@@ -174,6 +174,10 @@ def cmd_explore(args) -> int:
         raise UserError("--jobs: more than one process works with the random and pct "
                         "strategies only")
     sc = parse_file(args.file)
+    if args.timeline:
+        from pathlib import Path
+        if Path(args.timeline).exists() and not Path(args.timeline).is_dir():
+            raise UserError(f"--timeline {args.timeline}: not a directory")
     created = _check_save_dir(args.save)
     runs = args.runs
     if not sc.concurrent:
@@ -204,21 +208,131 @@ def cmd_explore(args) -> int:
               f"{len(r.schedule)} decisions)")
         if r.saved.get("replay"):
             print(f"saved in {r.saved['dir']}; replay with:\n  {r.saved['replay']}")
+    if r.failure is not None and args.timeline:
+        from pathlib import Path
+        d = Path(args.timeline)
+        d.mkdir(parents=True, exist_ok=True)
+        name = Path(r.saved["dir"]).name
+        paths = [d / f"{name}.json", d / f"{name}.pftrace"]
+        _replay_timeline(r.saved["scenario"], r.saved["schedule"], args.variant, paths)
+        print(f"timeline in {paths[0]} and {paths[1]} (open in ui.perfetto.dev)",
+              file=sys.stderr if args.json else sys.stdout)
     return EXIT_FAILED if r.failure else 0
+
+
+def _timeline_path(text: str):
+    """--timeline FILE: .json or .pftrace, in a directory that exists."""
+    from pathlib import Path
+    from .viz.timeline import TIMELINE_SUFFIXES
+    path = Path(text)
+    if path.suffix not in TIMELINE_SUFFIXES:
+        raise UserError(f"--timeline {text}: write a file ending in .json (Chrome trace "
+                        "events) or .pftrace (Perfetto protobuf)")
+    if not path.parent.is_dir():
+        raise UserError(f"--timeline {text}: the directory {path.parent} does not exist")
+    return path
+
+
+def _replay_timeline(scenario, schedule, variant, paths):
+    """Replay a saved failure with a recorder on the bus; write its
+    timeline to each of ``paths``.  Returns the execution."""
+    from pathlib import Path
+    from .explore import replay
+    from .viz.timeline import Recording, write_timeline
+    recording = None
+
+    def observe(session):
+        nonlocal recording
+        recording = Recording(session)
+        return recording
+
+    ex = replay(scenario, schedule, variant=variant, observe=observe)
+    events = recording.recorder.finish()
+    for path in paths:
+        write_timeline(events, path, title=Path(scenario).name)
+    return ex
 
 
 def cmd_replay(args) -> int:
     from .explore import ReplayMismatch, replay
     from .explore.schedule import ScheduleError
+    timeline = _timeline_path(args.timeline) if args.timeline else None
     try:
-        ex = replay(args.file, args.schedule, variant=args.variant)
+        if timeline is None:
+            ex = replay(args.file, args.schedule, variant=args.variant)
+        else:
+            ex = _replay_timeline(args.file, args.schedule, args.variant, [timeline])
     except (ScheduleError, ReplayMismatch) as e:
         raise UserError(str(e)) from None
+    if timeline is not None:
+        print(f"timeline in {timeline} (open it in ui.perfetto.dev)", file=sys.stderr)
     if ex.failure is None:
         print(f"{args.file}: the schedule runs without a problem")
         return 0
     sys.stdout.write(ex.failure.text)
     return EXIT_FAILED
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give names separated by commas")
+    return names
+
+
+def cmd_campaign(args) -> int:
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+    from .campaign import CampaignError, make_plan, open_campaign, run_campaign
+    from .campaign.backends import InProcess, Processes, RayCluster
+    if args.resume and (args.files or args.generate or args.out):
+        raise UserError("--resume DIR takes its plan from DIR: give no files, --generate or -o")
+    if not args.resume and not args.out:
+        raise UserError("campaign needs an output directory: -o DIR (or --resume DIR)")
+    if args.ray is not None and args.in_process:
+        raise UserError("--ray and --in-process: give one backend")
+    out = args.resume or args.out
+    fresh = not os.path.exists(out)
+    try:
+        plan = None if args.resume else make_plan(
+            args.files, generate=args.generate, gen_seed=args.gen_seed,
+            variants=args.variants or [None], strategies=args.strategies, seeds=args.seeds,
+            runs=args.runs, shrink=not args.no_shrink, coverage=not args.no_coverage)
+        plan = open_campaign(out, plan)
+        jobs = args.jobs or os.cpu_count() or 1
+        backend = (InProcess() if args.in_process else Processes(jobs) if args.ray is None
+                   else RayCluster(None if args.ray == "local" else args.ray, jobs))
+
+        def progress(spec, result):
+            mark = result["status"] if result["status"] != "fail" else result["failure"]["kind"]
+            print(f"{spec['id']}: {mark}", file=sys.stderr)
+
+        summary = run_campaign(plan, out, backend, budget_seconds=args.seconds,
+                               on_result=None if args.json else progress)
+    except CampaignError as e:
+        # a backend that cannot start: the directory this command made goes
+        if fresh and os.path.isdir(out) and not any(Path(out, "jobs").glob("*.json")):
+            shutil.rmtree(out)
+        raise UserError(str(e)) from None
+    except KeyboardInterrupt:
+        print(f"anonvma: interrupted; the finished explorations are kept in {out}: resume with "
+              f"'anonvma campaign --resume {out}'", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{summary['done']} of {summary['explorations']} explorations, {summary['runs']} "
+              f"runs, {len(summary['unique_failures'])} unique failures "
+              f"({summary['failed']} failing explorations)")
+        for u in summary["unique_failures"]:
+            print(f"  {u['signature']}  x{len(u['explorations'])}\n    {u['replay']}")
+        if summary["pending"]:
+            print(f"{summary['pending']} explorations pending (budget spent): resume with "
+                  f"'anonvma campaign --resume {out}'")
+        print(f"report: {os.path.join(out, 'index.html')}")
+    return EXIT_FAILED if summary["unique_failures"] else 0
 
 
 GRAPH_FORMATS = ("svg", "png", "dot")
@@ -350,12 +464,53 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random and pct: explore in N processes, each with its own seed "
                    "(default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--timeline", metavar="DIR",
+                   help="write the failing run's timeline to DIR as NAME.json and "
+                   "NAME.pftrace (Perfetto's UI opens both)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_explore)
+
+    p = sub.add_parser("campaign", help="many explorations (files or generated programs x "
+                       "variants x strategies x seeds), failures deduplicated, coverage, an "
+                       "HTML report; resumable (docs/campaigns.md)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--generate", type=_bounded(int, 0, 10**6, "a number of programs"),
+                   default=0, metavar="N", help="also explore N generated concurrent programs")
+    p.add_argument("--gen-seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
+                   metavar="S", help="seed of the first generated program (default 0)")
+    p.add_argument("--variants", type=_names, metavar="A,B,...",
+                   help="variants to explore on (default: each scenario's own)")
+    p.add_argument("--strategies", type=_names, default=["random", "pct"], metavar="A,B",
+                   help="strategies (default: random,pct)")
+    p.add_argument("--seeds", type=_bounded(int, 1, 10**6, "a number of seeds"), default=1,
+                   metavar="N", help="seeds 0..N-1 of each seeded strategy (default 1)")
+    p.add_argument("--runs", type=_bounded(int, 1, 10**9, "a number of runs"), default=200,
+                   metavar="N", help="budget of runs of each exploration (default 200)")
+    p.add_argument("--seconds", type=_positive_seconds, metavar="S",
+                   help="budget of the campaign: start no exploration after S seconds (the "
+                   "rest stays pending for a resume)")
+    p.add_argument("-o", "--out", metavar="DIR", help="the campaign's directory (state, "
+                   "failures, summary.json, index.html); the same command again resumes it")
+    p.add_argument("--resume", metavar="DIR", help="finish the campaign in DIR")
+    p.add_argument("--jobs", type=_bounded(int, 1, MAX_JOBS, "a number of workers"),
+                   metavar="N", help="explorations at once (default: the number of CPUs)")
+    p.add_argument("--in-process", action="store_true",
+                   help="run the explorations one by one in this process")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray: a local cluster started for the campaign, or the "
+                   "cluster at ADDRESS (pip install 'anonvma[ray]')")
+    p.add_argument("--no-shrink", action="store_true", help="keep failing schedules as found")
+    p.add_argument("--no-coverage", action="store_true",
+                   help="do not profile runs for coverage")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(fn=cmd_campaign)
 
     p = sub.add_parser("replay", help="replay a saved failure from its scenario and schedule")
     p.add_argument("file")
     p.add_argument("schedule")
+    p.add_argument("--timeline", metavar="FILE",
+                   help="write the run as a timeline Perfetto's UI opens: out.json (Chrome "
+                   "trace events) or out.pftrace (Perfetto protobuf)")
     _variant_arg(p)
     p.set_defaults(fn=cmd_replay)
 

@@ -46,7 +46,7 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
             variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
             minimise: bool = True, progress: bool | None = None, jobs: int = 1,
-            on_found=None, prefix_once: bool = True) -> Result:
+            on_found=None, prefix_once: bool = True, observe=None) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
     ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
     a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
@@ -54,11 +54,16 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     PCT schedules in that many processes (``parallel``).  ``on_found(result)``
     hears of a failure as found, before it is shrunk (``--report-first``).
     ``prefix_once``: runs start from a snapshot taken after the scenario's
-    sequential prefix (``prefix``) rather than booting afresh."""
+    sequential prefix (``prefix``) rather than booting afresh.
+    ``observe(session)`` gives the program the search runs instead (the
+    campaign's coverage watches it); shrinking runs the session."""
     sc = parse_file(str(path))
     # Nobody reads an exploration's trace lines: they are not recorded.
     session = Session(sc, Config(variant=variant, trace=False))
-    program = Prefixed(session) if prefix_once else session
+    if observe is not None:
+        program = observe(session)
+    else:
+        program = Prefixed(session) if prefix_once else session
     params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
@@ -155,9 +160,11 @@ class ReplayMismatch(ValueError):
     take the recorded decisions."""
 
 
-def replay(scenario_path, schedule_path, variant: str | None = None) -> Execution:
-    """Run a saved failure again from its scenario and schedule files.
-    Raises ``ReplayMismatch`` if the schedule was recorded for another
+def replay(scenario_path, schedule_path, variant: str | None = None,
+           observe=None) -> Execution:
+    """Run a saved failure again from its scenario and schedule files;
+    ``observe(session)`` gives the program to run instead of the session
+    itself (``viz.timeline.Recording`` records it).  Raises ``ReplayMismatch`` if the schedule was recorded for another
     scenario or variant, or the run left it."""
     decisions, info = load_schedule(schedule_path)
     sc = parse_file(str(scenario_path))         # a bad file is its FILE:LINE message
@@ -173,7 +180,7 @@ def replay(scenario_path, schedule_path, variant: str | None = None) -> Executio
                              f"{scenario_path} (its operations differ)")
     strategy = Replay(decisions)
     strategy.new_execution()
-    ex = execute(session, strategy)
+    ex = execute(session if observe is None else observe(session), strategy)
     if not strategy.fits():
         raise ReplayMismatch(f"{schedule_path}: the schedule does not fit {scenario_path}: "
                              f"{strategy.mismatch or 'the run ended before its last decision'}")

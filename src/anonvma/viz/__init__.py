@@ -1,1 +1,1 @@
-"""Pictures of the model's state."""
+"""Pictures of the model's state, and of runs as timelines."""
