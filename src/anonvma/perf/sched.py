@@ -30,6 +30,7 @@ import random
 from collections import defaultdict
 
 from ..explore.scheduler import Scheduler
+from ..kernel.kernel.sched.core import TASK_DEAD
 
 
 class cpu_struct:
@@ -185,7 +186,7 @@ class VirtualTimeScheduler(Scheduler):
                     del self.model_sleepers[t]
                     self.wake(t, now)
         return [t for t in self.tasks
-                if self.on_cpu(t) and (t.thread is None or not t.thread.dead)
+                if self.on_cpu(t) and t.state != TASK_DEAD
                 and (t.sched_wait is None or t.sched_wait())]
 
     def _pick(self, runnable, current, is_yielding: bool):
@@ -195,7 +196,7 @@ class VirtualTimeScheduler(Scheduler):
         return self.strategy.next_task(runnable, current, is_yielding)
 
     def _reap(self) -> None:
-        for task in [t for t in self.tasks if t.thread is not None and t.thread.dead]:
+        for task in [t for t in self.tasks if t.state == TASK_DEAD]:
             self.hub_clock = max(self.hub_clock, self.clock[task])
             self.leave_cpu(task)
             parent = self.children_waited.pop(task, None)
@@ -242,7 +243,7 @@ class VirtualTimeScheduler(Scheduler):
 
     def wait4(self, child) -> None:
         """The current task waits for ``child`` to exit."""
-        if child.thread is not None and child.thread.dead or child not in self.cpu_of:
+        if child.state == TASK_DEAD or child not in self.cpu_of:
             return
         self.children_waited[child] = self.kernel.current
-        self.sleep(child, lambda: child.thread is None or child.thread.dead)
+        self.sleep(child, lambda: child.state == TASK_DEAD)
