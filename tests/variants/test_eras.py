@@ -156,7 +156,7 @@ def test_shared_scenarios_hold_every_invariant_of_the_era(scn, variant):
 
 
 def test_7_0_breaks_only_the_root_last_order():
-    machine = Session(parse_file(str(SCENARIOS / "shared" / "c_chain5.scn")),
+    machine = Session(parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 fork P2\n"),
                       Config(variant="v7.0", checks=False)).boot()
     machine.run_steps()
     k = machine.kernel
