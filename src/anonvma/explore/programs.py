@@ -246,19 +246,26 @@ BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mm
 
 def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
                         pressure: bool = False, block_ops=BLOCK_OPS,
-                        weights: Mapping[str, int] | None = None) -> str:
+                        weights: Mapping[str, int] | None = None, exits: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
     with ``max_ops`` and ``weights``, its exits left out so that every
     process can take part), then a together block of ``block`` (least,
     most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
     zone with swap, most of it already written, and writers in the block:
-    direct reclaim and kswapd run beside the rest."""
+    direct reclaim and kswapd run beside the rest.  With ``exits``, a
+    process with no other line in the block may exit in it: its mm is torn
+    down beside the faults and the walkers (the refcounts an rmap walk
+    holds then outlive the VMAs)."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
               if ln and ln.split()[1] != "exit"]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
              for _ in range(choose(*block))]
     lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
+    if exits:
+        idle = [p for p in procs if not any(ln.split()[0] == p for ln in lines)]
+        if idle and choose(0, 1):
+            lines.append(f"{_pick(choose, idle)} exit")
     setup = ["P0 mmap 0 8", "P0 write 0"]
     if pressure:
         fill = choose(112, 123)

@@ -16,6 +16,7 @@ Nothing here knows any bug.  Each program is drawn from one seeded stream
 - **concurrency and pressure**: one in ten is a concurrent program
   (``generate_concurrent``: a generated prefix, then a together block),
   half of them with the zone nearly full so that reclaim runs beside them,
+  and processes exiting in the block (``exits``),
   explored under random and PCT schedules (a concurrent program costs
   as much as a hundred plain ones).
 
@@ -84,7 +85,7 @@ def draw_program(rng: random.Random) -> Program:
     if rng.random() < 0.1:
         pressure = rng.random() < 0.5
         text = generate_concurrent(gen, max_ops=rng.choice((6, 12, 24)), pressure=pressure,
-                                   weights=weights)
+                                   weights=weights, exits=True)
         swarm["pressure"] = pressure
         return Program(text, True, swarm)
     max_ops = rng.choice((20, 40, 80, 200))
