@@ -86,7 +86,8 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
 
 
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
-             weights: Mapping[str, int] | None = None, anon_names: bool = True) -> str:
+             weights: Mapping[str, int] | None = None, anon_names: bool = True,
+             keep_alive: bool = False) -> str:
     """One scenario's text.  ``window`` is the number of pages ops touch;
     ``weights`` changes how often each op is drawn (``op_weights``);
     ``anon_names`` False leaves out the anon_name lines (for a kernel
@@ -191,7 +192,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
         elif op == "exit":
-            if proc == "P0" and len(live) == 1 and len(lines) < n_ops - 1:
+            if (proc == "P0" or keep_alive) and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
             threads = [n for n in live if group[n] == group[proc]]
             if len(threads) > 1 and choose(0, 1):
@@ -262,16 +263,16 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
              for _ in range(choose(*block))]
     lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
-    if exits:
-        idle = [p for p in procs if not any(ln.split()[0] == p for ln in lines)]
-        if idle and choose(0, 1):
-            lines.append(f"{_pick(choose, idle)} exit")
     setup = ["P0 mmap 0 8", "P0 write 0"]
     if pressure:
         fill = choose(112, 123)
         setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
                  *(f"P0 write {100 + i}" for i in range(fill)), *setup]
         lines += [f"P0 write {100 + fill + i}" for i in range(choose(2, 5))]
+    if exits:
+        idle = [p for p in procs if not any(ln.split()[0] == p for ln in lines)]
+        if idle and choose(0, 1):
+            lines.append(f"{_pick(choose, idle)} exit")
     return "\n".join([*setup, *prefix, "together", *lines, "end", ""])
 
 

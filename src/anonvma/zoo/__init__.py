@@ -3,6 +3,7 @@
     anonvma zoo                         # the bugs: id, title, commits, what breaks
     anonvma zoo run B10 --seconds 60    # search the buggy era, then the fixed one
     anonvma zoo run all                 # the table
+    anonvma zoo replay FILE [SCHEDULE]  # a reproducer, with the zoo's detectors
 
 ``run`` searches the bug's buggy era with generated programs (``cold``),
 prints the time to the first report, the report and the shrunk scenario
@@ -49,9 +50,9 @@ def save_found(bug: Bug, found: Found, out_dir: Path) -> dict:
         save_schedule(sched, found.shrunk_schedule, strategy={"name": "zoo"},
                       variant=bug.buggy)
         files["schedule"] = str(sched)
-        files["replay"] = shlex.join(["anonvma", "replay", str(scn), str(sched)])
+        files["replay"] = shlex.join(["anonvma", "zoo", "replay", str(scn), str(sched)])
     else:
-        files["replay"] = shlex.join(["anonvma", "run", str(scn)])
+        files["replay"] = shlex.join(["anonvma", "zoo", "replay", str(scn)])
     return files
 
 

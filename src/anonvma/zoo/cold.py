@@ -10,9 +10,12 @@ Nothing here knows any bug.  Each program is drawn from one seeded stream
   many processes.  Leaving ops out is what lets a long program do one thing
   many times (fork and exit, and nothing else) instead of a bit of
   everything.
-- **fault injection**: a third of the programs run with failslab
-  (``failslab.probability`` 5-50 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
-  allocations fail too) -- the error paths.
+- **fault injection**: a third of the plain programs run with failslab
+  (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
+  allocations fail too; in one cache or all), a third with syzkaller's fail-nth (the N-th
+  allocation of one random line fails, N = 1-4, counting one cache's
+  allocations or all): the error paths, the second one past the
+  allocations that build the state.
 - **concurrency and pressure**: one in ten is a concurrent program
   (``generate_concurrent``: a generated prefix, then a together block),
   half of them with the zone nearly full so that reclaim runs beside them,
@@ -38,9 +41,11 @@ from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
 from ..explore.strategies import Pct, Random, Replay
 from ..kernel.mm.kasan import kasan_init
-from ..scenario import parse
+from ..scenario import ScenarioError, parse
 from ..session import MESSAGE_KINDS, Config, Session
 
+# fail-nth counts the allocations of one cache, or of all
+CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 SCHEDULES = 8           # schedules per concurrent program and strategy
 
 
@@ -58,8 +63,18 @@ class Watched:
         return machine
 
 
-def watched(text: str, era: str, checks: bool = True) -> Watched:
-    return Watched(Session(parse(text, "<zoo>"), Config(variant=era, checks=checks)))
+def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
+    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)))
+
+
+def replay_found(path: str, schedule_path: str | None, era: str | None):
+    """Run a saved reproducer again with the zoo's detectors: the
+    execution (``.failure``, ``.reports``)."""
+    from pathlib import Path
+
+    from ..explore.schedule import load_schedule
+    decisions = load_schedule(schedule_path)[0] if schedule_path else []
+    return execute(watched(Path(path).read_text(), era, path=path), Replay(decisions))
 
 
 @dataclass
@@ -72,7 +87,21 @@ class Program:
 
 
 def draw_program(rng: random.Random) -> Program:
-    """A swarm configuration, then a program under it."""
+    """A swarm configuration, then a program under it.  A concurrent
+    program whose prefix left a process of the block dead (an exec by a
+    thread kills the rest of its group) is drawn again."""
+    while True:
+        prog = _draw_program(rng)
+        if not prog.concurrent:
+            return prog
+        try:
+            parse(prog.text, "<zoo>")
+            return prog
+        except ScenarioError:
+            continue
+
+
+def _draw_program(rng: random.Random) -> Program:
     table = op_weights(None)
     weights = {}
     for op, w in table:
@@ -91,13 +120,26 @@ def draw_program(rng: random.Random) -> Program:
     max_ops = rng.choice((20, 40, 80, 200))
     max_procs = rng.choice((2, 4, 8))
     swarm.update(max_ops=max_ops, max_procs=max_procs)
-    text = generate(gen, max_ops=max_ops, max_procs=max_procs, weights=weights)
-    if rng.random() < 1 / 3:
-        p = rng.choice((5, 20, 50))
-        fault = [f"set failslab.probability {p}", "set failslab.ignore_gfp_wait N",
-                 f"set failslab.seed {rng.randrange(1 << 16)}"]
-        swarm["failslab"] = p
-        text = "\n".join(fault) + "\n" + text
+    text = generate(gen, max_ops=max_ops, max_procs=max_procs, weights=weights, keep_alive=True)
+    fault = rng.random()
+    if fault < 1 / 3:
+        p = rng.choice((5, 20, 50, 80))
+        cache = rng.choice(CACHES)
+        head = [f"set failslab.probability {p}", "set failslab.ignore_gfp_wait N",
+                f"set failslab.seed {rng.randrange(1 << 16)}"]
+        if cache:
+            head.append(f"set failslab.cache {cache}")
+        swarm["failslab"] = f"{p}%" + (f" in {cache}" if cache else "")
+        text = "\n".join(head) + "\n" + text
+    elif fault < 2 / 3:
+        # syzkaller's fail-nth: one allocation of one call fails
+        ops = text.splitlines()
+        line = 4 + rng.randrange(len(ops))     # after the three set lines
+        nth = rng.choice((1, 1, 2, 3, 4))
+        cache = rng.choice(CACHES)
+        swarm["fail_nth"] = f"{line}:{nth}" + (f" in {cache}" if cache else "")
+        filt = f"set failslab.cache {cache}" if cache else "set failslab.verbose 0"
+        text = f"set failslab.ignore_gfp_wait N\n{filt}\nset fail_nth {line}:{nth}\n" + text
     return Program(text, False, swarm)
 
 
@@ -163,8 +205,9 @@ def shrink_found(found: Found, era: str) -> None:
     text, schedule = shrink_scenario(execute, text, schedule, found.kind,
                                      lambda sc: Watched(Session(sc, Config(variant=era))),
                                      max_seconds=15.0)
-    found.shrunk, found.shrunk_schedule = text, schedule
     ex = execute(watched(text, era), Replay(schedule))
+    # every decision the run took: what a replay checks it fits
+    found.shrunk, found.shrunk_schedule = text, ex.schedule
     hit = problem(ex.reports)
     if hit is not None:
         found.kind, found.report = hit

@@ -1,0 +1,57 @@
+"""The zoo's shrunk reproducers, as ``anonvma zoo run`` wrote them (fixed
+seeds): each fails on its buggy era with the report the zoo found, and runs
+clean on the fixed era.  The expected reports are the kernel's own
+messages for these bugs (history notes §2): the RECLAIM_FS inversion of
+Hugh Dickins's splat for B1, the degree count that BUG_ON(anon_vma->degree)
+tripped over for B8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anonvma.explore import replay
+from anonvma.explore.runner import execute, explore_program
+from anonvma.explore.strategies import Random, Replay
+from anonvma.scenario import parse_file
+from anonvma.session import Config, Session
+from anonvma.zoo import BY_ID
+from anonvma.zoo.cold import Watched, replay_found
+
+HERE = Path(__file__).parent / "reproducers"
+
+
+def _session(bug_id: str, era: str) -> Watched:
+    return Watched(Session(parse_file(str(HERE / f"{bug_id}.scn")), Config(variant=era)))
+
+
+def test_b1_replays_the_reclaim_inversion_on_3_0_rc2():
+    ex = replay(HERE / "B1.scn", HERE / "B1.schedule.json")
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    ex = replay_found(str(HERE / "B1.scn"), str(HERE / "B1.schedule.json"), None)
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    assert "inconsistent {RECLAIM_FS-ON-W} -> {IN-RECLAIM_FS-W} usage." in ex.failure.text
+    assert "anon_vma_clone" in ex.failure.text
+
+
+def test_b1_fixed_era_survives_the_schedule_and_others():
+    program = _session("B1", BY_ID["B1"].fixed)
+    from anonvma.explore.schedule import load_schedule
+    decisions, _info = load_schedule(HERE / "B1.schedule.json")
+    assert execute(program, Replay(decisions)).failure is None
+    assert explore_program(program, Random(seed=1), budget_runs=20).failure is None
+
+
+def test_b8_degree_counted_on_the_wrong_anon_vma_on_3_19_rc4():
+    result = Session(parse_file(str(HERE / "B8.scn"))).run()
+    assert result.variant == "v3.19-rc4"
+    assert any(p.startswith("after line") and "I-12:" in p for p in result.problems)
+    assert "WARNING: unlink_anon_vmas: degree" in result.problems
+
+
+@pytest.mark.parametrize("bug_id", ["B8"])
+def test_plain_reproducers_run_clean_on_the_fixed_era(bug_id):
+    result = Session(parse_file(str(HERE / f"{bug_id}.scn")),
+                     Config(variant=BY_ID[bug_id].fixed)).run()
+    assert result.problems == []
