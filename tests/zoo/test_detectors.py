@@ -98,3 +98,20 @@ def test_every_era_has_an_anon_vma_cache_kasan_can_poison():
     for cls in VARIANTS.values():
         k = cls()
         assert any(c.name == "anon_vma" for c in k.slab_caches)
+
+
+def test_rmap_sanity_check_warns_on_an_anon_vma_with_refcount_zero():
+    """Jann Horn's check: unmapping a folio through an anon_vma nobody
+    holds any more."""
+    machine = _boot("v6.18")
+    k = machine.kernel
+    av = k.anon_vma_alloc()
+    page = folio(1)
+    page.mapping, page._mapcount = av, 0
+    k.folio_remove_rmap_pte(page, None)
+    assert machine.reports == []
+    page._mapcount = 0
+    av.refcount = 0
+    k.folio_remove_rmap_pte(page, None)
+    assert machine.reports == [("warning", "WARNING: __folio_rmap_sanity_checks: the folio's "
+                                "anon_vma has refcount 0")]
