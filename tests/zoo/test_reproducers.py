@@ -55,3 +55,12 @@ def test_plain_reproducers_run_clean_on_the_fixed_era(bug_id):
     result = Session(parse_file(str(HERE / f"{bug_id}.scn")),
                      Config(variant=BY_ID[bug_id].fixed)).run()
     assert result.problems == []
+
+
+@pytest.mark.xfail(strict=True, reason="model bug the zoo found, not fixed yet: under memory "
+                   "pressure a fork beside faults and reclaim leaves a swap PTE without a "
+                   "slot (offset None), on every era")
+def test_fork_beside_reclaim_leaves_no_swap_pte_without_a_slot():
+    ex = replay_found(str(HERE / "swap_pte_without_slot.scn"),
+                      str(HERE / "swap_pte_without_slot.schedule.json"), None)
+    assert ex.failure is None, ex.failure.text

@@ -23,6 +23,12 @@ Nothing here knows any bug.  Each program is drawn from one seeded stream
   explored under random and PCT schedules (a concurrent program costs
   as much as a hundred plain ones).
 
+- **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
+  program whose trace shows an event, or a pair of consecutive events, that
+  no program before it showed is kept; half the programs are then mutants
+  of a kept one: its configuration, its generator choices changed,
+  duplicated, cut or extended (``Corpus``, ``mutate``).
+
 Every program runs with lockdep, the era's invariants after every line, the
 leak check, the growth detector (checks/growth.py) and KASAN
 (kernel/mm/kasan.py).  The first report ends the search; it is shrunk
@@ -32,6 +38,7 @@ leak check, the growth detector (checks/growth.py) and KASAN
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -46,6 +53,7 @@ from ..session import MESSAGE_KINDS, Config, Session
 
 # fail-nth counts the allocations of one cache, or of all
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
+_DIGITS = re.compile(r"\d+")
 SCHEDULES = 8           # schedules per concurrent program and strategy
 
 
@@ -55,9 +63,10 @@ class Watched:
 
     def __init__(self, session: Session):
         self.session = session
+        self.machine = None             # the last one booted
 
     def boot(self):
-        machine = self.session.boot()
+        machine = self.machine = self.session.boot()
         Growth(machine.kernel)
         kasan_init(machine.kernel)
         return machine
@@ -79,29 +88,19 @@ def replay_found(path: str, schedule_path: str | None, era: str | None):
 
 @dataclass
 class Program:
-    """One generated program and how it was drawn."""
+    """One generated program and how it was drawn: its configuration
+    (``params``, for ``build``) and the generator's choices."""
 
     text: str
     concurrent: bool
     swarm: dict = field(default_factory=dict)       # what the configuration chose
+    params: dict = field(default_factory=dict)
+    choices: list = field(default_factory=list)
+    mutant: bool = False                            # of a corpus program
 
 
-def draw_program(rng: random.Random) -> Program:
-    """A swarm configuration, then a program under it.  A concurrent
-    program whose prefix left a process of the block dead (an exec by a
-    thread kills the rest of its group) is drawn again."""
-    while True:
-        prog = _draw_program(rng)
-        if not prog.concurrent:
-            return prog
-        try:
-            parse(prog.text, "<zoo>")
-            return prog
-        except ScenarioError:
-            continue
-
-
-def _draw_program(rng: random.Random) -> Program:
+def draw_config(rng: random.Random) -> dict:
+    """A swarm configuration: op weights, size, concurrency, faults."""
     table = op_weights(None)
     weights = {}
     for op, w in table:
@@ -109,38 +108,125 @@ def _draw_program(rng: random.Random) -> Program:
         weights[op] = 0 if r < 0.3 else w * 10 if r < 0.5 else w
     if not any(weights.values()):
         weights = dict(table)
-    gen = Choices(rng.randrange(1 << 30))
-    swarm = {"weights": {op: w for op, w in weights.items() if w != dict(table)[op]}}
+    params = {"weights": weights}
     if rng.random() < 0.1:
-        pressure = rng.random() < 0.5
-        text = generate_concurrent(gen, max_ops=rng.choice((6, 12, 24)), pressure=pressure,
-                                   weights=weights, exits=True)
-        swarm["pressure"] = pressure
-        return Program(text, True, swarm)
-    max_ops = rng.choice((20, 40, 80, 200))
-    max_procs = rng.choice((2, 4, 8))
-    swarm.update(max_ops=max_ops, max_procs=max_procs)
-    text = generate(gen, max_ops=max_ops, max_procs=max_procs, weights=weights, keep_alive=True)
+        params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
+                      pressure=rng.random() < 0.5)
+        return params
+    params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
+                  max_procs=rng.choice((2, 4, 8)))
     fault = rng.random()
+    cache = rng.choice(CACHES)
     if fault < 1 / 3:
-        p = rng.choice((5, 20, 50, 80))
-        cache = rng.choice(CACHES)
-        head = [f"set failslab.probability {p}", "set failslab.ignore_gfp_wait N",
-                f"set failslab.seed {rng.randrange(1 << 16)}"]
-        if cache:
-            head.append(f"set failslab.cache {cache}")
-        swarm["failslab"] = f"{p}%" + (f" in {cache}" if cache else "")
-        text = "\n".join(head) + "\n" + text
+        params["failslab"] = (rng.choice((5, 20, 50, 80)), cache, rng.randrange(1 << 16))
     elif fault < 2 / 3:
-        # syzkaller's fail-nth: one allocation of one call fails
-        ops = text.splitlines()
-        line = 4 + rng.randrange(len(ops))     # after the three set lines
-        nth = rng.choice((1, 1, 2, 3, 4))
-        cache = rng.choice(CACHES)
+        # syzkaller's fail-nth: one allocation of one call fails; the line
+        # is a fraction of the program, whatever its length
+        params["fail_nth"] = (rng.random(), rng.choice((1, 1, 2, 3, 4)), cache)
+    return params
+
+
+def build(params: dict, gen: Choices) -> Program:
+    """The program a configuration and a source of choices make."""
+    weights = params["weights"]
+    table = dict(op_weights(None))
+    swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
+    if params["concurrent"]:
+        text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
+                                   weights=weights, exits=True)
+        swarm["pressure"] = params["pressure"]
+        return Program(text, True, swarm, params, gen.recorded)
+    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
+    text = generate(gen, max_ops=params["max_ops"], max_procs=params["max_procs"],
+                    weights=weights, keep_alive=True)
+    head = []
+    if "failslab" in params:
+        p, cache, seed = params["failslab"]
+        head = [f"set failslab.probability {p}", "set failslab.ignore_gfp_wait N",
+                f"set failslab.seed {seed}"]
+        swarm["failslab"] = f"{p}%" + (f" in {cache}" if cache else "")
+    elif "fail_nth" in params:
+        where, nth, cache = params["fail_nth"]
+        # after the three set lines
+        line = 4 + int(where * len(text.splitlines()))
+        head = ["set failslab.ignore_gfp_wait N", f"set fail_nth {line}:{nth}"]
         swarm["fail_nth"] = f"{line}:{nth}" + (f" in {cache}" if cache else "")
-        filt = f"set failslab.cache {cache}" if cache else "set failslab.verbose 0"
-        text = f"set failslab.ignore_gfp_wait N\n{filt}\nset fail_nth {line}:{nth}\n" + text
-    return Program(text, False, swarm)
+    if head:
+        head.append(f"set failslab.cache {cache}" if cache else "set failslab.verbose 0")
+        text = "\n".join(head) + "\n" + text
+    return Program(text, False, swarm, params, gen.recorded)
+
+
+def mutate(choices: list, rng: random.Random) -> list:
+    """AFL's havoc on the generator's choice list (Hypothesis's view of a
+    program): change a few choices, duplicate or drop a chunk, or extend
+    it.  Past the end of the list the generator draws lowest values."""
+    out = list(choices)
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.random()
+        if kind < 0.5 and out:
+            i = rng.randrange(len(out))
+            out[i] = rng.randrange(max(2, out[i] * 2 + 2))
+        elif kind < 0.7 and len(out) > 2:
+            i = rng.randrange(len(out))
+            j = min(len(out), i + rng.randint(1, 16))
+            out[j:j] = out[i:j]
+        elif kind < 0.85 and len(out) > 2:
+            i = rng.randrange(len(out))
+            del out[i:i + rng.randint(1, 8)]
+        else:
+            out += [rng.randrange(64) for _ in range(rng.randint(4, 32))]
+    return out
+
+
+class Corpus:
+    """Coverage feedback: programs that made the kernel do something no
+    program before them did are kept, and half the programs are mutants of
+    one of them.  Coverage is what the trace shows, with process and object
+    numbers left out: each object event and user-visible failure
+    (``+AVC:clone/fork``, ``!mprotect ENOMEM``), and each pair of
+    consecutive ones, so a new order of known events counts too."""
+
+    def __init__(self):
+        self.seen: set = set()
+        self.programs: list[Program] = []
+
+    @staticmethod
+    def features(lines) -> set:
+        tokens = []
+        for line in lines:
+            words = line.split(" ", 1)
+            if len(words) == 2 and words[1][:1] in "+-!":
+                tokens.append(_DIGITS.sub("", words[1]))
+        return set(tokens) | set(zip(tokens, tokens[1:]))
+
+    def add(self, prog: Program, lines) -> bool:
+        new = self.features(lines) - self.seen
+        if new:
+            self.seen |= new
+            self.programs.append(prog)
+        return bool(new)
+
+
+def draw_program(rng: random.Random, corpus: Corpus | None = None) -> Program:
+    """A new program (a swarm configuration, then a program under it), or
+    a mutant of a corpus program.  A concurrent program whose prefix left a
+    process of the block dead (an exec by a thread kills the rest of its
+    group) is drawn again."""
+    while True:
+        if corpus is not None and corpus.programs and rng.random() < 0.5:
+            parent = rng.choice(corpus.programs)
+            prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
+            prog.mutant = True
+        else:
+            prog = build(draw_config(rng), Choices(rng.randrange(1 << 30)))
+        if not prog.concurrent:
+            return prog
+        try:
+            parse(prog.text, "<zoo>")
+            return prog
+        except ScenarioError:
+            continue
 
 
 @dataclass
@@ -161,30 +247,39 @@ def problem(reports) -> tuple[str, str] | None:
     return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS), None)
 
 
-def run_program(prog: Program, era: str, seed: int):
-    """(kind, text, schedule) of the first problem, or None."""
+def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None):
+    """(kind, text, schedule) of the first problem, or None; the run's
+    coverage goes to ``corpus``."""
     program = watched(prog.text, era)
+    hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
         found = problem(ex.reports) or (ex.failure and (ex.failure.kind, ex.failure.text))
-        return None if not found else (*found, [])
-    for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
-        r = explore_program(program, strategy, budget_runs=SCHEDULES)
-        if r.failure is not None:
-            return r.failure.kind, r.failure.text, r.schedule
-    return None
+        hit = None if not found else (*found, [])
+    else:
+        for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
+            r = explore_program(program, strategy, budget_runs=SCHEDULES)
+            if r.failure is not None:
+                hit = r.failure.kind, r.failure.text, r.schedule
+                break
+    if corpus is not None and program.machine is not None:
+        corpus.add(prog, program.machine.trace_lines.lines)
+    return hit
 
 
-def search(era: str, seconds: float, seed: int, shrink: bool = True) -> tuple[Found | None, int]:
+def search(era: str, seconds: float, seed: int, shrink: bool = True,
+           feedback: bool = True) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    or ``seconds`` are spent: (the first report or None, programs run)."""
+    or ``seconds`` are spent: (the first report or None, programs run).
+    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
     rng = random.Random(seed)
+    corpus = Corpus() if feedback else None
     start = time.perf_counter()
     n = 0
     while time.perf_counter() - start < seconds:
-        prog = draw_program(rng)
+        prog = draw_program(rng, corpus)
         n += 1
-        hit = run_program(prog, era, seed + n)
+        hit = run_program(prog, era, seed + n, corpus)
         if hit is None:
             continue
         kind, text, schedule = hit
