@@ -57,10 +57,11 @@ def test_plain_reproducers_run_clean_on_the_fixed_era(bug_id):
     assert result.problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="model bug the zoo found, not fixed yet: under memory "
-                   "pressure a fork beside faults and reclaim leaves a swap PTE without a "
-                   "slot (offset None), on every era")
 def test_fork_beside_reclaim_leaves_no_swap_pte_without_a_slot():
+    """A model bug the zoo found: a swap-in beside reclaim freed the slot of
+    a folio reclaim had locked between folio_alloc_swap() and
+    try_to_unmap(), which then wrote swap PTEs without a slot.  The kernel's
+    folio_free_swap() runs under the folio lock."""
     ex = replay_found(str(HERE / "swap_pte_without_slot.scn"),
                       str(HERE / "swap_pte_without_slot.schedule.json"), None)
     assert ex.failure is None, ex.failure.text
