@@ -65,3 +65,13 @@ def test_fork_beside_reclaim_leaves_no_swap_pte_without_a_slot():
     ex = replay_found(str(HERE / "swap_pte_without_slot.scn"),
                       str(HERE / "swap_pte_without_slot.schedule.json"), None)
     assert ex.failure is None, ex.failure.text
+
+
+def test_two_swap_ins_of_one_slot_share_one_swap_cache_folio():
+    """A model bug the zoo found on a fixed era: two faults on one swap
+    slot, the second's folio allocation sleeping, each added a folio to the
+    swap cache; freeing the second then found none.  do_swap_page() now
+    looks again after allocating, as swapcache_prepare() makes the kernel."""
+    ex = replay_found(str(HERE / "swap_in_race.scn"), str(HERE / "swap_in_race.schedule.json"),
+                      None)
+    assert ex.failure is None, ex.failure.text
