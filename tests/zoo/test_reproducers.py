@@ -75,3 +75,12 @@ def test_two_swap_ins_of_one_slot_share_one_swap_cache_folio():
     ex = replay_found(str(HERE / "swap_in_race.scn"), str(HERE / "swap_in_race.schedule.json"),
                       None)
     assert ex.failure is None, ex.failure.text
+
+
+@pytest.mark.xfail(strict=True, reason="model bug the zoo found, not fixed yet: a process "
+                   "exiting in a together block beside reclaim and forks under pressure "
+                   "ends with nr_folios -1 (a folio counted free twice), on every era")
+def test_exit_beside_reclaim_frees_every_folio_once():
+    ex = replay_found(str(HERE / "exit_beside_reclaim_leak.scn"),
+                      str(HERE / "exit_beside_reclaim_leak.schedule.json"), None)
+    assert ex.failure is None, ex.failure.text

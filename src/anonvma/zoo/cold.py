@@ -6,8 +6,9 @@ Nothing here knows any bug.  Each program is drawn from one seeded stream
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
-  or is made ten times likelier; programs are short or long, with few or
-  many processes.  Leaving ops out is what lets a long program do one thing
+  or is made ten times likelier; or (a quarter of the configurations) only
+  two to four ops are kept; programs are short or long, with few or many
+  processes.  Leaving ops out is what lets a long program do one thing
   many times (fork and exit, and nothing else) instead of a bit of
   everything.
 - **fault injection**: a third of the plain programs run with failslab
@@ -103,9 +104,14 @@ def draw_config(rng: random.Random) -> dict:
     """A swarm configuration: op weights, size, concurrency, faults."""
     table = op_weights(None)
     weights = {}
-    for op, w in table:
-        r = rng.random()
-        weights[op] = 0 if r < 0.3 else w * 10 if r < 0.5 else w
+    if rng.random() < 0.25:
+        # a narrow swarm: a few ops only, the same thing many times
+        kept = set(rng.sample([op for op, _w in table], rng.randint(2, 4)))
+        weights = {op: w if op in kept else 0 for op, w in table}
+    else:
+        for op, w in table:
+            r = rng.random()
+            weights[op] = 0 if r < 0.3 else w * 10 if r < 0.5 else w
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
