@@ -34,10 +34,10 @@ def zoo_row(bug_id: str, seconds: float, seeds: int) -> str:
     bug = BY_ID[bug_id]
     times, fixed_reports, found = [], 0, 0
     for seed in range(seeds):
-        hit, _n = search(bug.buggy, seconds, seed, shrink=False)
+        hit, _n = search(bug.buggy, seconds, seed, shrink=False, others=bug.others)
         times.append(hit.seconds if hit else seconds)
         found += hit is not None
-        clean, _n = search(bug.fixed, seconds, seed, shrink=False)
+        clean, _n = search(bug.fixed, seconds, seed, shrink=False, others=bug.others)
         fixed_reports += clean is not None
     median = statistics.median(times)
     mark = "" if found * 2 > seeds else " (not found: budget)"

@@ -57,12 +57,12 @@ def save_found(bug: Bug, found: Found, out_dir: Path) -> dict:
 
 
 def run_bug(bug: Bug, seconds: float, seed: int, out_dir: Path, pictures: bool = True) -> Outcome:
-    found, n = search(bug.buggy, seconds, seed)
+    found, n = search(bug.buggy, seconds, seed, others=bug.others)
     files = save_found(bug, found, out_dir) if found is not None else {}
     if pictures:
         from .pictures import draw_for
         files.update(draw_for(bug, out_dir))
-    fixed_found, fixed_n = search(bug.fixed, seconds, seed, shrink=False)
+    fixed_found, fixed_n = search(bug.fixed, seconds, seed, shrink=False, others=bug.others)
     return Outcome(bug, found, n, fixed_found, fixed_n, files)
 
 

@@ -21,21 +21,24 @@ class Bug:
     breaks: str         # what goes wrong
     buggy: str          # the era that has it
     fixed: str          # the era after the fix
+    # report kinds of other bugs both eras have, which the search of this
+    # one passes over: B6's growth is in every era before 3.19
+    others: tuple = ()
 
 
 BUGS = (
     Bug("B1", "GFP_KERNEL AVC allocation under the anon_vma root lock (the seed)",
         "bb4aa39676f7", "dd34739c03f2",
         "lockdep: reclaim from the allocation takes the root lock held around it",
-        "v3.0-rc2", "v3.0"),
+        "v3.0-rc2", "v3.0", others=("growth",)),
     Bug("B4", "hang on anon_vma->root->lock", "012f18004da3",
         "Hugh Dickins, 2.6.36-rc2",
         "page_lock_anon_vma unlocks the root of a reused anon_vma: the wrong lock",
-        "v2.6.36-rc1", "v2.6.36"),
+        "v2.6.36-rc1", "v2.6.36", others=("growth",)),
     Bug("B5", "__put_anon_vma frees the root before the child", "the root refcount (2.6.36)",
         "624483f3ea82",
         "anon_vma_free(child) reads child->root->rwsem of a freed root (KASAN)",
-        "v3.15", "v3.18"),
+        "v3.15", "v3.18", others=("growth",)),
     Bug("B6", "unbounded anon_vma hierarchy growth", "5beb49305251", "7a3ef208e662 (+B8, B9: 4.0)",
         "a fork loop whose parents exit grows every chain by one anon_vma per generation",
         "v3.18", "v4.0"),

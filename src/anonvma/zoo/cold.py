@@ -249,23 +249,26 @@ class Found:
     shrunk_schedule: list = field(default_factory=list)
 
 
-def problem(reports) -> tuple[str, str] | None:
-    return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS), None)
+def problem(reports, others=()) -> tuple[str, str] | None:
+    return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS and k not in others),
+                None)
 
 
-def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None):
-    """(kind, text, schedule) of the first problem, or None; the run's
-    coverage goes to ``corpus``."""
+def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
+                others=()):
+    """(kind, text, schedule) of the first problem not of a kind in
+    ``others``, or None; the run's coverage goes to ``corpus``."""
     program = watched(prog.text, era)
     hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
-        found = problem(ex.reports) or (ex.failure and (ex.failure.kind, ex.failure.text))
+        found = problem(ex.reports, others) or (ex.failure and ex.failure.kind == "exception"
+                                                 and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
         for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
             r = explore_program(program, strategy, budget_runs=SCHEDULES)
-            if r.failure is not None:
+            if r.failure is not None and r.failure.kind not in others:
                 hit = r.failure.kind, r.failure.text, r.schedule
                 break
     if corpus is not None and program.machine is not None:
@@ -274,10 +277,11 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
-           feedback: bool = True) -> tuple[Found | None, int]:
+           feedback: bool = True, others=()) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    or ``seconds`` are spent: (the first report or None, programs run).
-    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
+    (not of a kind in ``others``) or ``seconds`` are spent: (the first
+    report or None, programs run).  ``feedback``: keep a corpus and mutate
+    it (coverage feedback)."""
     rng = random.Random(seed)
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
@@ -285,7 +289,7 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     while time.perf_counter() - start < seconds:
         prog = draw_program(rng, corpus)
         n += 1
-        hit = run_program(prog, era, seed + n, corpus)
+        hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
             continue
         kind, text, schedule = hit
@@ -309,6 +313,6 @@ def shrink_found(found: Found, era: str) -> None:
     ex = execute(watched(text, era), Replay(schedule))
     # every decision the run took: what a replay checks it fits
     found.shrunk, found.shrunk_schedule = text, ex.schedule
-    hit = problem(ex.reports)
+    hit = next((text for kind, text in ex.reports if kind == found.kind), None)
     if hit is not None:
-        found.kind, found.report = hit
+        found.report = hit
