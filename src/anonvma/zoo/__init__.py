@@ -15,6 +15,7 @@ the output directory.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,10 @@ def save_found(bug: Bug, found: Found, out_dir: Path) -> dict:
     scn = d / f"{bug.id}.scn"
     head = [f"# {bug.id}: {bug.title}", f"# found from cold on {bug.buggy}: {found.kind}",
             f"set variant {bug.buggy}"]
-    scn.write_text("\n".join(head) + "\n" + found.shrunk)
+    # the head moves every line down: fail_nth LINE:N must follow
+    body = re.sub(r"^set fail_nth (\d+):", lambda m: f"set fail_nth {int(m[1]) + len(head)}:",
+                  found.shrunk, flags=re.M)
+    scn.write_text("\n".join(head) + "\n" + body)
     (d / "report.txt").write_text(found.report)
     files = {"scenario": str(scn)}
     if found.shrunk_schedule:
