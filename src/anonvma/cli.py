@@ -380,6 +380,44 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def cmd_zoo(args) -> int:
+    from pathlib import Path
+    from .zoo import BUGS, BY_ID, print_list, print_outcome, print_table, run_bug
+    if not args.action:
+        print_list(sys.stdout)
+        return 0
+    if args.action == "replay" and len(args.ids) in (1, 2):
+        from .explore.schedule import ScheduleError
+        from .zoo.cold import replay_found
+        try:
+            ex = replay_found(*args.ids[:1], args.ids[1] if len(args.ids) > 1 else None,
+                              args.variant)
+        except (OSError, ScheduleError) as e:
+            raise UserError(f"zoo replay: {e}") from None
+        if ex.failure is None:
+            print(f"{args.ids[0]}: no report")
+            return 0
+        sys.stdout.write(ex.failure.text)
+        return EXIT_FAILED
+    if args.action != "run" or len(args.ids) != 1:
+        raise UserError("write 'anonvma zoo' for the list, 'anonvma zoo run ID', "
+                        "'anonvma zoo run all' or 'anonvma zoo replay FILE [SCHEDULE]'")
+    wanted = args.ids[0]
+    if wanted != "all" and wanted not in BY_ID:
+        raise UserError(f"zoo run {wanted}: no such bug; one of {', '.join(BY_ID)} or all")
+    bugs = BUGS if wanted == "all" else (BY_ID[wanted],)
+    outcomes = []
+    for bug in bugs:
+        o = run_bug(bug, args.seconds, args.seed, Path(args.out))
+        print_outcome(o, args.seconds, sys.stdout)
+        print()
+        outcomes.append(o)
+    if wanted == "all":
+        print_table(outcomes, sys.stdout)
+    broken = any(o.fixed_found is not None for o in outcomes)
+    return EXIT_FAILED if broken else 0
+
+
 def cmd_demo(args) -> int:
     from .demo import demo
     return demo(args.out)
@@ -559,6 +597,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", metavar="FILE",
                    help="calibrate: write the costs there (default: print them)")
     p.set_defaults(fn=cmd_perf)
+
+    p = sub.add_parser("zoo", help="the historical anon_vma bugs: list them, or find one "
+                       "from cold on its era and check its fix (docs/zoo.md)")
+    p.add_argument("action", nargs="?", metavar="run|replay",
+                   help="run: search for a bug; replay: run a reproducer it wrote")
+    p.add_argument("ids", nargs="*", metavar="ID",
+                   help="run: a bug id from the list, or all; replay: FILE [SCHEDULE]")
+    p.add_argument("--seconds", type=_positive_seconds, default=60.0, metavar="N",
+                   help="budget of each search, per era (default 60)")
+    p.add_argument("--seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
+                   help="seed of the generated programs (default 0)")
+    p.add_argument("--out", metavar="DIR", default="zoo",
+                   help="where reproducers and pictures are written (default: zoo/)")
+    _variant_arg(p)
+    p.set_defaults(fn=cmd_zoo)
 
     p = sub.add_parser("demo", help="the main job: show what the model does")
     p.add_argument("--out", metavar="DIR",

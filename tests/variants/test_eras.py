@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from anonvma.checks.common import live_vmas as _vmas
+from anonvma.checks.common import check_chains, live_vmas as _vmas
 from anonvma.checks.invariants_degree import check_degree
 from anonvma.kernel import Linux
 from anonvma.session import Config, Session
@@ -156,25 +156,29 @@ def test_7_0_fix_diff_is_the_reset():
 
 # -- every shared scenario on every era ---------------------------------------------
 
-def _missing_feature(variant: str, problem: str) -> bool:
-    """7.0's anon_vma_clone() walks src's chain from its head and adds each
-    AVC at the head of dst's: dst's chain is src's reversed, so 7.0 does
-    not keep 'the root last' (I-3's second half) on cloned chains."""
-    return variant.startswith("v7.0") and "I-3:" in problem
-
-
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("scn", SHARED, ids=lambda p: p.stem)
 def test_shared_scenarios_hold_every_invariant_of_the_era(scn, variant):
+    """7.0 clones a chain reversed: its era says so (chain_root_last), and
+    I-3 then asks only for one root."""
     result = Session(parse_file(str(scn)), Config(variant=variant)).run()
     assert result.variant == variant
-    assert [p for p in result.problems if not _missing_feature(variant, p)] == []
+    assert result.problems == []
 
 
 def test_7_0_breaks_only_the_root_last_order():
-    result = Session(parse_file(str(SCENARIOS / "shared" / "c_chain5.scn")), Config(variant="v7.0")).run()
-    assert result.problems and all("chain does not end at its single root" in p
-                                   for p in result.problems)
+    machine = Session(parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 0\nP1 fork P2\n"),
+                      Config(variant="v7.0", checks=False)).boot()
+    machine.run_steps()
+    k = machine.kernel
+    assert k.chain_root_last is False
+
+    def chains(root_last):
+        return check_chains(_vmas(k), k.anon_vma_chain_cachep.live, lambda where, avc: [],
+                            root_last)
+    assert chains(False) == []
+    assert chains(True) and all("chain does not end at its single root" in p
+                                for p in chains(True))
 
 
 # -- the degree counter ------------------------------------------------------------------

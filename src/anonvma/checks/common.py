@@ -73,11 +73,13 @@ def check_rmap(kernel, vmas, walk) -> list[str]:
     return bad
 
 
-def check_chains(vmas, avcs, in_anon_vma) -> list[str]:
+def check_chains(vmas, avcs, in_anon_vma, root_last: bool = True) -> list[str]:
     """I-1, I-2, I-3 and I-9, and I-8 for what the chains reach: the rules of
     every era since anon_vma_chain (2.6.34).  ``in_anon_vma(where, avc)``
     checks the era's other half of I-1, that the AVC sits in its anon_vma's
-    interval tree (6.18) or list (3.0), and returns the problems."""
+    interval tree (6.18) or list (3.0), and returns the problems.
+    ``root_last``: the era keeps the root at the chain's tail (I-3's second
+    half; not 7.0, whose clone reverses the chain)."""
     bad = []
     on_chain = Counter()
     for tsk, vma in vmas:
@@ -107,7 +109,7 @@ def check_chains(vmas, avcs, in_anon_vma) -> list[str]:
             if not any(avc.anon_vma is av for avc in chain):
                 bad.append(f"I-2: {where} anon_vma is not on its own chain")
             roots = {id(avc.anon_vma.root) for avc in chain if avc.anon_vma is not None}
-            if len(roots) != 1 or chain[-1].anon_vma is not av.root:
+            if len(roots) != 1 or (root_last and chain[-1].anon_vma is not av.root):
                 bad.append(f"I-3: {where} chain does not end at its single root")
     for avc in avcs:
         if on_chain[avc] != 1:

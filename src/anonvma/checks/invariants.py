@@ -53,7 +53,7 @@ def check_invariants_interval_tree(kernel) -> list[str]:
             return [f"I-4: {where} has an AVC keyed by a stale range"]
         return []
 
-    bad.extend(check_chains(vmas, avcs, in_tree))
+    bad.extend(check_chains(vmas, avcs, in_tree, kernel.chain_root_last))
 
     # The era's counters: none before 3.19, degree until 6.0, then
     # num_children and num_active_vmas (I-10, I-11); I-8a for all.

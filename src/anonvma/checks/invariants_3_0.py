@@ -35,7 +35,7 @@ def check_invariants_3_0(kernel) -> list[str]:
             return [f"I-1: {where} has an AVC missing from its anon_vma's list"]
         return []
 
-    bad.extend(check_chains(vmas, avcs, in_list))
+    bad.extend(check_chains(vmas, avcs, in_list, kernel.chain_root_last))
 
     pinned_root = Counter(id(av.root) for av in anon_vmas if av.root is not av)
     for number, av in enumerate(anon_vmas, 1):

@@ -102,7 +102,8 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
 
 
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
-             weights: Mapping[str, int] | None = None, anon_names: bool = True) -> str:
+             weights: Mapping[str, int] | None = None, anon_names: bool = True,
+             keep_alive: bool = False) -> str:
     """One scenario's text.  ``window`` is the number of pages ops touch;
     ``weights`` changes how often each op is drawn (``op_weights``);
     ``anon_names`` False leaves out the anon_name lines (for a kernel
@@ -212,7 +213,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
         elif op == "exit":
-            if proc == "P0" and len(live) == 1 and len(lines) < n_ops - 1:
+            if (proc == "P0" or keep_alive) and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
             threads = [n for n in live if group[n] == group[proc]]
             if len(threads) > 1 and choose(0, 1):
@@ -293,13 +294,16 @@ BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mm
 
 def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
                         pressure: bool = False, block_ops=BLOCK_OPS,
-                        weights: Mapping[str, int] | None = None) -> str:
+                        weights: Mapping[str, int] | None = None, exits: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
     with ``max_ops`` and ``weights``, its exits left out so that every
     process can take part), then a together block of ``block`` (least,
     most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
     zone with swap, most of it already written, and writers in the block:
-    direct reclaim and kswapd run beside the rest."""
+    direct reclaim and kswapd run beside the rest.  With ``exits``, a
+    process with no other line in the block may exit in it: its mm is torn
+    down beside the faults and the walkers (the refcounts an rmap walk
+    holds then outlive the VMAs)."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
               if ln and ln.split()[1] != "exit"]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
@@ -312,6 +316,10 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
         setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
                  *(f"P0 write {100 + i}" for i in range(fill)), *setup]
         lines += [f"P0 write {100 + fill + i}" for i in range(choose(2, 5))]
+    if exits:
+        idle = [p for p in procs if not any(ln.split()[0] == p for ln in lines)]
+        if idle and choose(0, 1):
+            lines.append(f"{_pick(choose, idle)} exit")
     return "\n".join([*setup, *prefix, "together", *lines, "end", ""])
 
 

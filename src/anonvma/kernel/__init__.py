@@ -62,10 +62,13 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     #                    "degree" (3.19-5.19) or None (no reuse counters)
     #   anon_vma_lock    "rwsem" (3.8+), "mutex" (3.0-3.7) or "spinlock"
     #   lockdep_flavour  "fs_reclaim" (4.14+) or "reclaim_fs" (the usage state)
+    #   chain_root_last  anon_vma_clone() keeps the root at the tail of every
+    #                    chain (False from 7.0, whose clone reverses the chain)
     rmap_layout = "interval_tree"
     rmap_counters = "num_children"
     anon_vma_lock = "rwsem"
     lockdep_flavour = "fs_reclaim"
+    chain_root_last = True
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
         """A booted kernel with ``memory`` pages in its zone and ``swap``

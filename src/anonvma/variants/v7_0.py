@@ -91,6 +91,8 @@ class Linux_7_0_rc(Linux):
                    "fork preallocates; a failed clone leaves dst->anon_vma set")
     rmap_layout = "interval_tree"
     rmap_counters = "num_children"
+    # the clone walks src's chain from its head and adds at dst's head
+    chain_root_last = False
     anon_vma_lock = "rwsem"
     lockdep_flavour = "fs_reclaim"
 

@@ -200,8 +200,20 @@ class Memory:
             folio = self.folio_alloc(GFP_HIGHUSER_MOVABLE)
             if folio is None:
                 return VM_FAULT_OOM
-            self.add_to_swap_cache(folio, entry)
-            self.folio_add_lru(folio)
+            # The allocation may have slept: a fault of another process may
+            # have read the slot in meanwhile (swapcache_prepare() lets one
+            # of them add it to the swap cache), or the slot been freed.
+            cached = self.swap_cache_get_folio(entry)
+            if cached is not None:
+                self.folio_put(folio)
+                folio = cached
+                self.folio_get(folio)
+            elif entry.offset not in self.swap_info.swap_map:
+                self.folio_put(folio)
+                return 0                # the PTE is gone too: fault again
+            else:
+                self.add_to_swap_cache(folio, entry)
+                self.folio_add_lru(folio)
         spin_lock(mm.page_table_lock)
         if mm.pgd.get(vpn) is not entry:
             # someone else faulted it in, or zapped it, meanwhile

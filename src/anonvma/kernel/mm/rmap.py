@@ -351,6 +351,15 @@ class Rmap:
         f.mapping = av
         f.index = linear_page_index(vma, address)
 
+    def _folio_rmap_sanity_checks(self, f) -> None:
+        """CONFIG_DEBUG_VM's anon_vma lifetime check (Jann Horn, 2025): a
+        folio whose rmap changes must name an anon_vma something still
+        holds; refcount 0 is a freed (or freeing) anon_vma."""
+        av = f.mapping
+        if av is not None and av.refcount == 0:
+            self.VM_WARN_ON(True, "__folio_rmap_sanity_checks: the folio's anon_vma has "
+                            "refcount 0")
+
     def folio_add_new_anon_rmap(self, f, vma, address: int, exclusive: bool) -> None:
         self._folio_set_anon(f, vma, address, exclusive)
         f._mapcount = 0
@@ -358,16 +367,19 @@ class Rmap:
 
     def folio_add_anon_rmap_pte(self, f, vma, address: int) -> None:
         """Map an already anonymous folio once more: mapping never changes."""
+        self._folio_rmap_sanity_checks(f)
         self._page_check_anon_rmap(f, vma, address)
         f._mapcount += 1
 
     def folio_try_dup_anon_rmap_pte(self, f, src_vma) -> int:
         """Fork shares the page with the child: it stops being exclusive."""
+        self._folio_rmap_sanity_checks(f)
         f.anon_exclusive = False
         f._mapcount += 1
         return 0
 
     def folio_remove_rmap_pte(self, f, vma) -> None:
+        self._folio_rmap_sanity_checks(f)
         # ->mapping stays until the folio is freed; every rmap user
         # re-checks folio_mapped() for that reason.
         f._mapcount -= 1

@@ -100,8 +100,11 @@ class Swapfile:
             self.delete_from_swap_cache(folio)
 
     def folio_free_swap(self, folio) -> bool:
-        """Free the slot of a cached folio no swap PTE points at any more."""
-        if folio.swap is None or folio.swap in self.swap_info.swap_map:
+        """Free the slot of a cached folio no swap PTE points at any more.
+        Under the folio lock, as the kernel's callers hold it or trylock it
+        (free_swap_cache()): reclaim holds it from giving the folio a slot
+        to unmapping it, so a folio locked meanwhile keeps its slot."""
+        if folio.swap is None or folio.swap in self.swap_info.swap_map or folio.locked:
             return False
         self.delete_from_swap_cache(folio)
         return True

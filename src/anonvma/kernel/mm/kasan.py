@@ -1,0 +1,150 @@
+"""KASAN (mm/kasan/): use-after-free detection on the slab caches.
+
+The kernel keeps shadow memory and checks it at every access; the model
+checks nothing on the fast path.  Freeing an object swaps its class for a
+*poisoned* subclass of it (same slots, so the swap is legal) whose
+attribute accesses report; allocating it again swaps the class back.  A
+kernel without KASAN attached never swaps anything: its objects, and its
+``kmem_cache_alloc``/``kmem_cache_free``, are what they were.
+
+A report names what the kernel's does (mm/kasan/report.c): the bug type
+and the function that made the access, "Read of size 8 at addr ... by task
+COMM/PID", the access stack, the stacks and tasks that allocated and freed
+the object, and its cache.  Like a kernel without ``kasan_multi_shot``,
+KASAN reports the first bad access only.
+
+SLAB_TYPESAFE_BY_RCU caches (anon_vma) are poisoned at free as well: an
+object of such a cache may be read after its free only under
+rcu_read_lock(), and the model's rmap walkers touch an anon_vma only once
+they have seen the folio mapped, that is, while it is alive.  (The kernel's
+KASAN poisons those objects when their slab is freed, after a grace
+period; CONFIG_SLUB_RCU_DEBUG, 6.12, at each object's grace period.)
+
+Only the kernel's own accesses are reported: the checkers and the pictures
+read freed objects on purpose (``kasan_disable_current()`` in the kernel).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ...trace import Tracer
+
+KASAN_BASE = 0xffff888100000000
+# Where the model's code lives: accesses from any other file are the
+# checkers' and the tools'.
+_KERNEL_FILES = (f"{__package__.rsplit('.', 1)[0].replace('.', '/')}/",
+                 "anonvma/variants/")
+
+
+def _is_kernel(code) -> bool:
+    name = code.co_filename.replace("\\", "/")
+    return any(part in name for part in _KERNEL_FILES)
+
+
+def _kernel_name(name: str) -> str:
+    """The model spells a kernel ``__name`` ``_name``."""
+    return "_" + name if name.startswith("_") and not name.startswith("__") else name
+
+
+def _stack(frame) -> list[str]:
+    out = []
+    while frame is not None:
+        if _is_kernel(frame.f_code):
+            out.append(_kernel_name(frame.f_code.co_name))
+        frame = frame.f_back
+    return out
+
+
+class Kasan:
+    """KASAN attached to one kernel: the shadow is the objects' class."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.reported = False
+        self.addr: dict[int, int] = {}          # id(object) -> its address
+        self.alloc_info: dict[int, tuple] = {}  # id(object) -> (task, stack)
+        self.free_info: dict[int, tuple] = {}
+        self.poisoned: dict[type, type] = {}
+        self.next_addr = KASAN_BASE
+        trace: Tracer = kernel.trace
+        trace.kmem_cache_alloc.register(self.unpoison)
+        trace.kmem_cache_free.register(self.poison)
+
+    def _task(self) -> tuple[str, int]:
+        cur = self.kernel.current
+        return (cur.comm, cur.pid) if cur is not None else ("swapper", 0)
+
+    def _poisoned_class(self, cls: type) -> type:
+        poisoned = self.poisoned.get(cls)
+        if poisoned is None:
+            kasan = self
+
+            def __getattribute__(obj, name):
+                if name != "freed" and not kasan.reported:
+                    frame = sys._getframe(1)
+                    if _is_kernel(frame.f_code):
+                        kasan.report(obj, cls, name, "Read", frame)
+                return object.__getattribute__(obj, name)
+
+            def __setattr__(obj, name, value):
+                if name != "freed" and not kasan.reported:
+                    frame = sys._getframe(1)
+                    if _is_kernel(frame.f_code):
+                        kasan.report(obj, cls, name, "Write", frame)
+                object.__setattr__(obj, name, value)
+
+            poisoned = type(cls.__name__, (cls,), {
+                "__slots__": (), "__getattribute__": __getattribute__,
+                "__setattr__": __setattr__, "__module__": cls.__module__})
+            self.poisoned[cls] = poisoned
+        return poisoned
+
+    def unpoison(self, call_site, obj, cache, gfp) -> None:
+        if obj is None:
+            return
+        cls = type(obj)
+        if cls is not cache.object_type:
+            object.__setattr__(obj, "__class__", cache.object_type)
+        key = id(obj)
+        if key not in self.addr:
+            self.addr[key] = self.next_addr
+            self.next_addr += -(-cache.object_size // 64) * 64
+        self.alloc_info[key] = (self._task(), _stack(call_site))
+        self.free_info.pop(key, None)
+
+    def poison(self, call_site, obj, cache) -> None:
+        self.free_info[id(obj)] = (self._task(), _stack(call_site))
+        obj.__class__ = self._poisoned_class(cache.object_type)
+
+    def report(self, obj, cls: type, field: str, access: str, frame) -> None:
+        self.reported = True
+        key = id(obj)
+        cache = next(c for c in self.kernel.slab_caches if c.object_type is cls)
+        base = self.addr.get(key, KASAN_BASE)
+        slots = cls.__slots__
+        offset = 8 * slots.index(field) if field in slots else 0
+        stack = _stack(frame)
+        comm, pid = self._task()
+        lines = ["=" * 66,
+                 f"BUG: KASAN: slab-use-after-free in {stack[0]}",
+                 f"{access} of size 8 at addr {base + offset:x} by task {comm}/{pid}",
+                 "", "Call Trace:", " <TASK>", *(f" {fn}" for fn in stack), " </TASK>", ""]
+        for what, info in (("Allocated", self.alloc_info.get(key)),
+                           ("Freed", self.free_info.get(key))):
+            if info is not None:
+                (tcomm, tpid), fns = info
+                lines += [f"{what} by task {tpid} ({tcomm}):", *(f" {fn}" for fn in fns), ""]
+        lines += [f"The buggy address belongs to the object at {base:x}",
+                  f" which belongs to the cache {cache.name} of size {cache.object_size}",
+                  f"The buggy address is located {offset} bytes inside of",
+                  f" freed {cache.object_size}-byte region [{base:x}, "
+                  f"{base + cache.object_size:x})",
+                  f"(the field {cls.__name__}->{field})",
+                  "=" * 66]
+        self.kernel.trace.report("kasan", "\n".join(lines) + "\n")
+
+
+def kasan_init(kernel) -> Kasan:
+    """CONFIG_KASAN for this kernel: from now on, frees poison."""
+    return Kasan(kernel)

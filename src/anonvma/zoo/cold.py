@@ -1,0 +1,318 @@
+"""Finding a bug from cold: generated programs on an era, every detector
+attached, until something is reported.
+
+Nothing here knows any bug.  Each program is drawn from one seeded stream
+(the seed of ``zoo run``) in three steps:
+
+- **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
+  then the program.  Each op of the generator keeps its weight, is left out,
+  or is made ten times likelier; or (a quarter of the configurations) only
+  two to four ops are kept; programs are short or long, with few or many
+  processes.  Leaving ops out is what lets a long program do one thing
+  many times (fork and exit, and nothing else) instead of a bit of
+  everything.
+- **fault injection**: a third of the plain programs run with failslab
+  (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
+  allocations fail too; in one cache or all), a third with syzkaller's fail-nth (the N-th
+  allocation of one random line fails, N = 1-4, counting one cache's
+  allocations or all): the error paths, the second one past the
+  allocations that build the state.
+- **concurrency and pressure**: one in ten is a concurrent program
+  (``generate_concurrent``: a generated prefix, then a together block),
+  half of them with the zone nearly full so that reclaim runs beside them,
+  and processes exiting in the block (``exits``),
+  explored under random and PCT schedules (a concurrent program costs
+  as much as a hundred plain ones).
+
+- **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
+  program whose trace shows an event, or a pair of consecutive events, that
+  no program before it showed is kept; half the programs are then mutants
+  of a kept one: its configuration, its generator choices changed,
+  duplicated, cut or extended (``Corpus``, ``mutate``).
+
+Every program runs with lockdep, the era's invariants after every line, the
+leak check, the growth detector (checks/growth.py) and KASAN
+(kernel/mm/kasan.py).  The first report ends the search; it is shrunk
+(lines, then the schedule) and written as a scenario that replays it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+from ..checks.growth import Growth
+from ..explore.programs import Choices, generate, generate_concurrent, op_weights
+from ..explore.runner import execute, explore_program
+from ..explore.shrink import shrink_scenario, shrink_schedule
+from ..explore.strategies import Pct, Random, Replay
+from ..kernel.mm.kasan import kasan_init
+from ..scenario import ScenarioError, parse
+from ..session import MESSAGE_KINDS, Config, Session
+
+# fail-nth counts the allocations of one cache, or of all
+CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
+_DIGITS = re.compile(r"\d+")
+SCHEDULES = 8           # schedules per concurrent program and strategy
+
+
+class Watched:
+    """A session whose machines carry the zoo's detectors beside the
+    session's own: the growth bound and KASAN."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.machine = None             # the last one booted
+
+    def boot(self):
+        machine = self.machine = self.session.boot()
+        Growth(machine.kernel)
+        kasan_init(machine.kernel)
+        return machine
+
+
+def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
+    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)))
+
+
+def replay_found(path: str, schedule_path: str | None, era: str | None):
+    """Run a saved reproducer again with the zoo's detectors: the
+    execution (``.failure``, ``.reports``)."""
+    from pathlib import Path
+
+    from ..explore.schedule import load_schedule
+    decisions = load_schedule(schedule_path)[0] if schedule_path else []
+    return execute(watched(Path(path).read_text(), era, path=path), Replay(decisions))
+
+
+@dataclass
+class Program:
+    """One generated program and how it was drawn: its configuration
+    (``params``, for ``build``) and the generator's choices."""
+
+    text: str
+    concurrent: bool
+    swarm: dict = field(default_factory=dict)       # what the configuration chose
+    params: dict = field(default_factory=dict)
+    choices: list = field(default_factory=list)
+    mutant: bool = False                            # of a corpus program
+
+
+def draw_config(rng: random.Random) -> dict:
+    """A swarm configuration: op weights, size, concurrency, faults."""
+    table = op_weights(None)
+    weights = {}
+    if rng.random() < 0.25:
+        # a narrow swarm: a few ops only, the same thing many times
+        kept = set(rng.sample([op for op, _w in table], rng.randint(2, 4)))
+        weights = {op: w if op in kept else 0 for op, w in table}
+    else:
+        for op, w in table:
+            r = rng.random()
+            weights[op] = 0 if r < 0.3 else w * 10 if r < 0.5 else w
+    if not any(weights.values()):
+        weights = dict(table)
+    params = {"weights": weights}
+    if rng.random() < 0.1:
+        params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
+                      pressure=rng.random() < 0.5)
+        return params
+    params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
+                  max_procs=rng.choice((2, 4, 8)))
+    fault = rng.random()
+    cache = rng.choice(CACHES)
+    if fault < 1 / 3:
+        params["failslab"] = (rng.choice((5, 20, 50, 80)), cache, rng.randrange(1 << 16))
+    elif fault < 2 / 3:
+        # syzkaller's fail-nth: one allocation of one call fails; the line
+        # is a fraction of the program, whatever its length
+        params["fail_nth"] = (rng.random(), rng.choice((1, 1, 2, 3, 4)), cache)
+    return params
+
+
+def build(params: dict, gen: Choices) -> Program:
+    """The program a configuration and a source of choices make."""
+    weights = params["weights"]
+    table = dict(op_weights(None))
+    swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
+    if params["concurrent"]:
+        text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
+                                   weights=weights, exits=True)
+        swarm["pressure"] = params["pressure"]
+        return Program(text, True, swarm, params, gen.recorded)
+    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
+    text = generate(gen, max_ops=params["max_ops"], max_procs=params["max_procs"],
+                    weights=weights, keep_alive=True)
+    head = []
+    if "failslab" in params:
+        p, cache, seed = params["failslab"]
+        head = [f"set failslab.probability {p}", "set failslab.ignore_gfp_wait N",
+                f"set failslab.seed {seed}"]
+        swarm["failslab"] = f"{p}%" + (f" in {cache}" if cache else "")
+    elif "fail_nth" in params:
+        where, nth, cache = params["fail_nth"]
+        # after the three set lines
+        line = 4 + int(where * len(text.splitlines()))
+        head = ["set failslab.ignore_gfp_wait N", f"set fail_nth {line}:{nth}"]
+        swarm["fail_nth"] = f"{line}:{nth}" + (f" in {cache}" if cache else "")
+    if head:
+        head.append(f"set failslab.cache {cache}" if cache else "set failslab.verbose 0")
+        text = "\n".join(head) + "\n" + text
+    return Program(text, False, swarm, params, gen.recorded)
+
+
+def mutate(choices: list, rng: random.Random) -> list:
+    """AFL's havoc on the generator's choice list (Hypothesis's view of a
+    program): change a few choices, duplicate or drop a chunk, or extend
+    it.  Past the end of the list the generator draws lowest values."""
+    out = list(choices)
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.random()
+        if kind < 0.5 and out:
+            i = rng.randrange(len(out))
+            out[i] = rng.randrange(max(2, out[i] * 2 + 2))
+        elif kind < 0.7 and len(out) > 2:
+            i = rng.randrange(len(out))
+            j = min(len(out), i + rng.randint(1, 16))
+            out[j:j] = out[i:j]
+        elif kind < 0.85 and len(out) > 2:
+            i = rng.randrange(len(out))
+            del out[i:i + rng.randint(1, 8)]
+        else:
+            out += [rng.randrange(64) for _ in range(rng.randint(4, 32))]
+    return out
+
+
+class Corpus:
+    """Coverage feedback: programs that made the kernel do something no
+    program before them did are kept, and half the programs are mutants of
+    one of them.  Coverage is what the trace shows, with process and object
+    numbers left out: each object event and user-visible failure
+    (``+AVC:clone/fork``, ``!mprotect ENOMEM``), and each pair of
+    consecutive ones, so a new order of known events counts too."""
+
+    def __init__(self):
+        self.seen: set = set()
+        self.programs: list[Program] = []
+
+    @staticmethod
+    def features(lines) -> set:
+        tokens = []
+        for line in lines:
+            words = line.split(" ", 1)
+            if len(words) == 2 and words[1][:1] in "+-!":
+                tokens.append(_DIGITS.sub("", words[1]))
+        return set(tokens) | set(zip(tokens, tokens[1:]))
+
+    def add(self, prog: Program, lines) -> bool:
+        new = self.features(lines) - self.seen
+        if new:
+            self.seen |= new
+            self.programs.append(prog)
+        return bool(new)
+
+
+def draw_program(rng: random.Random, corpus: Corpus | None = None) -> Program:
+    """A new program (a swarm configuration, then a program under it), or
+    a mutant of a corpus program.  A concurrent program whose prefix left a
+    process of the block dead (an exec by a thread kills the rest of its
+    group) is drawn again."""
+    while True:
+        if corpus is not None and corpus.programs and rng.random() < 0.5:
+            parent = rng.choice(corpus.programs)
+            prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
+            prog.mutant = True
+        else:
+            prog = build(draw_config(rng), Choices(rng.randrange(1 << 30)))
+        if not prog.concurrent:
+            return prog
+        try:
+            parse(prog.text, "<zoo>")
+            return prog
+        except ScenarioError:
+            continue
+
+
+@dataclass
+class Found:
+    """The first report of a search."""
+
+    seconds: float          # time to the first report
+    programs: int           # programs run up to it, it included
+    kind: str
+    report: str
+    program: Program
+    schedule: list          # its schedule (empty for a plain program)
+    shrunk: str = ""        # the shrunk scenario
+    shrunk_schedule: list = field(default_factory=list)
+
+
+def problem(reports, others=()) -> tuple[str, str] | None:
+    return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS and k not in others),
+                None)
+
+
+def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
+                others=()):
+    """(kind, text, schedule) of the first problem not of a kind in
+    ``others``, or None; the run's coverage goes to ``corpus``."""
+    program = watched(prog.text, era)
+    hit = None
+    if not prog.concurrent:
+        ex = execute(program, Replay([]))
+        found = problem(ex.reports, others) or (ex.failure and ex.failure.kind == "exception"
+                                                 and (ex.failure.kind, ex.failure.text))
+        hit = None if not found else (*found, [])
+    else:
+        for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
+            r = explore_program(program, strategy, budget_runs=SCHEDULES)
+            if r.failure is not None and r.failure.kind not in others:
+                hit = r.failure.kind, r.failure.text, r.schedule
+                break
+    if corpus is not None and program.machine is not None:
+        corpus.add(prog, program.machine.trace_lines.lines)
+    return hit
+
+
+def search(era: str, seconds: float, seed: int, shrink: bool = True,
+           feedback: bool = True, others=()) -> tuple[Found | None, int]:
+    """Programs drawn from ``seed`` on ``era`` until one reports a problem
+    (not of a kind in ``others``) or ``seconds`` are spent: (the first
+    report or None, programs run).  ``feedback``: keep a corpus and mutate
+    it (coverage feedback)."""
+    rng = random.Random(seed)
+    corpus = Corpus() if feedback else None
+    start = time.perf_counter()
+    n = 0
+    while time.perf_counter() - start < seconds:
+        prog = draw_program(rng, corpus)
+        n += 1
+        hit = run_program(prog, era, seed + n, corpus, others)
+        if hit is None:
+            continue
+        kind, text, schedule = hit
+        found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)
+        if shrink:
+            shrink_found(found, era)
+        return found, n
+    return None, n
+
+
+def shrink_found(found: Found, era: str) -> None:
+    """Fewer lines (and, for a concurrent program, fewer decisions), the
+    same kind of report; the report is then the shrunk scenario's."""
+    text, schedule = found.program.text, found.schedule
+    if schedule:
+        schedule = shrink_schedule(execute, watched(text, era), schedule, found.kind,
+                                   max_seconds=5.0)
+    text, schedule = shrink_scenario(execute, text, schedule, found.kind,
+                                     lambda sc: Watched(Session(sc, Config(variant=era))),
+                                     max_seconds=15.0)
+    ex = execute(watched(text, era), Replay(schedule))
+    # every decision the run took: what a replay checks it fits
+    found.shrunk, found.shrunk_schedule = text, ex.schedule
+    hit = next((text for kind, text in ex.reports if kind == found.kind), None)
+    if hit is not None:
+        found.report = hit

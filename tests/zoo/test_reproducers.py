@@ -1,0 +1,92 @@
+"""The zoo's shrunk reproducers, as ``anonvma zoo run`` wrote them (fixed
+seeds): each fails on its buggy era with the report the zoo found, and runs
+clean on the fixed era.  The expected reports are the kernel's own
+messages for these bugs (history notes §2): the RECLAIM_FS inversion of
+Hugh Dickins's splat for B1, the degree count that BUG_ON(anon_vma->degree)
+tripped over for B8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anonvma.explore import replay
+from anonvma.explore.runner import execute, explore_program
+from anonvma.explore.strategies import Random, Replay
+from anonvma.scenario import parse_file
+from anonvma.session import Config, Session
+from anonvma.zoo import BY_ID
+from anonvma.zoo.cold import Watched, replay_found
+
+HERE = Path(__file__).parent / "reproducers"
+
+
+def _session(bug_id: str, era: str) -> Watched:
+    return Watched(Session(parse_file(str(HERE / f"{bug_id}.scn")), Config(variant=era)))
+
+
+def test_b1_replays_the_reclaim_inversion_on_3_0_rc2():
+    ex = replay(HERE / "B1.scn", HERE / "B1.schedule.json")
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    ex = replay_found(str(HERE / "B1.scn"), str(HERE / "B1.schedule.json"), None)
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    assert "inconsistent {RECLAIM_FS-ON-W} -> {IN-RECLAIM_FS-W} usage." in ex.failure.text
+    assert "anon_vma_clone" in ex.failure.text
+
+
+def test_b1_fixed_era_survives_the_schedule_and_others():
+    program = _session("B1", BY_ID["B1"].fixed)
+    from anonvma.explore.schedule import load_schedule
+    decisions, _info = load_schedule(HERE / "B1.schedule.json")
+    assert execute(program, Replay(decisions)).failure is None
+    assert explore_program(program, Random(seed=1), budget_runs=20).failure is None
+
+
+def test_b8_degree_counted_on_the_wrong_anon_vma_on_3_19_rc4():
+    result = Session(parse_file(str(HERE / "B8.scn"))).run()
+    assert result.variant == "v3.19-rc4"
+    assert any(p.startswith("after line") and "I-12:" in p for p in result.problems)
+    assert "WARNING: unlink_anon_vmas: degree" in result.problems
+
+
+def test_b6_chain_grows_past_the_bound_on_3_18():
+    ex = replay_found(str(HERE / "B6.scn"), None, None)
+    assert ex.failure is not None and ex.failure.kind == "growth"
+    assert "G-1: a chain of 7 anon_vmas for 1 live mms" in ex.failure.text
+
+
+@pytest.mark.parametrize("bug_id", ["B6", "B8"])
+def test_plain_reproducers_run_clean_on_the_fixed_era(bug_id):
+    ex = replay_found(str(HERE / f"{bug_id}.scn"), None, BY_ID[bug_id].fixed)
+    assert ex.failure is None and ex.reports == [] or \
+        all(kind == "fault_injection" for kind, _ in ex.reports)
+
+
+def test_fork_beside_reclaim_leaves_no_swap_pte_without_a_slot():
+    """A model bug the zoo found: a swap-in beside reclaim freed the slot of
+    a folio reclaim had locked between folio_alloc_swap() and
+    try_to_unmap(), which then wrote swap PTEs without a slot.  The kernel's
+    folio_free_swap() runs under the folio lock."""
+    ex = replay_found(str(HERE / "swap_pte_without_slot.scn"),
+                      str(HERE / "swap_pte_without_slot.schedule.json"), None)
+    assert ex.failure is None, ex.failure.text
+
+
+def test_two_swap_ins_of_one_slot_share_one_swap_cache_folio():
+    """A model bug the zoo found on a fixed era: two faults on one swap
+    slot, the second's folio allocation sleeping, each added a folio to the
+    swap cache; freeing the second then found none.  do_swap_page() now
+    looks again after allocating, as swapcache_prepare() makes the kernel."""
+    ex = replay_found(str(HERE / "swap_in_race.scn"), str(HERE / "swap_in_race.schedule.json"),
+                      None)
+    assert ex.failure is None, ex.failure.text
+
+
+@pytest.mark.xfail(strict=True, reason="model bug the zoo found, not fixed yet: a process "
+                   "exiting in a together block beside reclaim and forks under pressure "
+                   "ends with nr_folios -1 (a folio counted free twice), on every era")
+def test_exit_beside_reclaim_frees_every_folio_once():
+    ex = replay_found(str(HERE / "exit_beside_reclaim_leak.scn"),
+                      str(HERE / "exit_beside_reclaim_leak.schedule.json"), None)
+    assert ex.failure is None, ex.failure.text
