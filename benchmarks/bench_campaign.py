@@ -26,20 +26,9 @@ from pathlib import Path
 
 from anonvma.campaign import coverage, make_plan, open_campaign, run_campaign
 from anonvma.campaign.backends import InProcess, Processes, RayCluster
+from anonvma.demo import example
 
-SCENARIO = """\
-P0 mmap 0 8
-P0 write 0
-P0 write 1
-P0 fork P1
-together
-P0 fork P2
-P1 write 2
-P0 munmap 4 2
-P1 mprotect 0 2 r
-end
-P2 write 0
-"""
+SCENARIO = example("fork_beside_munmap_and_mprotect.scn").read_text()
 
 
 class Started:

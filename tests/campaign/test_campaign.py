@@ -18,6 +18,7 @@ import pytest
 from anonvma.campaign import make_plan, open_campaign, run_campaign, signature
 from anonvma.campaign.backends import InProcess
 from anonvma.cli import main
+from anonvma.demo import example
 
 PATCHES = '''\
 from anonvma.kernel import Linux
@@ -45,19 +46,7 @@ class ForkReadsItsMm(Linux):
             self.mmap_read_unlock(self.current.mm)
 '''
 
-RACE = """\
-P0 mmap 0 8
-P0 write 0
-P0 write 1
-P0 fork P1
-together
-P0 fork P2
-P1 write 2
-P0 munmap 4 2
-P1 mprotect 0 2 r
-end
-P2 write 0
-"""
+RACE = example("fork_beside_munmap_and_mprotect.scn").read_text()
 VARIANTS = "v6.18,patches.py:DoubleRead,patches.py:ForkReadsItsMm"
 # what lockdep's stack backtraces show of the two patches, past the lock
 # primitives (mmap_read_lock, down_read): where each took the lock again

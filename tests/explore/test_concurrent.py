@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from anonvma.demo import example
 from anonvma.explore import explore, replay
 from anonvma.explore.runner import check_determinism, execute, explore_program
 from anonvma.explore.strategies import Dfs, Pct
@@ -16,19 +17,7 @@ from anonvma.session import Config, Session
 from anonvma.testing import check_scenario, concurrent_scenarios
 from anonvma.variants import VARIANTS
 
-RACE = """\
-P0 mmap 0 8
-P0 write 0
-P0 write 1
-P0 fork P1
-together
-P0 fork P2
-P1 write 2
-P0 munmap 4 2
-P1 mprotect 0 2 r
-end
-P2 write 0
-"""
+RACE = example("fork_beside_munmap_and_mprotect.scn").read_text()
 
 
 def write(tmp_path, text, name="race.scn"):

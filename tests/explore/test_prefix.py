@@ -19,19 +19,7 @@ from anonvma.explore.strategies import Pct, Random
 from anonvma.scenario import parse, parse_file
 from anonvma.session import Config, Session
 
-RACE = """\
-P0 mmap 0 8
-P0 write 0
-P0 write 1
-P0 fork P1
-together
-P0 fork P2
-P1 write 2
-P0 munmap 4 2
-P1 mprotect 0 2 r
-end
-P2 write 0
-"""
+RACE = example("fork_beside_munmap_and_mprotect.scn").read_text()
 
 SEED = example("seed_fork_under_pressure.scn")
 RECLAIM = example("reclaim_beside_fork.scn")
