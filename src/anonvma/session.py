@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from .checks import attach_checks
 from .kernel.include.bug import KernelBug
+from .kernel.include.sched import CLONE_PTHREAD
 from .kernel.kernel.sched.core import HungTask, task_struct
 from .kernel.mm.failslab import failslab
 from .kernel.mm.slub import SLAB_FAILSLAB
@@ -283,13 +284,14 @@ class SessionRunner(Runner):
                 started.add(line.proc)
                 task = proc.task
             else:
-                # clone(CLONE_VM): the thread holds a reference on the mm, so
-                # the process exiting meanwhile leaves the mm to the thread's
-                # mmput(), as in the kernel.
-                task = task_struct(k.alloc_pid(), proc.task.comm, proc.task.mm)
-                task.mm.mm_users += 1
+                # A thread of the process (pthread_create()'s clone): it
+                # holds a reference on the mm, so the process exiting
+                # meanwhile leaves the mm to the thread's exit, as in the
+                # kernel.
+                k.current = proc.task
+                task = k.kernel_clone(proc.task.comm, CLONE_PTHREAD)
                 self.procs.threads[task] = type(proc)(line.proc, task)
-                sched.spawn(task, self._thread, line, task)
+                sched.spawn(task, self._thread, line)
                 continue
             sched.spawn(task, self.run_line, line)
         try:
@@ -301,17 +303,23 @@ class SessionRunner(Runner):
             if not proc.dead:
                 self.do_exit(proc)
 
-    def _thread(self, line: Line, task) -> None:
+    def _thread(self, line: Line) -> None:
         self.run_line(line)
-        mm, task.mm = task.mm, None
-        self.kernel.mmput(mm)
+        self.kernel.do_exit()       # pthread_exit(): this thread only
 
     def do_exit(self, proc) -> None:
-        if proc.task in self.procs.threads:
+        threads = self.procs.threads
+        if proc.task in threads:
             # A thread killed by a signal: exit_group() kills the process,
             # whose other tasks die on their way back to user space, that is
             # when the block's lines have returned.
             proc.dead = True
             self.group_exits.append(dict.get(self.procs, proc.name))
+            return
+        if any(thread.name == proc.name and thread.task.mm is not None
+               for thread in threads.values()):
+            # The same for the process's main task while threads of it run
+            # in the block.
+            self.group_exits.append(proc)
             return
         super().do_exit(proc)

@@ -293,6 +293,7 @@ class Linux_3_19(Linux_4_0):
         self.unlock_anon_vma_root(root)
         return 0
 
+
 class Linux_3_19_rc4(Linux_3_19):
     """Linux 3.19-rc4: 7a3ef208e662 as merged (B8 and B9)."""
 

@@ -82,7 +82,7 @@ def find_cycle(tasks) -> list:
 
 
 # Frames of the model's lock helpers, and the kernel functions they are.
-_INLINE = frozenset({"_lock", "_acquire", "_contended", "_acquired"})
+_INLINE = frozenset({"_lock", "_trylock"})
 
 
 def task_stack(kernel, task) -> list[str]:
