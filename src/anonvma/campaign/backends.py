@@ -116,9 +116,16 @@ class RayCluster:
         self._refs: list = []
         return self
 
-    def __exit__(self, *exc) -> None:
-        for ref in self._refs:
-            self.ray.cancel(ref, force=True)
+    def __exit__(self, exc_type, *exc) -> None:
+        # On an interrupt the explorations still running are simply dropped:
+        # shutting down a local cluster ends its workers.  Cancelling them
+        # first (ray.cancel(force=True)) races with a reply already on its
+        # way, and Ray's core worker aborts on "Tried to complete task that
+        # was not pending".  On a joined cluster a polite cancel asks the
+        # workers to stop; the next `--resume` reruns the lost ones anyway.
+        if exc_type is not None and self.address is not None:
+            for ref in self._refs:
+                self.ray.cancel(ref)
         self.ray.shutdown()
 
     def submit(self, spec: dict):
