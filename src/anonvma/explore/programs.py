@@ -368,7 +368,8 @@ BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mm
 
 def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
                         pressure: bool = False, block_ops=BLOCK_OPS,
-                        weights: Mapping[str, int] | None = None, exits: bool = False) -> str:
+                        weights: Mapping[str, int] | None = None, exits: bool = False,
+                        may_fork: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
     with ``max_ops`` and ``weights``, its exits left out so that every
     process can take part), then a together block of ``block`` (least,
@@ -377,13 +378,16 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     direct reclaim and kswapd run beside the rest.  With ``exits``, a
     process with no other line in the block may exit in it: its mm is torn
     down beside the faults and the walkers (the refcounts an rmap walk
-    holds then outlive the VMAs)."""
+    holds then outlive the VMAs).  With ``may_fork``, the fork is there one
+    time in two only: a fork links a new VMA to every anon_vma of its
+    parent's, which keeps them alive while the rest tears them down."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
               if ln and ln.split()[1] != "exit"]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
              for _ in range(choose(*block))]
-    lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
+    if not may_fork or choose(0, 1):
+        lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
     setup = ["P0 mmap 0 8", "P0 write 0"]
     if pressure:
         fill = choose(112, 123)

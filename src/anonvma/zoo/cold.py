@@ -41,9 +41,11 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
+from ..explore import programs
 from ..explore.programs import Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
@@ -56,8 +58,12 @@ from ..session import MESSAGE_KINDS, Config, Session
 # fail-nth counts the allocations of one cache, or of all
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
-SCHEDULES = 8           # schedules per concurrent program and strategy
+SCHEDULES = 4           # schedules per concurrent program and strategy
+CORE = ("mmap", "write")  # the ops that make anonymous memory
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
+# the together block's lines: the explorer's, and the whole working region
+# unmapped beside them (its anon_vmas torn down beside the rest)
+BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 
 
 class Watched:
@@ -107,8 +113,15 @@ def draw_config(rng: random.Random) -> dict:
     table = op_weights(None)
     weights = {}
     if rng.random() < 0.25:
-        # a narrow swarm: a few ops only, the same thing many times
-        kept = set(rng.sample([op for op, _w in table], rng.randint(2, 4)))
+        # a narrow swarm: a few ops only, the same thing many times; half
+        # of them on the two that make anonymous memory (mmap, write) and
+        # one to three others
+        ops = [op for op, _w in table]
+        if rng.random() < 0.5:
+            kept = set(rng.sample(ops, rng.randint(2, 4)))
+        else:
+            kept = set(rng.sample([op for op in ops if op not in CORE], rng.randint(1, 3)))
+            kept.update(CORE)
         weights = {op: w if op in kept else 0 for op, w in table}
     else:
         for op, w in table:
@@ -117,7 +130,7 @@ def draw_config(rng: random.Random) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if rng.random() < 0.1:
+    if rng.random() < 0.25:
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
                       pressure=rng.random() < 0.5)
         return params
@@ -141,7 +154,8 @@ def build(params: dict, gen: Choices) -> Program:
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
         text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
-                                   weights=weights, exits=True)
+                                   weights=weights, exits=True, may_fork=True,
+                                   block_ops=BLOCK_OPS)
         swarm["pressure"] = params["pressure"]
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
@@ -181,23 +195,30 @@ def fail_nth_head(text: str, body_line: int, nth: int, times: int) -> list[str]:
     return head
 
 
-def line_allocations(text: str, era: str, cache) -> dict[int, int]:
-    """For each line of a plain program (1-based), the slab allocations
-    fail-nth would count there with ``ignore_gfp_wait N`` (all but
-    __GFP_NOFAIL ones, of ``cache`` or all): what a sweep goes through."""
+def line_allocations(text: str, era: str, cache) -> dict[int, tuple[int, frozenset]]:
+    """For each line of a plain program (1-based) that allocates: how many
+    slab allocations fail-nth would count there with ``ignore_gfp_wait N``
+    (all but __GFP_NOFAIL ones, of ``cache`` or all), and the allocation
+    sites they were made at (the trace's tokens, ``+AVC:clone/dup``, or the
+    cache for the caches the trace leaves out)."""
     machine = Session(parse(text, "<zoo>"), Config(variant=era, checks=False,
-                                                   lockdep=False, trace=False)).boot()
-    counts: dict[int, int] = {}
-    pending = [0]
+                                                   lockdep=False)).boot()
+    lines = machine.trace_lines.lines
+    counts: dict[int, tuple[int, frozenset]] = {}
+    pending = [0, set(), 0]             # allocations, other caches, trace lines seen
 
     def alloc(call_site, obj, s, gfp):
         if not gfp & __GFP_NOFAIL and (cache is None or s.name == cache):
             pending[0] += 1
+            pending[1].add(s.name)
 
     def step(st):
         if pending[0] and not isinstance(st, Together):
-            counts[st.lineno] = pending[0]
-        pending[0] = 0
+            sites = {_DIGITS.sub("", ln.split(" ", 1)[1]) for ln in lines[pending[2]:]
+                     if ln.split(" ", 1)[1][:1] in "+!"}
+            counts[st.lineno] = pending[0], frozenset(sites | pending[1] - {"anon_vma",
+                                                                              "anon_vma_chain"})
+        pending[:] = [0, set(), len(lines)]
 
     machine.kernel.trace.kmem_cache_alloc.register(alloc)
     machine.kernel.trace.scenario_step.register(step)
@@ -205,18 +226,23 @@ def line_allocations(text: str, era: str, cache) -> dict[int, int]:
     return counts
 
 
-def sweep(prog: Program, era: str, rng: random.Random) -> list[Program]:
-    """The programs of a fail-nth sweep over ``prog``: a few of its lines
-    that allocate, and for each every N from 1 to the allocations the line
-    makes, failing the N-th alone and then with the one after it (an
-    allocation retried after a failure, GFP_NOWAIT then GFP_KERNEL, fails
-    twice)."""
+def sweep(prog: Program, era: str, rng: random.Random, sites: Counter) -> list[Program]:
+    """The programs of a fail-nth sweep over ``prog``: the few lines that
+    allocate at the sites swept least so far (``sites``, updated), and for
+    each every N from 1 to the allocations the line makes, failing the N-th
+    alone and then with the one after it (an allocation retried after a
+    failure, GFP_NOWAIT then GFP_KERNEL, fails twice)."""
     cache = prog.params["sweep"]
     counts = line_allocations(prog.text, era, cache)
-    lines = rng.sample(sorted(counts), min(SWEEP_LINES, len(counts)))
+
+    def rarity(line):
+        return min((sites[site] for site in counts[line][1]), default=0), rng.random()
+
+    lines = sorted(counts, key=rarity)[:SWEEP_LINES]
     out = []
     for line in lines:
-        for nth in range(1, counts[line] + 1):
+        sites.update(counts[line][1])
+        for nth in range(1, counts[line][0] + 1):
             for times in (1, 2):
                 params = {k: v for k, v in prog.params.items() if k != "sweep"}
                 params["fail_nth"] = (line, nth, times, cache)
@@ -348,13 +374,14 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     start = time.perf_counter()
     n = 0
     pending: list[Program] = []         # the rest of a fail-nth sweep
+    sites: Counter = Counter()          # allocation site -> lines swept there
     while time.perf_counter() - start < seconds:
         prog = pending.pop() if pending else draw_program(rng, corpus)
         n += 1
         hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
             if "sweep" in prog.params:
-                pending = sweep(prog, era, rng)[::-1]
+                pending = sweep(prog, era, rng, sites)[::-1]
             continue
         kind, text, schedule = hit
         found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)
