@@ -371,8 +371,8 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
                         weights: Mapping[str, int] | None = None, exits: bool = False,
                         may_fork: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
-    with ``max_ops`` and ``weights``, its exits left out so that every
-    process can take part), then a together block of ``block`` (least,
+    with ``max_ops`` and ``weights``, its exits and execs left out so that
+    every process can take part: an exec by a thread ends the others), then a together block of ``block`` (least,
     most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
     zone with swap, most of it already written, and writers in the block:
     direct reclaim and kswapd run beside the rest.  With ``exits``, a
@@ -382,7 +382,7 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     time in two only: a fork links a new VMA to every anon_vma of its
     parent's, which keeps them alive while the rest tears them down."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
-              if ln and ln.split()[1] != "exit"]
+              if ln and ln.split()[1] not in ("exit", "exec")]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
              for _ in range(choose(*block))]
