@@ -127,15 +127,21 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
-        sched.holds_lock = self.holds_lock
+        sched.preempt_disabled = self.preempt_disabled
         sched.owner_sleeps = self.owner_sleeps
 
     def holds_lock(self, task) -> bool:
         return any(task in lt.holders for lt in self.locks.values())
 
+    def preempt_disabled(self, task) -> bool:
+        """spin_lock() disables preemption; a mutex or rwsem holder may be
+        preempted at a voluntary preemption point inside its section."""
+        return self.kind == "ticket" and self.holds_lock(task)
+
     def owner_sleeps(self, task) -> None:
         """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
-        whose owner leaves its CPU stop spinning, and sleep."""
+        whose owner leaves its CPU (sleeps, or is preempted) stop spinning,
+        and sleep."""
         now = self.sched.clock[task]
         for lt in self.locks.values():
             if lt.owner is task and self.kind != "ticket":

@@ -15,9 +15,11 @@ run queue, which sets that CPU's ``need_resched``: a 3.0 mutex spinner
 stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
 preempts, gives its CPU to the head of the run queue, unless it holds the
-anon_vma lock (a simplification: the holder finishes its critical section
-first, as under a spinlock).  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
-spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+anon_vma spinlock (spin_lock() disables preemption).  A mutex or rwsem holder
+is preempted there like any task (CONFIG_PREEMPT_VOLUNTARY: might_sleep()
+is might_resched(), and a GFP_KERNEL allocation under the lock calls it),
+and keeps the lock while it waits for its CPU.  Sleeping (a mutex or rwsem
+waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
 kernel's modelled random choices, so the same seed gives the same timeline
@@ -207,13 +209,14 @@ class VirtualTimeScheduler(Scheduler):
     def cond_resched(self) -> None:
         task = self.kernel.current
         cpu = self.cpu_of.get(task)
-        if cpu is not None and cpu.rq and not self.holds_lock(task) and (
+        if cpu is not None and cpu.rq and not self.preempt_disabled(task) and (
                 cpu in self.preempt or
                 self.clock[task] - self.slice_start[task] >= self.slice_ns):
             # A woken task preempts, or the slice is used up and someone
             # waits: to the back of the queue.
             self.preempt.discard(cpu)
             self.leave_cpu(task)
+            self.owner_sleeps(task)
             cpu.rq.append(task)
         self.schedule()
 
@@ -222,8 +225,9 @@ class VirtualTimeScheduler(Scheduler):
     # -- sleeping and waking --------------------------------------------------------
 
     # The lock timing layer's view of the anon_vma lock (locks.py): whether
-    # a task holds it, and what spinners do when an owner leaves its CPU.
-    def holds_lock(self, task) -> bool:
+    # a task holds it as a spinlock, and what spinners do when an owner
+    # leaves its CPU.
+    def preempt_disabled(self, task) -> bool:
         return False
 
     def owner_sleeps(self, task) -> None:
