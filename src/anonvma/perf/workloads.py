@@ -49,6 +49,9 @@ class Workload:
         return n
 
 
+USER_STEP_NS = 20000.0
+
+
 class Program:
     """What a worker's task runs: scenario lines and user-space work."""
 
@@ -71,7 +74,15 @@ class Program:
         self.runner.run_line(Line(0, proc, op, args))
 
     def work(self, ns: float) -> None:
-        self.sched.charge(self.sched.kernel.current, ns, "user")
+        """User time.  A wakeup preempts user space at once (the resched IPI
+        returns to user through schedule()); the model looks every
+        ``USER_STEP_NS``."""
+        task = self.sched.kernel.current
+        while ns > 0:
+            step = min(ns, USER_STEP_NS)
+            self.sched.charge(task, step, "user")
+            ns -= step
+            self.sched.cond_resched()
 
     def fork(self, parent: str, child: str, body) -> object:
         """``parent fork child``, the child's task running ``body(child)``."""
