@@ -77,6 +77,7 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     if pressure:
         spawn_pressure(prog, costs["pressure"])
     sched.run()
+    sched.shutdown()                    # kswapd, woken under pressure, waits still
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
