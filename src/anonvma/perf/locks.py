@@ -197,8 +197,15 @@ class LockTiming:
             lt = self.locks[lock] = lock_time()
             self.stat.name = lock.key.name
         if trylock:
-            # Already taken in the model: a trylock never waits.
-            self._take(lt, task, read)
+            # Already taken in the model: a trylock never waits.  If this
+            # layer has handed the lock to a waiter that has not reached the
+            # model's lock yet, the trylock got in first: that waiter keeps
+            # its turn here and waits in the model's lock for this holder.
+            if lt.owner is not None and not read:
+                lt.holders[task] = sched.clock[task]
+                self.stat.acquisitions += 1
+            else:
+                self._take(lt, task, read)
             return
         sched.schedule()                # let every earlier task act first
         self._bounce(lt, task)
