@@ -37,18 +37,18 @@ recomputed when something it reads changed:
 * I-1's "each live AVC is on exactly one live VMA's chain" and I-9 are
   kept as counts over the chains' last-seen contents, adjusted when a chain
   is recomputed or a VMA leaves every live mm.
-* The tree: an AVC's tree verdict is that, if it is in a live anon_vma's
-  tree (it is reached from the tree's ``rb_node`` through child pointers
-  that its parent pointers mirror), it is not freed, belongs to that
-  anon_vma, and its children belong to it too and point back at it.  If
-  every linked AVC's verdict holds and every tree's ``rb_node`` (compared
-  each step) belongs to its anon_vma, every AVC a tree walk reaches does,
-  by induction down the tree: a change to a member or to a link between
-  two members writes one of them, which is then recomputed with its
-  parent.  Like the full check, this one takes the tree's shape as the
-  treap keeps it (``anon_vma_interval_tree_check``: parent and child links
-  agree, ``rb_leftmost`` is the leftmost node); a tree broken in its shape
-  is the treap's assertion to report, not an invariant here.
+* The tree: a linked AVC's tree verdict is that it is not freed and that
+  its children point back at it and belong to its anon_vma; a live
+  anon_vma's verdict, that its ``rb_node`` (compared each step) is a root
+  of its own, not freed, and its ``rb_leftmost`` hangs below it.  If they
+  all hold, every AVC a walk from ``rb_leftmost`` reaches belongs to the
+  tree's anon_vma and is not freed, by induction down the tree.  A verdict
+  reads the AVC and its children: a write to either recomputes it (a child
+  written recomputes the parent it names, and the one it leaves, which the
+  watch records).  Like the full check, this one takes the tree's shape as
+  the treap keeps it (``anon_vma_interval_tree_check``: a parent's child
+  pointers are mirrored by the children's parent pointers); a tree broken
+  in its shape is the treap's assertion to report, not an invariant here.
 
 A step's scoped check costs O(VMAs + anon_vmas + PTEs) and, per written
 AVC, its chain or its depth in the tree: a fork of the n-th process of a
@@ -107,13 +107,12 @@ class AvcWatch:
 class VmaVerdict:
     """What a VMA's chain verdict was computed from, and the verdict."""
 
-    __slots__ = ("key", "chain", "anon_vmas", "sound", "shares")
+    __slots__ = ("key", "chain", "anon_vmas", "shares")
 
-    def __init__(self, key, chain, anon_vmas, sound, shares):
+    def __init__(self, key, chain, anon_vmas, shares):
         self.key = key              # (vm_start, vm_end, vm_pgoff, anon_vma, freed)
         self.chain = chain          # a copy of the chain
         self.anon_vmas = anon_vmas  # the anon_vmas its AVCs named
-        self.sound = sound
         self.shares = shares        # (anon_vma, frozenset of the chain's anon_vmas) for I-9
 
 
@@ -274,7 +273,7 @@ class ScopedInvariants:
                 self.split_shares.add(vma.anon_vma)
         anon_vmas = {avc.anon_vma for avc in chain}
         anon_vmas.discard(None)
-        self.vmas[vma] = VmaVerdict(vma_key(vma), list(chain), anon_vmas, sound, shares)
+        self.vmas[vma] = VmaVerdict(vma_key(vma), list(chain), anon_vmas, shares)
         if sound:
             self.unsound_vmas.discard(vma)
         else:
