@@ -19,9 +19,11 @@ from anonvma.checks.common import live_vmas
 from anonvma.explore.programs import Choices, generate
 from anonvma.kernel import Linux
 from anonvma.kernel.include.gfp import GFP_KERNEL
-from anonvma.kernel.mm.interval_tree import anon_vma_interval_tree_remove
+from anonvma.kernel.mm.interval_tree import (
+    anon_vma_interval_tree_insert, anon_vma_interval_tree_remove,
+)
 from anonvma.kernel.mm.memory import pte_range
-from anonvma.scenario import parse
+from anonvma.scenario import BASE, parse
 from anonvma.session import Config, Session
 
 
@@ -76,6 +78,16 @@ def drop_from_chain(kernel, vma, rng):
 def drop_from_tree(kernel, vma, rng):
     if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
         anon_vma_interval_tree_remove(avc, avc.rb)
+
+
+def move_to_other_tree(kernel, vma, rng):
+    """Into another anon_vma's tree: the chain still looks right (the AVC
+    is in a tree), only that tree's contents are wrong."""
+    other = _other_anon_vma(kernel, rng)
+    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None \
+            and other is not avc.anon_vma:
+        anon_vma_interval_tree_remove(avc, avc.rb)
+        anon_vma_interval_tree_insert(avc, other.rb_root)
 
 
 def duplicate_on_chain(kernel, vma, rng):
@@ -141,7 +153,7 @@ def leak_anon_vma(kernel, vma, rng):
 
 
 CORRUPTIONS = [
-    drop_from_chain, drop_from_tree, duplicate_on_chain, reverse_chain,
+    drop_from_chain, drop_from_tree, move_to_other_tree, duplicate_on_chain, reverse_chain,
     counter("num_children", 1), counter("num_children", -1),
     counter("num_active_vmas", 1), counter("num_active_vmas", -1),
     counter("refcount", 1), counter("refcount", -1), counter("degree", 1),
@@ -250,3 +262,33 @@ def test_the_fork_chain_is_checked_in_scope():
     # one VMA with an anon_vma (the mmap'd one) and the child's others
     per_fork = (len(recomputed) - 3) / 20
     assert per_fork < 4, per_fork
+
+
+def test_scoped_finds_a_foreign_avc_in_an_untouched_tree():
+    """P1's AVC of its own anon_vma moves into P2's anon_vma's tree: P1's
+    chain still passes (its AVC is in a tree), only the contents of P2's
+    anon_vma's tree show it, after the line that moved it and after P0's
+    next write, which touches neither."""
+    text = "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\nP2 write 1\nP0 write 2\n"
+    found = {}
+    for checks in ("full", "scoped"):
+        machine = Session(parse(text), Config(checks=checks, lockdep=False, trace=False)).boot()
+        runner = machine.runner
+
+        def move(step, runner=runner):
+            if step.lineno == 5:
+                p1, p2 = (runner.procs[name].task.mm.mm_mt.lookup(BASE) for name in ("P1", "P2"))
+                avc = p1.anon_vma_chain[0]          # P1's own anon_vma
+                anon_vma_interval_tree_remove(avc, avc.rb)
+                anon_vma_interval_tree_insert(avc, p2.anon_vma.rb_root)
+
+        tp = machine.kernel.trace.scenario_step
+        tp.probes = (move,) + tp.probes
+        with pytest.raises(AssertionError, match="not in this tree"):
+            machine.run()               # P1's exit trips over the moved AVC
+        found[checks] = machine.reports
+        after = [text for kind, text in machine.reports if kind == "invariant"]
+        assert after and after[0].startswith("after line 5 (P2 write 1):\n"), after
+        assert "has a foreign or freed AVC in its tree" in after[0]
+        assert "after line 6 (P0 write 2)" in after[1]
+    assert found["scoped"] == found["full"]
