@@ -90,6 +90,21 @@ def move_to_other_tree(kernel, vma, rng):
         anon_vma_interval_tree_insert(avc, other.rb_root)
 
 
+def move_to_new_tree(kernel, vma, rng):
+    """Into the empty tree of a new anon_vma, as its root node."""
+    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
+        other = kernel.anon_vma_alloc()
+        anon_vma_interval_tree_remove(avc, avc.rb)
+        anon_vma_interval_tree_insert(avc, other.rb_root)
+
+
+def free_left_in_tree(kernel, vma, rng):
+    """Off its chain and freed, but still in its anon_vma's tree."""
+    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
+        vma.anon_vma_chain.remove(avc)
+        kernel.kmem_cache_free(kernel.anon_vma_chain_cachep, avc)
+
+
 def duplicate_on_chain(kernel, vma, rng):
     if (avc := _avc(kernel, vma, rng)) is not None:
         vma.anon_vma_chain.insert(0, avc)
@@ -109,6 +124,20 @@ def counter(field, delta):
 
 def point_vma_elsewhere(kernel, vma, rng):
     vma.anon_vma = _other_anon_vma(kernel, rng)
+
+
+def point_vma_up_its_chain(kernel, vma, rng):
+    """At an ancestor its chain names: the chain passes, I-9 and I-10 not."""
+    if (av := _anon_vma(kernel, vma, rng)) is not None:
+        vma.anon_vma = av
+
+
+def share_vma_with_other_mm(kernel, vma, rng):
+    """Into another mm's VMA tree too, where that range is free."""
+    mms = {id(tsk.mm): tsk.mm for tsk in kernel.tasks if tsk.mm not in (None, vma.vm_mm)}
+    free = [mm for mm in mms.values() if not list(mm.mm_mt.range(vma.vm_start, vma.vm_end))]
+    if (mm := _pick(free, rng)) is not None:
+        mm.mm_mt.store(vma)
 
 
 def point_avc_elsewhere(kernel, vma, rng):
@@ -153,18 +182,20 @@ def leak_anon_vma(kernel, vma, rng):
 
 
 CORRUPTIONS = [
-    drop_from_chain, drop_from_tree, move_to_other_tree, duplicate_on_chain, reverse_chain,
+    drop_from_chain, drop_from_tree, move_to_other_tree, move_to_new_tree, free_left_in_tree,
+    duplicate_on_chain, reverse_chain,
     counter("num_children", 1), counter("num_children", -1),
     counter("num_active_vmas", 1), counter("num_active_vmas", -1),
     counter("refcount", 1), counter("refcount", -1), counter("degree", 1),
-    point_vma_elsewhere, point_avc_elsewhere, other_root, free_linked_avc, free_vma,
+    point_vma_elsewhere, point_vma_up_its_chain, share_vma_with_other_mm, point_avc_elsewhere, other_root, free_linked_avc, free_vma,
     stale_range, stale_mapping, mapcount, leak_avc, leak_anon_vma,
 ]
 
 
-def run(text: str, variant, checks: str, seed: int, rate: float):
+def run(text: str, variant, checks: str, seed: int, rate: float, most: int = 1000):
     """The reports (and how the run ended) with corruptions injected after
-    steps, drawn from ``seed``: the same ones whatever checks run."""
+    steps (each with probability ``rate``, at most ``most``), drawn from
+    ``seed``: the same ones whatever checks run."""
     machine = Session(parse(text), Config(variant=variant, checks=checks, lockdep=False,
                                           trace=False)).boot()
     kernel = machine.kernel
@@ -172,7 +203,7 @@ def run(text: str, variant, checks: str, seed: int, rate: float):
     injected = []
 
     def inject(step):
-        if rng.random() >= rate:
+        if rng.random() >= rate or len(injected) == most:
             return
         proc = machine.runner.procs.get(getattr(step, "proc", None))
         mm = proc.task.mm if proc is not None and proc.task is not None else None
@@ -204,9 +235,10 @@ def test_scoped_reports_what_the_full_walk_reports(era):
     reported = 0
     for seed in range(30):
         text = generate(Choices(seed), max_ops=40)
-        for rate in (0.0, 0.3):
-            full = run(text, era, "full", seed, rate)
-            scoped = run(text, era, "scoped", seed, rate)
+        # none; one, so that nothing else is suspect; many
+        for rate, most in ((0.0, 0), (0.15, 1), (0.3, 1000)):
+            full = run(text, era, "full", seed, rate, most)
+            scoped = run(text, era, "scoped", seed, rate, most)
             assert scoped == full, (text, full[2])
             kinds.update((name, touched) for _line, name, touched in full[2])
             reported += bool(full[0])
@@ -292,3 +324,45 @@ def test_scoped_finds_a_foreign_avc_in_an_untouched_tree():
         assert "has a foreign or freed AVC in its tree" in after[0]
         assert "after line 6 (P0 write 2)" in after[1]
     assert found["scoped"] == found["full"]
+
+
+# after line 12 (P2 write 1), no line touches P1's state again
+DIRECTED = ("P0 mmap 0 8\nP0 write 0\nP0 write 5\nP0 fork P1\nP1 write 0\nP1 mprotect 2 2 r\n"
+            "P1 mmap 16 2\nP1 write 16\nP1 fork P2\nP2 mmap 20 2\nP2 write 20\nP2 write 1\n"
+            "P2 write 7\nP0 write 6\n")
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda c: c.__name__)
+def test_each_corruption_touched_or_not(corruption):
+    """Each kind alone, once, into the state of the process whose line just
+    ran or of one whose state no line touches again: the scoped check
+    reports what the full walk reports, and the full walk reports it."""
+    era = "v5.19" if corruption.__name__.startswith("degree") else "v6.18"
+    caught = set()
+    for touched in (True, False):
+        for seed in range(6):
+            reports = {}
+            for checks in ("full", "scoped"):
+                machine = Session(parse(DIRECTED), Config(variant=era, checks=checks,
+                                                          lockdep=False, trace=False)).boot()
+                rng = random.Random(seed)
+
+                def inject(step, machine=machine, rng=rng):
+                    if step.lineno == 12:
+                        mm = machine.runner.procs["P2" if touched else "P1"].task.mm
+                        vma = _pick([vma for vma in mm.mm_mt if vma.anon_vma is not None], rng)
+                        corruption(machine.kernel, vma, rng)
+
+                tp = machine.kernel.trace.scenario_step
+                tp.probes = (inject,) + tp.probes
+                try:
+                    machine.run()
+                    ending = None
+                except Exception as e:
+                    ending = re.sub(r"0x[0-9a-f]+", "ADDR", repr(e))
+                reports[checks] = (machine.reports, ending)
+            assert reports["scoped"] == reports["full"]
+            if any(kind == "invariant" and "after line 12" in text
+                   for kind, text in reports["full"][0]):
+                caught.add(touched)
+    assert caught == {True, False}

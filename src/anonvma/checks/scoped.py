@@ -44,8 +44,8 @@ recomputed when something it reads changed:
   all hold, every AVC a walk from ``rb_leftmost`` reaches belongs to the
   tree's anon_vma and is not freed, by induction down the tree.  A verdict
   reads the AVC and its children: a write to either recomputes it (a child
-  written recomputes the parent it names, and the one it leaves, which the
-  watch records).  Like the full check, this one takes the tree's shape as
+  written recomputes the parent it names, which, the tree's shape being
+  kept, is the AVC whose child pointer names it).  Like the full check, this one takes the tree's shape as
   the treap keeps it (``anon_vma_interval_tree_check``: a parent's child
   pointers are mirrored by the children's parent pointers); a tree broken
   in its shape is the treap's assertion to report, not an invariant here.
@@ -91,9 +91,6 @@ class AvcWatch:
                     fields.add(obj)
                 elif name in TREE_LINKS:
                     links.add(obj)
-                    if name == "rb_parent":
-                        # the parent it leaves checks its child pointer again
-                        links.add(getattr(obj, "rb_parent", None))
                 object.__setattr__(obj, name, value)
 
             watched = type(object_type.__name__, (object_type,), {
@@ -218,9 +215,7 @@ class ScopedInvariants:
                 self.off_chain.add(avc)
             else:
                 self.off_chain.discard(avc)
-        written = fields | links
-        written.discard(None)
-        suspect |= self._trees(written)
+        suspect |= self._trees(fields | links)
         object_type = kernel.anon_vma_chain_cachep.object_type
         for avc in fields:
             if not avc.freed:
