@@ -75,32 +75,53 @@ def drop_from_chain(kernel, vma, rng):
         vma.anon_vma_chain.remove(avc)
 
 
-def drop_from_tree(kernel, vma, rng):
-    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
+def _linked(kernel, avc) -> bool:
+    """The AVC is in its anon_vma's tree (its list, in the list eras)."""
+    if kernel.rmap_layout == "list":
+        return avc.anon_vma is not None and avc in avc.anon_vma.head
+    return avc.rb is not None
+
+
+def _unlink(kernel, avc) -> None:
+    if kernel.rmap_layout == "list":
+        del avc.anon_vma.head[avc]
+    else:
         anon_vma_interval_tree_remove(avc, avc.rb)
 
 
-def move_to_other_tree(kernel, vma, rng):
+def _link(kernel, avc, av) -> None:
+    if kernel.rmap_layout == "list":
+        av.head[avc] = None
+    else:
+        anon_vma_interval_tree_insert(avc, av.rb_root)
+
+
+def drop_from_anon_vma(kernel, vma, rng):
+    if (avc := _avc(kernel, vma, rng)) is not None and _linked(kernel, avc):
+        _unlink(kernel, avc)
+
+
+def move_to_other_anon_vma(kernel, vma, rng):
     """Into another anon_vma's tree: the chain still looks right (the AVC
     is in a tree), only that tree's contents are wrong."""
     other = _other_anon_vma(kernel, rng)
-    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None \
+    if (avc := _avc(kernel, vma, rng)) is not None and _linked(kernel, avc) \
             and other is not avc.anon_vma:
-        anon_vma_interval_tree_remove(avc, avc.rb)
-        anon_vma_interval_tree_insert(avc, other.rb_root)
+        _unlink(kernel, avc)
+        _link(kernel, avc, other)
 
 
-def move_to_new_tree(kernel, vma, rng):
+def move_to_new_anon_vma(kernel, vma, rng):
     """Into the empty tree of a new anon_vma, as its root node."""
-    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
+    if (avc := _avc(kernel, vma, rng)) is not None and _linked(kernel, avc):
         other = kernel.anon_vma_alloc()
-        anon_vma_interval_tree_remove(avc, avc.rb)
-        anon_vma_interval_tree_insert(avc, other.rb_root)
+        _unlink(kernel, avc)
+        _link(kernel, avc, other)
 
 
-def free_left_in_tree(kernel, vma, rng):
+def free_left_in_anon_vma(kernel, vma, rng):
     """Off its chain and freed, but still in its anon_vma's tree."""
-    if (avc := _avc(kernel, vma, rng)) is not None and avc.rb is not None:
+    if (avc := _avc(kernel, vma, rng)) is not None and _linked(kernel, avc):
         vma.anon_vma_chain.remove(avc)
         kernel.kmem_cache_free(kernel.anon_vma_chain_cachep, avc)
 
@@ -182,7 +203,8 @@ def leak_anon_vma(kernel, vma, rng):
 
 
 CORRUPTIONS = [
-    drop_from_chain, drop_from_tree, move_to_other_tree, move_to_new_tree, free_left_in_tree,
+    drop_from_chain, drop_from_anon_vma, move_to_other_anon_vma, move_to_new_anon_vma,
+    free_left_in_anon_vma,
     duplicate_on_chain, reverse_chain,
     counter("num_children", 1), counter("num_children", -1),
     counter("num_active_vmas", 1), counter("num_active_vmas", -1),
@@ -332,12 +354,21 @@ DIRECTED = ("P0 mmap 0 8\nP0 write 0\nP0 write 5\nP0 fork P1\nP1 write 0\nP1 mpr
             "P2 write 7\nP0 write 6\n")
 
 
-@pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda c: c.__name__)
-def test_each_corruption_touched_or_not(corruption):
+def _eras_of(corruption):
+    name = corruption.__name__
+    if name.startswith("degree"):
+        return ["v5.19"]
+    if name.startswith(("num_children", "num_active_vmas")):
+        return ["v6.18"]
+    return ["v6.18", "v3.0"]
+
+
+@pytest.mark.parametrize("corruption, era", [(c, era) for c in CORRUPTIONS for era in _eras_of(c)],
+                         ids=lambda x: x if isinstance(x, str) else x.__name__)
+def test_each_corruption_touched_or_not(corruption, era):
     """Each kind alone, once, into the state of the process whose line just
     ran or of one whose state no line touches again: the scoped check
     reports what the full walk reports, and the full walk reports it."""
-    era = "v5.19" if corruption.__name__.startswith("degree") else "v6.18"
     caught = set()
     for touched in (True, False):
         for seed in range(6):

@@ -54,7 +54,12 @@ A step's scoped check costs O(VMAs + anon_vmas + PTEs) and, per written
 AVC, its chain or its depth in the tree: a fork of the n-th process of a
 chain pays for its n new AVCs, as the fork itself does.
 
-The list eras (2.6.34 - 3.6: ``anon_vma->head``) keep the full check.
+The list eras (2.6.34 - 3.6) have no tree but ``anon_vma->head``, an
+unordered set of AVCs: each step compares every live anon_vma's head with
+its copy (in C), an AVC that joined or left one counts as written, and the
+tree verdicts give way to one per head membership (the AVC is not freed and
+belongs to that anon_vma), recomputed when the AVC is written.
+
 Neither the watch nor the verdicts pickle, so an exploration (whose
 prefix snapshot pickles the checkers) keeps the full check too.
 """
@@ -65,6 +70,7 @@ from collections import Counter
 
 from .common import live_vmas
 from .invariants import check_invariants, check_invariants_interval_tree, in_tree
+from .invariants_3_0 import check_invariants_3_0, in_list
 
 # anon_vma_chain fields that a chain verdict reads, and the tree links
 CHAIN_FIELDS = frozenset(("vma", "anon_vma", "rb", "cached_vma_start", "cached_vma_last",
@@ -117,9 +123,9 @@ def vma_key(vma):
     return vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.anon_vma, vma.freed
 
 
-def chain_sound(vma, root_last: bool) -> bool:
+def chain_sound(vma, in_anon_vma, root_last: bool) -> bool:
     """check_chains() for one VMA, without the words: False iff it would
-    report a line about this VMA."""
+    report a line about this VMA (``in_anon_vma`` as there)."""
     if vma.freed:
         return False
     chain = vma.anon_vma_chain
@@ -129,7 +135,7 @@ def chain_sound(vma, root_last: bool) -> bool:
         if av in seen or avc.freed or avc.vma is not vma or av is None or av.freed:
             return False
         seen.add(av)
-        if in_tree("", avc):
+        if in_anon_vma("", avc):
             return False
     av = vma.anon_vma
     if (av is None) != (not chain):
@@ -148,6 +154,8 @@ class ScopedInvariants:
 
     def __init__(self, kernel):
         self.kernel = kernel
+        self.lists = kernel.rmap_layout == "list"
+        self.in_anon_vma = in_list if self.lists else in_tree
         self.watch = AvcWatch()
         self.vmas: dict = {}                # live VMA -> VmaVerdict
         self.unsound_vmas: set = set()
@@ -161,6 +169,9 @@ class ScopedInvariants:
         self.unsound_ends: set = set()
         self.shared_root = False
         self.unsound_nodes: set = set()
+        self.heads: dict = {}               # live anon_vma -> a copy of its head (lists)
+        self.in_heads: dict = {}            # AVC -> the anon_vmas whose head holds it
+        self.unsound_pairs: set = set()     # (anon_vma, AVC) of a head, the AVC foreign or freed
         # what was there before the checker: everything is new to it
         self.watch.fields.update(kernel.anon_vma_chain_cachep.live)
         trace = kernel.trace
@@ -177,11 +188,11 @@ class ScopedInvariants:
 
     def check(self) -> list[str]:
         kernel = self.kernel
-        if kernel.rmap_layout == "list":
-            return check_invariants(kernel)
         vmas = live_vmas(kernel)
         if self.avc_part_suspect(vmas):
             return check_invariants(kernel)
+        if self.lists:
+            return check_invariants_3_0(kernel, vmas, avc_part=False)
         return check_invariants_interval_tree(kernel, vmas, avc_part=False)
 
     def avc_part_suspect(self, vmas) -> bool:
@@ -191,6 +202,9 @@ class ScopedInvariants:
         live = dict.fromkeys(vma for _tsk, vma in vmas)
         suspect = len(live) != len(vmas)        # one VMA in two mms' trees
         recount = set(fields)
+        if self.lists:
+            # an AVC that joined or left a head counts as written
+            fields.update(self._heads())
         for vma in [vma for vma in self.vmas if vma not in live]:
             self._forget(vma, recount)
         recompute = set()
@@ -215,7 +229,10 @@ class ScopedInvariants:
                 self.off_chain.add(avc)
             else:
                 self.off_chain.discard(avc)
-        suspect |= self._trees(fields | links)
+        if self.lists:
+            self._pairs(fields)
+        else:
+            suspect |= self._trees(fields | links)
         object_type = kernel.anon_vma_chain_cachep.object_type
         for avc in fields:
             if not avc.freed:
@@ -223,7 +240,7 @@ class ScopedInvariants:
         fields.clear()
         links.clear()
         return (suspect or bool(self.unsound_vmas) or bool(self.off_chain)
-                or bool(self.split_shares))
+                or bool(self.split_shares) or bool(self.unsound_pairs))
 
     def _forget(self, vma, recount: set) -> None:
         verdict = self.vmas.pop(vma)
@@ -258,7 +275,7 @@ class ScopedInvariants:
         if old is not None:
             self._unhold(vma, old, recount)
         chain = vma.anon_vma_chain
-        sound = chain_sound(vma, root_last)
+        sound = chain_sound(vma, self.in_anon_vma, root_last)
         shares = None
         if vma.anon_vma is not None:
             shares = (vma.anon_vma, frozenset(avc.anon_vma for avc in chain))
@@ -282,6 +299,47 @@ class ScopedInvariants:
                 users = self.users[av] = set()
                 self.av_keys[av] = (av.root, av.freed)
             users.add(vma)
+
+    def _heads(self) -> set:
+        """The AVCs that joined or left the head of a live anon_vma since
+        the last check (the heads compared with their copies, in C)."""
+        heads, in_heads = self.heads, self.in_heads
+        anon_vmas = self.kernel.anon_vma_cachep.live
+        moved = set()
+
+        def leave(av, avcs):
+            for avc in avcs:
+                holders = in_heads[avc]
+                holders.discard(av)
+                if not holders:
+                    del in_heads[avc]
+                self.unsound_pairs.discard((av, avc))
+            moved.update(avcs)
+
+        for av in [av for av in heads if av not in anon_vmas]:
+            leave(av, heads.pop(av))
+        for av in anon_vmas:
+            head = av.head
+            old = heads.get(av)
+            if old is None or old != head:
+                old = old.keys() if old is not None else {}.keys()
+                joined = head.keys() - old
+                leave(av, old - head.keys())
+                for avc in joined:
+                    in_heads.setdefault(avc, set()).add(av)
+                moved.update(joined)
+                heads[av] = head.copy()
+        return moved
+
+    def _pairs(self, written: set) -> None:
+        """The head memberships of the written AVCs: each AVC in a live
+        anon_vma's head is not freed and belongs to it."""
+        for avc in written:
+            for av in self.in_heads.get(avc, ()):
+                if avc.freed or avc.anon_vma is not av:
+                    self.unsound_pairs.add((av, avc))
+                else:
+                    self.unsound_pairs.discard((av, avc))
 
     def _trees(self, written: set) -> bool:
         """The tree verdicts of the written AVCs and their parents, and of
