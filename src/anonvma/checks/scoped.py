@@ -56,7 +56,8 @@ chain pays for its n new AVCs, as the fork itself does.
 
 The list eras (2.6.34 - 3.6) have no tree but ``anon_vma->head``, an
 unordered set of AVCs: each step compares every live anon_vma's head with
-its copy (in C), an AVC that joined or left one counts as written, and the
+a copy (a tuple, compared in C), an AVC that joined or left one counts as
+written, and the
 tree verdicts give way to one per head membership (the AVC is not freed and
 belongs to that anon_vma), recomputed when the AVC is written.
 
@@ -169,7 +170,7 @@ class ScopedInvariants:
         self.unsound_ends: set = set()
         self.shared_root = False
         self.unsound_nodes: set = set()
-        self.heads: dict = {}               # live anon_vma -> a copy of its head (lists)
+        self.heads: dict = {}               # live anon_vma -> its head's AVCs, in order (lists)
         self.in_heads: dict = {}            # AVC -> the anon_vmas whose head holds it
         self.unsound_pairs: set = set()     # (anon_vma, AVC) of a head, the AVC foreign or freed
         # what was there before the checker: everything is new to it
@@ -319,16 +320,19 @@ class ScopedInvariants:
         for av in [av for av in heads if av not in anon_vmas]:
             leave(av, heads.pop(av))
         for av in anon_vmas:
-            head = av.head
-            old = heads.get(av)
-            if old is None or old != head:
-                old = old.keys() if old is not None else {}.keys()
-                joined = head.keys() - old
-                leave(av, old - head.keys())
-                for avc in joined:
-                    in_heads.setdefault(avc, set()).add(av)
-                moved.update(joined)
-                heads[av] = head.copy()
+            new = tuple(av.head)
+            old = heads.get(av, ())
+            if new == old:
+                continue
+            heads[av] = new
+            if new[:len(old)] == old:
+                joined = new[len(old):]         # list_add_tail() only, the usual change
+            else:
+                joined = set(new).difference(old)
+                leave(av, set(old).difference(new))
+            for avc in joined:
+                in_heads.setdefault(avc, set()).add(av)
+            moved.update(joined)
         return moved
 
     def _pairs(self, written: set) -> None:
