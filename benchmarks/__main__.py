@@ -5,8 +5,8 @@ absolute targets)."""
 from __future__ import annotations
 
 from . import (
-    bench_campaign, bench_explore, bench_fork_exit, bench_oracle, bench_perf, bench_scale,
-    bench_sched, bench_seed, table,
+    bench_campaign, bench_checks, bench_explore, bench_fork_exit, bench_oracle, bench_perf,
+    bench_scale, bench_sched, bench_seed, table,
 )
 
 for name, bench, args in (
@@ -19,6 +19,7 @@ for name, bench, args in (
     ("the live-kernel oracle", bench_oracle, ["-n", "5"]),
     ("locking changes on 40 simulated CPUs", bench_perf, []),
     ("campaign backends and coverage", bench_campaign, []),
+    ("invariant checks on a fork chain", bench_checks, []),
 ):
     print(f"== {name} ({bench.__name__})")
     bench.main(args)

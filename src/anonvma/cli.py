@@ -84,7 +84,7 @@ def _fail_nth(sc, value: str | None):
     return (target, nth)
 
 
-def _session(args, checks: bool = True):
+def _session(args, checks: bool | str = True):
     from .session import Config, Session
     sc = parse_file(args.file)
     config = Config(variant=args.variant, checks=checks,
@@ -110,7 +110,7 @@ def cmd_trace(args) -> int:
 
 def cmd_run(args) -> int:
     from .report import print_summary
-    result = _session(args, checks=not args.no_checks).run()
+    result = _session(args, checks=not args.no_checks and args.checks).run()
     print_summary(args.file, result)
     return EXIT_FAILED if result.problems else 0
 
@@ -461,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario on the model and summarise it, with all checks")
     p.add_argument("file")
     p.add_argument("--no-checks", action="store_true", help="skip the invariant checks")
+    p.add_argument("--checks", choices=("scoped", "full"), default="scoped",
+                   help="after each line, check what it touched (default) or walk the whole "
+                        "state; both report the same")
     _variant_arg(p)
     _fail_nth_arg(p)
     p.set_defaults(fn=cmd_run)

@@ -46,7 +46,9 @@ class Config:
 
     variant: str | type | None = None   # --variant (or an era class): overrides 'set variant'
     lockdep: bool = True                # lockdep attached (unless 'set lockdep off')
-    checks: bool = True                 # invariants after every step, leaks at the end
+    checks: bool | str = True           # invariants after every step, leaks at the end:
+    #                                     True or "full" walks the whole state, "scoped" what
+    #                                     the step touched (the same reports; checks/scoped.py)
     fail_nth: tuple | None = None       # --fail-nth (line or None, n): overrides 'set fail_nth'
     trace: bool = True                  # keep the trace lines (an exploration needs none)
 
@@ -154,7 +156,8 @@ class Machine:
             self.runner.procs["P0"].task.fail_nth = nth
         self.fail_nth_left = None
         self.trace_lines = TraceLines(kernel) if session.config.trace else None
-        self.checks = attach_checks(kernel, session.prefix_checks) \
+        self.checks = attach_checks(kernel, session.prefix_checks,
+                                    scoped=session.config.checks == "scoped") \
             if session.config.checks else None
         self.final_vmas: dict[str, list[str]] = {}
         self.steps_done = 0             # how many of the scenario's steps have run

@@ -9,7 +9,10 @@ read the structures only, so attaching them changes nothing a run does.
 
 from __future__ import annotations
 
+from functools import partial
+
 from .invariants import check_all_freed, check_invariants
+from .scoped import ScopedInvariants
 
 
 class Checks:
@@ -21,11 +24,15 @@ class Checks:
     configuration and the schedule).  The problems found after such a step
     are kept there, so an exploration checks that prefix once, and every
     run still reports what was found.
+
+    ``scoped``: after a step, check only what it touched (scoped.py: the
+    same reports as the full walk, at a cost that follows the step's).
     """
 
-    def __init__(self, kernel, memo: dict | None = None):
+    def __init__(self, kernel, memo: dict | None = None, scoped: bool = False):
         self.kernel = kernel
         self.memo = memo
+        self.check = ScopedInvariants(kernel).check if scoped else partial(check_invariants, kernel)
         trace = kernel.trace
         trace.scenario_step.register(self.after_step)
         trace.scenario_end.register(self.at_end)
@@ -39,7 +46,7 @@ class Checks:
         key = step.lineno
         problems = memo.get(key) if memo is not None else None
         if problems is None:
-            problems = check_invariants(self.kernel)
+            problems = self.check()
             if memo is not None and key in memo:
                 memo[key] = problems
         self._report("invariant", f"after line {step.lineno} ({step})", problems)
@@ -49,5 +56,5 @@ class Checks:
         self._report("leak", "at the end", check_all_freed(self.kernel))
 
 
-def attach_checks(kernel, memo: dict | None = None) -> Checks:
-    return Checks(kernel, memo)
+def attach_checks(kernel, memo: dict | None = None, scoped: bool = False) -> Checks:
+    return Checks(kernel, memo, scoped)

@@ -39,21 +39,28 @@ def interval_tree_walk(av, pgoff):
     return anon_vma_interval_tree_foreach(av.rb_root, pgoff, pgoff)
 
 
-def check_invariants_interval_tree(kernel) -> list[str]:
-    """3.7+: the interval tree, and (6.0+) num_children/num_active_vmas."""
+def in_tree(where, avc):
+    """The interval tree's half of I-1, and I-4."""
+    if avc.rb is None:
+        return [f"I-1: {where} has an AVC missing from its anon_vma's tree"]
+    if not anon_vma_interval_tree_verify(avc):
+        return [f"I-4: {where} has an AVC keyed by a stale range"]
+    return []
+
+
+def check_invariants_interval_tree(kernel, vmas=None, avc_part: bool = True) -> list[str]:
+    """3.7+: the interval tree, and (6.0+) num_children/num_active_vmas.
+    ``avc_part=False`` leaves out what reads the anon_vma_chains (the chains
+    and the trees' contents), for a caller that knows it has nothing to say
+    (scoped.py); ``vmas``: live_vmas(kernel), if the caller has it."""
     bad: list[str] = []
     anon_vmas = kernel.anon_vma_cachep.live
     avcs = kernel.anon_vma_chain_cachep.live
-    vmas = live_vmas(kernel)
+    if vmas is None:
+        vmas = live_vmas(kernel)
 
-    def in_tree(where, avc):
-        if avc.rb is None:
-            return [f"I-1: {where} has an AVC missing from its anon_vma's tree"]
-        if not anon_vma_interval_tree_verify(avc):
-            return [f"I-4: {where} has an AVC keyed by a stale range"]
-        return []
-
-    bad.extend(check_chains(vmas, avcs, in_tree, kernel.chain_root_last))
+    if avc_part:
+        bad.extend(check_chains(vmas, avcs, in_tree, kernel.chain_root_last))
 
     # The era's counters: none before 3.19, degree until 6.0, then
     # num_children and num_active_vmas (I-10, I-11); I-8a for all.
@@ -84,9 +91,10 @@ def check_invariants_interval_tree(kernel) -> list[str]:
         if av.refcount != expect:
             bad.append(f"I-8a: {name} refcount={av.refcount}, expected {expect} "
                        f"(tree {'non-' if initial else ''}empty, {pinned_root[id(av)]} pinning it as root)")
-        for avc in av.rb_root:
-            if avc.freed or avc.anon_vma is not av:
-                bad.append(f"I-1: {name} has a foreign or freed AVC in its tree")
+        if avc_part:
+            for avc in av.rb_root:
+                if avc.freed or avc.anon_vma is not av:
+                    bad.append(f"I-1: {name} has a foreign or freed AVC in its tree")
 
     bad.extend(check_rmap(kernel, vmas, interval_tree_walk))
     return bad

@@ -24,18 +24,23 @@ def list_walk(av, pgoff):
     return av.head
 
 
-def check_invariants_3_0(kernel) -> list[str]:
+def in_list(where, avc):
+    """The list's half of I-1."""
+    if avc not in avc.anon_vma.head:
+        return [f"I-1: {where} has an AVC missing from its anon_vma's list"]
+    return []
+
+
+def check_invariants_3_0(kernel, vmas=None, avc_part: bool = True) -> list[str]:
+    """``avc_part`` and ``vmas`` as for check_invariants_interval_tree()."""
     bad: list[str] = []
     anon_vmas = kernel.anon_vma_cachep.live
     avcs = kernel.anon_vma_chain_cachep.live
-    vmas = live_vmas(kernel)
+    if vmas is None:
+        vmas = live_vmas(kernel)
 
-    def in_list(where, avc):
-        if avc not in avc.anon_vma.head:
-            return [f"I-1: {where} has an AVC missing from its anon_vma's list"]
-        return []
-
-    bad.extend(check_chains(vmas, avcs, in_list, kernel.chain_root_last))
+    if avc_part:
+        bad.extend(check_chains(vmas, avcs, in_list, kernel.chain_root_last))
 
     pinned_root = Counter(id(av.root) for av in anon_vmas if av.root is not av)
     for number, av in enumerate(anon_vmas, 1):
@@ -46,9 +51,10 @@ def check_invariants_3_0(kernel) -> list[str]:
         if av.refcount != expect:
             bad.append(f"I-8a: {name} refcount={av.refcount}, expected {expect} "
                        f"(list {'non-' if av.head else ''}empty, {pinned_root[id(av)]} pinning it as root)")
-        for avc in av.head:
-            if avc.freed or avc.anon_vma is not av:
-                bad.append(f"I-1: {name} has a foreign or freed AVC in its list")
+        if avc_part:
+            for avc in av.head:
+                if avc.freed or avc.anon_vma is not av:
+                    bad.append(f"I-1: {name} has a foreign or freed AVC in its list")
 
     bad.extend(check_rmap(kernel, vmas, list_walk))
     return bad
