@@ -163,11 +163,17 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     node.cached_vma_last = last
     node.rb_subtree_last = last
     node.rb_left = node.rb_right = None
+    cur = root.rb_node
+    if cur is None:
+        # The first AVC of an anon_vma (a fork's or a fault's new one, half
+        # of all inserts when a process forks): no descent, no rotation.
+        node.rb_parent = None
+        root.rb_node = root.rb_leftmost = node
+        return
 
     # Descend as INTERVAL_TREE_DEFINE's insert does: widen subtree_last on the
     # way down, go right on equal starts (so ties keep insertion order).
     parent = None
-    cur = root.rb_node
     leftmost = True
     go_left = False
     while cur is not None:
@@ -202,6 +208,11 @@ def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
         f"anon_vma_interval_tree_remove: {node!r} is not in this tree"
         + (" (it is in another one)" if node.rb is not None else "")
     )
+    if root.rb_node is node and node.rb_left is None and node.rb_right is None:
+        # The last AVC of its anon_vma (as often as the insert above).
+        root.rb_node = root.rb_leftmost = None
+        node.rb = node.rb_parent = None
+        return
     if root.rb_leftmost is node:
         # The leftmost node has no left child, so its successor is what
         # remains leftmost once it is gone.

@@ -94,9 +94,24 @@ class zone:
 
 class PageAlloc:
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Whether the class annotates reclaim with this file's
+        # fs_reclaim_acquire/release, which fire nothing but lock_acquire and
+        # lock_release; an era with annotations of its own (2011's lockdep)
+        # says False, and its might_alloc() always calls them.
+        cls.fs_reclaim_lockdep_map = (cls.fs_reclaim_acquire is PageAlloc.fs_reclaim_acquire
+                                      and cls.fs_reclaim_release is PageAlloc.fs_reclaim_release)
+
     def might_alloc(self, gfp_mask: int) -> None:
-        self.fs_reclaim_acquire(gfp_mask)
-        self.fs_reclaim_release(gfp_mask)
+        # Every allocation passes here.  With nobody on lock_acquire and
+        # lock_release, fs_reclaim_acquire/release would only test that and
+        # return: skip the two calls, as the kernel's disabled static keys do.
+        trace = self.trace
+        if (trace.lock_acquire.probes or trace.lock_release.probes
+                or not self.fs_reclaim_lockdep_map):
+            self.fs_reclaim_acquire(gfp_mask)
+            self.fs_reclaim_release(gfp_mask)
         if gfp_mask & _GFP_DIRECT_RECLAIM:      # gfpflags_allow_blocking(), inlined
             self.might_sleep()
 

@@ -76,23 +76,22 @@ def up_read(sem: rw_semaphore) -> None:
         rwsem_mark_wake(sem)
 
 
-def _down_write(sem: rw_semaphore, subclass: int) -> None:
+def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
     for probe in kernel.trace.lock_acquire.probes:
-        probe(sem, subclass, 0, 0, _getframe(2).f_code)
+        probe(sem, subclass, 0, 0, _getframe(1).f_code)
     if sem.owner is None and not sem.readers:
         sem.owner = kernel.current
     else:
         sem._slowpath(0)            # rwsem_down_write_slowpath
 
 
-def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
-    _down_write(sem, subclass)
-
-
-def down_write_nested(sem: rw_semaphore, subclass: int) -> None:
-    _down_write(sem, subclass)
+# down_write_nested(sem, subclass): down_write() with a lockdep subclass,
+# which down_write() takes here as its optional argument.  One function, so
+# that every write lock costs one call (without CONFIG_DEBUG_LOCK_ALLOC the
+# kernel's down_write_nested is a macro for down_write too).
+down_write_nested = down_write
 
 
 def down_write_trylock(sem: rw_semaphore) -> bool:
