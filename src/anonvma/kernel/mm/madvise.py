@@ -262,6 +262,8 @@ class Madvise:
                     or folio._mapcount != 0:
                 continue
             if pageout:
+                # folio_isolate_lru(): reclaim_pages() drops the reference
+                self.folio_get(folio)
                 folios.append(folio)
             else:
                 pte.young = False

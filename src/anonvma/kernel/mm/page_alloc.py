@@ -253,6 +253,13 @@ class PageAlloc:
     def folio_get(self, f) -> None:
         f._refcount += 1
 
+    def folio_try_get(self, f) -> bool:
+        """A reference unless the folio is being freed (refcount 0)."""
+        if f._refcount == 0:
+            return False
+        f._refcount += 1
+        return True
+
 
 # The ip lockdep records for fs_reclaim: the annotation's own function, as
 # the kernel's reports say "at: fs_reclaim_acquire".

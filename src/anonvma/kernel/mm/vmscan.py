@@ -46,19 +46,27 @@ class Vmscan:
         for f in folios:
             if nr_reclaimed >= nr_to_reclaim:
                 break
-            if f in self.lru:               # freed meanwhile by someone else
+            # isolate_lru_folios(): a reference for reclaim, unless the folio
+            # was freed meanwhile by someone else
+            if f in self.lru and self.folio_try_get(f):
                 nr_reclaimed += self.shrink_folio_list([f], ignore_references=False)
         return nr_reclaimed
 
     def reclaim_pages(self, folio_list) -> int:
-        """MADV_PAGEOUT's entry: reclaim exactly these folios, ignoring
-        their referenced bits."""
+        """MADV_PAGEOUT's entry: reclaim exactly these folios (isolated by
+        the caller), ignoring their referenced bits."""
         return self.shrink_folio_list(folio_list, ignore_references=True)
 
     def shrink_folio_list(self, folio_list, ignore_references: bool) -> int:
+        """Reclaim isolated folios.  Each comes with the reference its
+        isolation took (folio_isolate_lru(), isolate_lru_folios()), so that
+        an exit or munmap zapping it meanwhile cannot free it under reclaim;
+        that reference is dropped here, and for a reclaimed folio it is the
+        last one (free_unref_folios() in the kernel)."""
         nr_reclaimed = 0
         for f in folio_list:
-            if f.freed or not self.folio_trylock(f):
+            if not self.folio_trylock(f):
+                self.folio_put(f)
                 continue
             try:
                 if not ignore_references and self.folio_check_references(f):
@@ -75,19 +83,20 @@ class Vmscan:
                         self.folio_activate(f)
                         continue
                 if not f.swapbacked:
-                    # its last mapping held the last reference
-                    nr_reclaimed += 1
+                    # lazyfree: reclaim's reference is the last unless
+                    # someone pinned it meanwhile (folio_ref_freeze(folio, 1))
+                    nr_reclaimed += f._refcount == 1
                     continue
-                # pageout() writes it; then __remove_mapping() frees it if
-                # the swap cache holds the last reference.
-                if f._refcount == 1:
+                # pageout() writes it; then __remove_mapping() takes it out
+                # of the swap cache if the cache and reclaim hold the only
+                # references (folio_ref_freeze(folio, 1 + nr_pages)).
+                if f._refcount == 2:
                     nr_reclaimed += 1
-                    self.folio_unlock(f)
                     self.delete_from_swap_cache(f)
                     continue
             finally:
-                if f.locked:
-                    self.folio_unlock(f)
+                self.folio_unlock(f)
+                self.folio_put(f)
         return nr_reclaimed
 
     def folio_check_references(self, f) -> bool:
