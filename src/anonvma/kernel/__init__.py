@@ -134,7 +134,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         section has loaded RCU-protected pointers and is about to act on
         them: the lookups of rmap.  Under "none" it is no switch at all."""
         self.preempt_dynamic_mode = mode
-        self.preempt_schedule_irq = self._sched.cond_resched if mode == "full" \
+        self.preempt_schedule_irq = self._sched.yield_ if mode == "full" \
             else _preempt_none
 
     # -- processes ----------------------------------------------------------------------
