@@ -14,13 +14,13 @@ every task inside a read section with the number of its section (the
 kernel keeps only the readers that were preempted, on ``blkd_tasks``; the
 ones still running are waited for through their CPU's quiescent state,
 which the model has no CPU for).  A grace period is the snapshot of that
-table at its start.  Callbacks run as soon as their grace period is over,
-in the task that ended it: at the last waited-for reader's outermost
-``rcu_read_unlock()``, or at ``call_rcu()`` itself if nobody was reading,
-as the kernel's RCU softirq would run them on that CPU "soon after".  A
-sequential run never has a reader besides the current task, so every grace
-period is over at once and the bookkeeping is a counter and a dict entry
-per outermost section.
+table at its start.  Callbacks never run inside ``call_rcu()``; they run
+(``rcu_core()``, the kernel's RCU softirq) in the task that ends their
+grace period, at the last waited-for reader's outermost
+``rcu_read_unlock()``, or, if nobody was reading, at the next outermost
+``rcu_read_unlock()`` or ``rcu_barrier()``.  A sequential run never has a
+reader besides the current task, so every grace period is over at once and
+the bookkeeping is a counter and a dict entry per outermost section.
 
 Preemption inside a read section is allowed (PREEMPT_RCU); sleeping is
 not, and neither is ``synchronize_rcu()`` from inside one.
@@ -100,6 +100,11 @@ class Rcu:
         it: the free of memory readers may still be looking at."""
         rsp = self.rcu_state
         rsp.cblist.append((dict(rsp.readers), head, func))
+
+    def rcu_barrier(self) -> None:
+        """Wait until every callback queued so far has been invoked: a
+        grace period covers every reader any of them still waits for."""
+        self.synchronize_rcu()
         self.rcu_core()
 
     def rcu_core(self) -> None:
