@@ -96,3 +96,30 @@ def test_exit_beside_reclaim_frees_every_folio_once():
     program = _session("exit_beside_reclaim_leak", "v6.18")
     result = explore_program(program, Random(seed=0), budget_runs=20)
     assert result.failure is None, result.failure.text
+
+
+def test_b4_unlocks_the_root_of_the_reused_anon_vma_on_2_6_36_rc1():
+    """Hugh Dickins's "locked root1, unlocked root2": lockdep's report of an
+    unlock of a lock the reclaimer does not hold, in page_unlock_anon_vma(),
+    while it still holds the root it locked in page_lock_anon_vma()."""
+    ex = replay_found(str(HERE / "B4.scn"), str(HERE / "B4.schedule.json"), None)
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    text = ex.failure.text
+    assert "[ BUG: bad unlock balance detected! ]" in text
+    assert "is trying to release lock (&anon_vma->lock) at:" in text
+    assert "but there are no more locks to release!" in text
+    assert "#0: (&anon_vma->lock){" in text and "at: page_lock_anon_vma" in text
+    assert "page_unlock_anon_vma" in text.split("stack backtrace:")[1]
+
+
+def test_b4_fixed_era_survives_the_schedule_and_others():
+    """2.6.36 (f18194275c39) and 6.18 recheck the page under the root they
+    read: the same schedule, and others, report nothing."""
+    from anonvma.explore.schedule import load_schedule
+    from anonvma.explore.strategies import Pct
+    decisions, _info = load_schedule(HERE / "B4.schedule.json")
+    for era in (BY_ID["B4"].fixed, "v6.18"):
+        program = _session("B4", era)
+        assert execute(program, Replay(decisions)).failure is None, era
+        for strategy in (Pct(seed=1, depth=2), Random(seed=1)):
+            assert explore_program(program, strategy, budget_runs=40).failure is None, era
