@@ -20,9 +20,7 @@ Nothing here knows any bug.  Each program is drawn from one seeded stream
 - **concurrency and pressure**: one in ten is a concurrent program
   (``generate_concurrent``: a generated prefix, then a together block),
   half of them with the zone nearly full so that reclaim runs beside them,
-  half of them on a fully preemptible kernel (``set preempt full``: RCU
-  readers may be preempted in their read sections), and processes exiting
-  in the block (``exits``),
+  and processes exiting in the block (``exits``),
   explored under random and PCT schedules (a concurrent program costs
   as much as a hundred plain ones).
 
@@ -119,7 +117,7 @@ def draw_config(rng: random.Random) -> dict:
     params = {"weights": weights}
     if rng.random() < 0.1:
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
-                      pressure=rng.random() < 0.5, preempt=rng.random() < 0.5)
+                      pressure=rng.random() < 0.5)
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
                   max_procs=rng.choice((2, 4, 8)))
@@ -143,9 +141,6 @@ def build(params: dict, gen: Choices) -> Program:
         text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
                                    weights=weights, exits=True)
         swarm["pressure"] = params["pressure"]
-        if params.get("preempt"):
-            text = "set preempt full\n" + text
-            swarm["preempt"] = "full"
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
     text = generate(gen, max_ops=params["max_ops"], max_procs=params["max_procs"],
