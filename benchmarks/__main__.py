@@ -1,14 +1,16 @@
-"""``make bench``: every benchmark, each printing ratios against a baseline
-measured in the same run (never absolute targets)."""
+"""``make bench``: the table of the engine's figures, then every benchmark,
+each printing ratios against a baseline measured in the same run (never
+absolute targets)."""
 
 from __future__ import annotations
 
 from . import (
     bench_campaign, bench_explore, bench_fork_exit, bench_oracle, bench_perf, bench_scale,
-    bench_sched, bench_seed,
+    bench_sched, bench_seed, table,
 )
 
 for name, bench, args in (
+    ("the engine in one table", table, []),
     ("fork + exit against the live kernel", bench_fork_exit, []),
     ("10^6 live anon_vma_chains", bench_scale, []),
     ("schedule exploration and lockdep", bench_sched, ["--seconds", "2"]),

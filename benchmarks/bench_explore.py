@@ -49,15 +49,23 @@ def programs():
                                        Config(variant="v3.0-rc2", checks=False, trace=False))))
 
 
-def schedules(seconds: float) -> None:
-    print(f"{'schedules/s':<34}{'sequential':>11}{'1 process':>11}{'ratio':>7}"
-          f"{'2 processes':>13}{'ratio':>7}")
+def schedule_rates(seconds: float) -> list[tuple[str, float, float, float]]:
+    """(program, sequential, 1 process, 2 processes) in schedules/s."""
+    rows = []
     for name, session in programs():
         base = rate(lambda: execute(session, Sequential()), seconds)
         program = Prefixed(session)
         runs = max(20, int(base * seconds))
         one = explore_parallel(program, "random", 0, {}, 1, runs, None).runs_per_second
         two = explore_parallel(program, "random", 0, {}, 2, 2 * runs, None).runs_per_second
+        rows.append((name, base, one, two))
+    return rows
+
+
+def schedules(seconds: float) -> None:
+    print(f"{'schedules/s':<34}{'sequential':>11}{'1 process':>11}{'ratio':>7}"
+          f"{'2 processes':>13}{'ratio':>7}")
+    for name, base, one, two in schedule_rates(seconds):
         print(f"  {name:<32}{base:>11.0f}{one:>11.0f}{one / base:>7.2f}"
               f"{two:>13.0f}{two / base:>7.2f}")
 
@@ -86,8 +94,9 @@ def prefix_start(seconds: float) -> None:
         print(f"  {name + ' (us)':<32}{a:>11.0f}{b:>11.0f}{a / b:>7.2f}{c:>13.0f}{a / c:>7.2f}")
 
 
-def cold_start(seeds: int) -> None:
-    """A new process: explore the seed until the deadlock, shrink and save it."""
+def cold_start_times(seeds: int) -> tuple[float, list[float]]:
+    """A new process: explore the seed until the deadlock, shrink and save
+    it; seconds for each seed, and the median start of ``anonvma variants``."""
     def wall(*args) -> float:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "anonvma", *args], stdout=subprocess.DEVNULL,
@@ -100,6 +109,11 @@ def cold_start(seeds: int) -> None:
         for seed in range(seeds):
             times.append(wall("explore", str(SEED), "--variant", "v3.0-rc2", "--strategy", "pct",
                               "--seed", str(seed), "--runs", "3000", "--save", d))
+    return base, times
+
+
+def cold_start(seeds: int) -> None:
+    base, times = cold_start_times(seeds)
     t = statistics.median(times)
     print(f"{'cold start to a saved deadlock':<34}{'startup':>11}{'report':>11}{'ratio':>7}")
     print(f"  {f'seed, pct, median of {seeds} (s)':<32}{base:>11.2f}{t:>11.2f}{t / base:>7.2f}"

@@ -96,8 +96,9 @@ def on_two_cores(seconds: float) -> None:
           f"   ratio {two.runs_per_second / one.runs_per_second:.2f}")
 
 
-def lockdep_cost(seconds: float) -> None:
-    print("lockdep, warm chain cache: ns per acquire+release vs baselines")
+def lockdep_ns(seconds: float) -> tuple[float, float, float]:
+    """ns per acquire+release: the bare lock, with a no-op probe, with
+    lockdep (warm chain cache)."""
     loops = 1000
 
     def bench(k):
@@ -119,6 +120,12 @@ def lockdep_cost(seconds: float) -> None:
         tp.register(lambda *args: None)
     noop = bench(k)
     warm = bench(ToyKernel(lockdep=True))
+    return bare, noop, warm
+
+
+def lockdep_cost(seconds: float) -> None:
+    print("lockdep, warm chain cache: ns per acquire+release vs baselines")
+    bare, noop, warm = lockdep_ns(seconds)
     print(f"  bare lock (no probe)        {bare:7.0f} ns   1.00")
     print(f"  no-op probe                 {noop:7.0f} ns   {noop / bare:.2f}")
     print(f"  lockdep (warm chain cache)  {warm:7.0f} ns   {warm / bare:.2f}   "

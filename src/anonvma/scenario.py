@@ -327,6 +327,9 @@ def _fault_setting(path, lineno, key, value):
     if key == "failslab.cache":
         return names(SLAB_CACHES)
     if key == "make_it_fail":
+        if _NUMBER.fullmatch(value):
+            # LINE: the process of that line sets it for that line only
+            return integer(1)
         return names()
     # fail_nth: N for P0 from the start, or LINE:N for the process of that line
     try:
@@ -490,7 +493,14 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
     if n_ops + len(live) > MAX_OPS:
         raise ScenarioError(path, len(lines), f"too many operations: at most {MAX_OPS}, "
                             f"counting the exits at the end ({len(live)} here)")
-    for name in sc.settings.get("make_it_fail", ()):
+    make_it_fail = sc.settings.get("make_it_fail", ())
+    if isinstance(make_it_fail, int):
+        if make_it_fail not in plain_lines:
+            raise ScenarioError(path, set_lines["make_it_fail"], f"make_it_fail {make_it_fail}: "
+                                f"line {make_it_fail} is not an operation outside a together "
+                                "block")
+        make_it_fail = ()
+    for name in make_it_fail:
         if name not in born:
             raise ScenarioError(path, set_lines["make_it_fail"], f"make_it_fail names {name!r}, "
                                 "a process this scenario never has")

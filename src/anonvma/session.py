@@ -145,7 +145,10 @@ class Machine:
         kernel.trace.report.register(self._report)
         if session.config.lockdep and settings.get("lockdep", True):
             lockdep_for(session.kernel_class)(kernel)
-        self.runner = SessionRunner(kernel, settings.get("make_it_fail", ()))
+        make_it_fail = settings.get("make_it_fail", ())
+        # 'set make_it_fail LINE': the line's process sets it around that line
+        self.make_it_fail_line = make_it_fail if isinstance(make_it_fail, int) else None
+        self.runner = SessionRunner(kernel, () if self.make_it_fail_line else make_it_fail)
         setup_fault_injection(kernel, settings)
         self.nth_line, nth = settings.get("fail_nth", (None, 0))
         if self.nth_line is None and nth:
@@ -199,16 +202,23 @@ class Machine:
         if isinstance(step, Together):
             runner.run_together(step)
             return
-        proc = runner.procs.get(step.proc) if step.lineno == self.nth_line else None
+        nth = step.lineno == self.nth_line
+        fail = step.lineno == self.make_it_fail_line
+        proc = runner.procs.get(step.proc) if nth or fail else None
         if proc is None or proc.dead:
             runner.run_line(step)
             return
-        # syzkaller's way: write N to /proc/self/fail-nth, make the call,
-        # read it back, write 0.
+        # syzkaller's way: write N to /proc/self/fail-nth (and 1 to
+        # /proc/self/make-it-fail), make the call, read fail-nth back, write 0.
         task = proc.task
-        task.fail_nth = self.session.settings["fail_nth"][1]
+        if nth:
+            task.fail_nth = self.session.settings["fail_nth"][1]
+        task.make_it_fail = task.make_it_fail or fail
         runner.run_line(step)
-        self.fail_nth_left, task.fail_nth = task.fail_nth, 0
+        if fail:
+            task.make_it_fail = False
+        if nth:
+            self.fail_nth_left, task.fail_nth = task.fail_nth, 0
 
     def result(self) -> ModelRun:
         sink = self.trace_lines

@@ -111,3 +111,15 @@ def test_a_prefix_that_hangs_leaves_every_run_booting_afresh():
     assert prefixed.snapshot is None
     ex = execute(prefixed, Pct(seed=0))
     assert ex.failure.kind == "hung_task" and ex.failure == execute(session, Pct(seed=0)).failure
+
+
+def test_a_static_lockdep_map_is_one_class_in_the_prefix_and_after(nonowait):
+    """fs_reclaim's lockdep map is a module-level object: its class, made
+    in the prefix, is the class the runs find it by, so a report through
+    fs_reclaim names it as a run from boot does (not 'fs_reclaim#2', a
+    class of a copied key whose prefix dependencies the runs would miss)."""
+    texts = [explore(RECLAIM, strategy="pct", seed=2, variant=nonowait, minimise=False,
+                     progress=False, prefix_once=once).failure.text
+             for once in (True, False)]
+    assert texts[0] == texts[1]
+    assert "(fs_reclaim){" in texts[0] and "fs_reclaim#" not in texts[0]

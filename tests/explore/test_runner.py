@@ -91,3 +91,33 @@ def test_bad_schedule_files_are_named_errors(tmp_path, text, message):
     bad.write_text(text)
     with pytest.raises(ScheduleError, match=f"bad.json:\\d+: error: .*{message}"):
         load_schedule(bad)
+
+
+def test_shrinking_runs_no_more_schedules_than_the_search(nonowait, monkeypatch):
+    """Shrinking runs at most as many schedules as the search that found
+    the failure did (here with a floor below the search's runs), besides
+    the replays that check what it kept; the result is the same kind of
+    failure with no more preemptions, at every machine load (no seconds
+    budget)."""
+    import anonvma.explore as explore_mod
+    from anonvma.demo import example
+
+    scn = example("reclaim_beside_fork.scn")
+    calls = []
+
+    def counting(program, strategy, events=False):
+        calls.append(strategy)
+        return execute(program, strategy, events)
+
+    monkeypatch.setattr(explore_mod, "execute", counting)
+    monkeypatch.setattr(explore_mod, "SHRINK_MIN_RUNS", 2)
+    found = explore_mod.explore(scn, strategy="pct", seed=2, variant=nonowait, minimise=False,
+                                progress=False)
+    calls.clear()
+    r = explore_mod.explore(scn, strategy="pct", seed=2, variant=nonowait, progress=False)
+    assert r.failure.kind == found.failure.kind == "lockdep"
+    assert r.runs == found.runs > 2
+    # after shrinking: the replays of the small schedule, of the shrunk
+    # scenario, and of the full schedule
+    assert 0 < len(calls) - 3 <= r.runs
+    assert preemptions(r.schedule) <= preemptions(found.schedule)

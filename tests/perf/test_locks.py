@@ -86,12 +86,47 @@ def test_mutex_spinner_overtakes_a_sleeper():
     spawn(kernel, sched, "O", body, "O", 0, 20 * US)           # CPU 1
     spawn(kernel, sched, "C", body, "C", 5 * US, 10 * US)      # CPU 2
     spawn(kernel, sched, "Q", other)                           # queued on CPU 0
+    sched.cpus[0].resched = True                               # ... by a wakeup
     sched.run()
-    # S came first but its CPU had Q waiting (need_resched): it slept, and
+    # S came first but a wakeup had set its need_resched: it slept, and
     # C, spinning on the running owner, took the mutex when O let go.
     assert arrivals["S"] < arrivals["C"]
     assert order == ["O", "C", "S"]
     assert sched.cpu_time["__mutex_lock_common"] > 0
+
+
+def test_mutex_unlock_with_a_sleeper_holds_wait_lock_across_the_wakeup():
+    """3.0 __mutex_unlock_common_slowpath: with a waiter on the list the
+    count becomes 1 only under wait_lock, which the unlocker keeps across
+    wake_up_process(); the next unlock cannot release the mutex before that
+    wakeup is done, and the spinner waiting for it spins meanwhile."""
+    kernel, sched, _timing = machine("v3.0-rc1", 4)
+    lock = mutex(kernel, kernel.anon_vma_mutex_key)
+    got, released = {}, {}
+
+    def body(name, arrive, hold):
+        sched.charge(kernel.current, arrive, "user")
+        mutex_lock(lock)
+        got[name] = sched.clock[kernel.current]
+        sched.charge(kernel.current, hold, "user")
+        mutex_unlock(lock)
+        released[name] = sched.clock[kernel.current]
+
+    spawn(kernel, sched, "S", body, "S", 1 * US, 1 * US)       # CPU 0: sleeps
+    spawn(kernel, sched, "O", body, "O", 0, 20 * US)           # CPU 1
+    spawn(kernel, sched, "C", body, "C", 5 * US, 0.05 * US)    # CPU 2: spins
+    spawn(kernel, sched, "D", body, "D", 6 * US, 1 * US)       # CPU 3: spins
+    spawn(kernel, sched, "Q", lambda: sched.charge(kernel.current, 100 * US, "user"))
+    sched.cpus[0].resched = True
+    sched.run()
+    wake_ns = sched.costs["lock"]["wake_ns"]
+    # either spinner may win; the other spins on the winner and gets
+    # the mutex only after O's wakeup of S has let go of wait_lock
+    first, second = sorted(("C", "D"), key=got.get)
+    assert got[first] >= released["O"]
+    assert got[second] >= got["O"] + 20 * US + wake_ns
+    assert got["S"] > got[second]
+    assert sched.cpu_time["__mutex_lock_common"] >= got[second] - released["O"]
 
 
 def rwsem_order(variant: str) -> list[str]:

@@ -5,11 +5,14 @@ command's outputs read back."""
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
+
+import pytest
 
 from anonvma.cli import main
 from anonvma.perf import run_workload
 from anonvma.perf.costs import load_costs
-from anonvma.perf.report import perfetto_trace, read_trace
+from anonvma.perf.report import lock_stat_lines, perfetto_trace, read_trace
 
 
 def small_costs():
@@ -103,3 +106,59 @@ def test_perf_command_rejects_bad_input(tmp_path, capsys):
     assert "unknown workload 'nosuch'" in capsys.readouterr().err
     assert main(["perf", "exim", "--trace", str(tmp_path / "no" / "t.pftrace")]) == 2
     assert "--trace" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+def test_pressure_reclaims_under_the_root_lock_on_3_0_rc2_never_on_3_0():
+    """The seed's claim: 3.0-rc2 allocates anon_vma_chains with GFP_KERNEL
+    under the root mutex, so its direct reclaims can run holding it; 3.0's
+    GFP_NOWAIT try never reclaims and its fallback runs unlocked."""
+    rc2 = run_workload("exim", "v3.0-rc2", 16, pressure=True)
+    fixed = run_workload("exim", "v3.0", 16, pressure=True)
+    assert rc2.reclaims and fixed.reclaims
+    assert rc2.reclaims_locked > 0
+    assert fixed.reclaims_locked == 0
+    # the holder's reclaim is in the lock's hold times
+    assert max(rc2.stat.holds) > 10 * max(fixed.stat.holds)
+
+
+# kernel/locking/lockdep_proc.c, seq_header(): the columns after "class name"
+KERNEL_LOCK_STAT_COLUMNS = ["con-bounces", "contentions", "waittime-min", "waittime-max",
+                            "waittime-total", "waittime-avg", "acq-bounces", "acquisitions",
+                            "holdtime-min", "holdtime-max", "holdtime-total", "holdtime-avg"]
+
+
+def test_lock_stat_reads_as_the_kernel_prints_it():
+    r = run_workload("exim", "v3.0-rc1", 4, small_costs())
+    lines = lock_stat_lines(r).splitlines()
+    assert lines[0] == "lock_stat version 0.4"
+    # seq_line(m, '-', 0, 40 + 1 + 12 * (14 + 1)) around "%40s %14s ..."
+    assert lines[1] == lines[3] == "-" * 221 and lines[4] == ""
+    assert lines[2][:40].strip() == "class name" and lines[2][40] == " "
+    assert [lines[2][41 + 15 * i:55 + 15 * i].strip() for i in range(12)] == \
+        KERNEL_LOCK_STAT_COLUMNS
+    # seq_stats(): "%40s:" then the twelve columns, times in us with two decimals
+    name, _, rest = lines[5].partition(":")
+    assert name.strip() == "&anon_vma->mutex" and len(name) == 40
+    values = dict(zip(KERNEL_LOCK_STAT_COLUMNS, rest.split()))
+    assert int(values["contentions"]) == r.stat.contentions > 0
+    assert int(values["acquisitions"]) == len(r.stat.holds)
+    assert float(values["holdtime-total"]) == pytest.approx(sum(r.stat.holds) / 1e3, abs=0.01)
+    assert float(values["waittime-max"]) == pytest.approx(max(r.stat.waits) / 1e3, abs=0.01)
+
+
+def test_plots_are_png_and_svg(tmp_path):
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps({"workloads": {"exim": {"messages": 1, "vmas": 2}}}))
+    assert main(["perf", "exim", "--variant", "v2.6.39", "--variant", "v3.0-rc1",
+                 "--cpus", "1,4", "--costs", str(costs), "--plot", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".svg"))
+    assert written == ["exim-lock-wait.png", "exim-lock-wait.svg",
+                       "exim-throughput.png", "exim-throughput.svg"]
+    for name in written:
+        path = tmp_path / name
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        else:
+            root = ElementTree.parse(path).getroot()
+            assert root.tag == "{http://www.w3.org/2000/svg}svg"
+            assert any(el.tag.endswith("path") for el in root.iter())

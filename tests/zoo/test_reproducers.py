@@ -98,6 +98,34 @@ def test_exit_beside_reclaim_frees_every_folio_once():
     assert result.failure is None, result.failure.text
 
 
+# Hand-written from each fix's commit text (history notes §2): the report
+# the buggy era must give, and none on the fixed era.
+@pytest.mark.parametrize("bug_id, kind, text", [
+    ("B9", "invariant", "I-12: anon_vma #2 degree=1"),
+    ("3a206a8649f8", "invariant", "anon_vma is set but its chain has 0 AVCs"),
+    ("B17", "invariant", "I-8: folio pfn 0x2 is mapped but its anon_vma is freed"),
+])
+def test_plain_reproducer_reports_on_the_buggy_era_only(bug_id, kind, text):
+    bug = BY_ID[bug_id]
+    ex = replay_found(str(HERE / f"{bug_id}.scn"), None, bug.buggy)
+    assert ex.failure is not None and ex.failure.kind == kind and text in ex.failure.text
+    ex = replay_found(str(HERE / f"{bug_id}.scn"), None, bug.fixed)
+    assert ex.failure is None, ex.failure.text
+
+
+def test_b5_root_freed_before_the_child_on_3_15_only():
+    """The parent unmaps the root's last VMA between the two passes of the
+    child's exit-time unlink_anon_vmas(): the child's put then drops the
+    root's last reference, and 3.15 frees the root before the child, whose
+    anon_vma_free() reads child->root (KASAN)."""
+    bug = BY_ID["B5"]
+    result = explore_program(_session("B5", bug.buggy), Random(seed=0), budget_runs=20)
+    assert result.failure is not None and result.failure.kind == "kasan"
+    assert "BUG: KASAN: slab-use-after-free in anon_vma_free" in result.failure.text
+    result = explore_program(_session("B5", bug.fixed), Random(seed=0), budget_runs=20)
+    assert result.failure is None, result.failure.text
+
+
 def test_b4_unlocks_the_root_of_the_reused_anon_vma_on_2_6_36_rc1():
     """Hugh Dickins's "locked root1, unlocked root2": lockdep's report of an
     unlock of a lock the reclaimer does not hold, in page_unlock_anon_vma(),

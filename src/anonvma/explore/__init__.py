@@ -34,6 +34,11 @@ from .shrink import shrink_schedule, shrink_scenario
 from .strategies import Replay, make_strategy
 
 DEFAULT_RUNS = 1000
+# What shrinking a failure may cost, in runs: at most what the search cost,
+# and no more than these.
+SHRINK_MIN_RUNS = 100
+SHRINK_SCHEDULE_RUNS = 200
+SHRINK_SCENARIO_RUNS = 400
 
 
 def scenario_digest(text: str) -> str:
@@ -86,7 +91,20 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         on_found(result)
     original = text = Path(path).read_text()
     if minimise:
-        small = shrink_schedule(execute, program, result.schedule, result.failure.kind)
+        # Shrinking pays for itself: together the two shrinkers run no more
+        # schedules than the search that found the failure did, the
+        # schedule's at most half of them (counted in runs, not seconds, so
+        # that the shrunk failure does not depend on how busy the machine is).
+        left = max(SHRINK_MIN_RUNS, result.runs)
+
+        def counted(program, strategy):
+            nonlocal left
+            left -= 1
+            return execute(program, strategy)
+
+        small = shrink_schedule(counted, program, result.schedule, result.failure.kind,
+                                max_runs=min(SHRINK_SCHEDULE_RUNS, left // 2),
+                                max_seconds=None)
         if small != result.schedule:
             result.shrunk_from = len(result.schedule)
             result.schedule = small
@@ -94,9 +112,12 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         # Only invariant and leak failures need the checks while shrinking,
         # and they cost most of a run.
         checks = result.failure.kind in ("invariant", "leak")
-        text, schedule = shrink_scenario(
-            execute, original, result.schedule, result.failure.kind,
-            lambda sc: Session(sc, Config(variant=variant, checks=checks, trace=False)))
+        text, schedule = original, result.schedule
+        if left > 0:
+            text, schedule = shrink_scenario(
+                execute, original, result.schedule, result.failure.kind,
+                lambda sc: Session(sc, Config(variant=variant, checks=checks, trace=False)),
+                max_runs=min(SHRINK_SCENARIO_RUNS, left), max_seconds=None)
         if text != original:
             session = Session(parse(text, str(path)), Config(variant=variant, trace=False))
             result.schedule = schedule

@@ -35,6 +35,7 @@ import pickle
 import sys
 import types
 
+from ..kernel.kernel.locking.lockdep import lockdep_map
 from .runner import AllocFailures
 from .scheduler import Scheduler
 
@@ -52,6 +53,8 @@ def _shared(session) -> list:
         if name == "anonvma" or name.startswith("anonvma."):
             objs.extend(v for k, v in vars(module).items()
                         if not k.startswith("__") and not isinstance(v, _ATOMIC))
+    # and a static lockdep map's key: the map's class is found by it
+    objs.extend([v.key for v in objs if isinstance(v, lockdep_map)])
     return objs
 
 

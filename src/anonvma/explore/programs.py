@@ -101,6 +101,45 @@ def _edge(choose: Choose, mapped: list[int], count: int, window: int) -> int:
     return max(0, page - count)
 
 
+def _continued(mapped: set[int], pgoffs: dict[int, int], pages: range, new: int) -> list[int]:
+    """Targets for an mremap of ``pages`` to ``new`` pages where the moved
+    range would continue a mapped neighbour's page offsets, on its left or
+    its right: copy_vma() may merge it there.  Whatever the target covers is
+    unmapped first, as MREMAP_FIXED does; it may not overlap the source."""
+    if not pages or pages.start not in mapped:
+        return []
+    pgoff = pgoffs.get(pages.start, pages.start)
+    out = set()
+    for page in mapped:
+        off = pgoffs.get(page, page)
+        if off == pgoff - 1:
+            dest = page + 1
+        elif off == pgoff + new:
+            dest = page - new
+        else:
+            continue
+        if 0 <= dest and dest + new <= TOP and (dest + new <= pages.start
+                                                 or dest >= pages.stop):
+            out.add(dest)
+    return sorted(out)
+
+
+def _offset_neighbours(mapped: set[int], pgoffs: dict[int, int], count: int) -> list[int]:
+    """Free places for a new mapping of ``count`` pages whose page offsets
+    (its own address, as for any new anonymous mapping) continue those of a
+    range that mremap moved away, on either side."""
+    out = set()
+    for page in mapped:
+        off = pgoffs.get(page, page)
+        if off == page:
+            continue
+        for first in (off + 1, off - count):
+            if 0 <= first and first + count <= TOP and \
+                    not mapped.intersection(range(first, first + count)):
+                out.add(first)
+    return sorted(out)
+
+
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
              weights: Mapping[str, int] | None = None, anon_names: bool = True,
              keep_alive: bool = False) -> str:
@@ -118,6 +157,10 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     live = ["P0"]
     mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
+    # page -> its vm_pgoff, the page's own number until mremap moves it:
+    # where a moved range would continue a neighbour (a merge candidate)
+    pgoffs = {"P0": {}}
+    written = {"P0": set()}         # pages written: their VMA has an anon_vma
     group = {"P0": 0}               # name -> its process (thread group)
     leader = {0: "P0"}              # a thread group's leading thread
     leaderless = set()              # groups whose leader did 'exit thread'
@@ -132,6 +175,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             prot = _pick(choose, _PROTS)
             lines.append(f"P0 mmap {first} {count} {prot}")
             mapped["P0"].update(range(first, first + count))
+            pgoffs["P0"].update((p, p) for p in range(first, first + count))
             if prot in ("rw", "rwx"):
                 writable["P0"].update(range(first, first + count))
             first += count
@@ -144,7 +188,14 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         count = choose(1, max(1, min(8, window - first)))
         pages = range(first, min(first + count, TOP))
         if op in ("mmap", "mmap fixed"):
-            if mine and choose(0, 1):
+            where = choose(0, 2) if mine else 0
+            beside = _offset_neighbours(mapped[proc], pgoffs[proc], count) if where == 2 else []
+            if beside:
+                # where a moved range's page offsets go on: moving it back
+                # beside the new mapping may merge the two (copy_vma())
+                first = _pick(choose, beside)
+                pages = range(first, min(first + count, TOP))
+            elif where:
                 # right next to what is mapped: merge candidates
                 first = _edge(choose, mine, count, window)
                 pages = range(first, min(first + count, TOP))
@@ -156,6 +207,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             lines.append(f"{proc} mmap {first} {count} {prot}{flags}")
             if fixed or not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
+                pgoffs[proc].update((p, p) for p in pages)
                 writable[proc].difference_update(pages)
                 if prot in ("rw", "rwx"):
                     writable[proc].update(pages)
@@ -165,12 +217,15 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             pages = range(TOP - count, TOP)
             if not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
+                pgoffs[proc].update((p, p) for p in pages)
                 if prot in ("rw", "rwx"):
                     writable[proc].update(pages)
         elif op in ("read", "write"):
             ok = sorted(writable[proc])
             page = _pick(choose, ok) if ok and choose(0, 5) else first
             lines.append(f"{proc} {op} {page}")
+            if op == "write":
+                written[proc].add(page)
         elif op == "fork":
             if len(live) >= max_procs:
                 continue
@@ -182,6 +237,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             live.append(child)
             mapped[child] = set(mapped[proc])
             writable[child] = set(writable[proc])
+            pgoffs[child] = dict(pgoffs[proc])
+            written[child] = set(written[proc])
         elif op == "anon_name":
             name = _pick(choose, _NAMES + ("",))
             if anon_names:
@@ -205,6 +262,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             group[child] = group[proc]
             mapped[child] = mapped[proc]
             writable[child] = writable[proc]
+            pgoffs[child] = pgoffs[proc]
+            written[child] = written[proc]
         elif op == "exec":
             lines.append(f"{proc} exec")
             leader[group[proc]] = proc      # de_thread(): the exec'ing thread leads
@@ -212,6 +271,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             for name in [n for n in live if group[n] == group[proc] and n != proc]:
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
+            pgoffs[proc], written[proc] = {}, set()
         elif op == "exit":
             if (proc == "P0" or keep_alive) and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
@@ -269,16 +329,30 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if kind == 0:
                 lines.append(f"{proc} mremap {first} {count} {choose(1, 8)}")
             else:
-                dest = _edge(choose, mine, count, window) if mine and choose(0, 1) \
-                    else choose(0, window - 1)
-                tail = " dontunmap" if kind == 2 else ""
                 new = count if kind == 2 else choose(1, 8)
+                where = choose(0, 2) if mine else 0
+                beside = _continued(mapped[proc], pgoffs[proc], pages, new) if where == 2 else []
+                if beside:
+                    dest = _pick(choose, beside)
+                elif where:
+                    dest = _edge(choose, mine, count, window)
+                else:
+                    dest = choose(0, window - 1)
+                tail = " dontunmap" if kind == 2 else ""
                 lines.append(f"{proc} mremap {first} {count} {new} to {dest}{tail}")
                 moved = mapped[proc].intersection(pages)
                 if moved and kind == 1:
                     mapped[proc].difference_update(pages)
                     writable[proc].difference_update(pages)
-                mapped[proc].update(range(dest, min(dest + new, TOP)))
+                moved_to = range(dest, min(dest + new, TOP))
+                # copy_vma(): an unfaulted VMA is placed as if it had always
+                # been at the new address
+                pgoff = pgoffs[proc].get(first, first) if written[proc].intersection(pages) \
+                    else dest
+                if written[proc].intersection(pages):
+                    written[proc].update(moved_to)
+                pgoffs[proc].update((p, pgoff + i) for i, p in enumerate(moved_to))
+                mapped[proc].update(moved_to)
         else:
             lines.append(f"{proc} maps")
     # Show every survivor's final layout: maps lines are half the comparison.
@@ -294,22 +368,26 @@ BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mm
 
 def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
                         pressure: bool = False, block_ops=BLOCK_OPS,
-                        weights: Mapping[str, int] | None = None, exits: bool = False) -> str:
+                        weights: Mapping[str, int] | None = None, exits: bool = False,
+                        may_fork: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
-    with ``max_ops`` and ``weights``, its exits left out so that every
-    process can take part), then a together block of ``block`` (least,
+    with ``max_ops`` and ``weights``, its exits and execs left out so that
+    every process can take part: an exec by a thread ends the others), then a together block of ``block`` (least,
     most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
     zone with swap, most of it already written, and writers in the block:
     direct reclaim and kswapd run beside the rest.  With ``exits``, a
     process with no other line in the block may exit in it: its mm is torn
     down beside the faults and the walkers (the refcounts an rmap walk
-    holds then outlive the VMAs)."""
+    holds then outlive the VMAs).  With ``may_fork``, the fork is there one
+    time in two only: a fork links a new VMA to every anon_vma of its
+    parent's, which keeps them alive while the rest tears them down."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
-              if ln and ln.split()[1] != "exit"]
+              if ln and ln.split()[1] not in ("exit", "exec")]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
              for _ in range(choose(*block))]
-    lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
+    if not may_fork or choose(0, 1):
+        lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
     setup = ["P0 mmap 0 8", "P0 write 0"]
     if pressure:
         fill = choose(112, 123)

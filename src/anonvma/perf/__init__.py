@@ -19,7 +19,7 @@ from ..session import Config, Session
 from .costs import CostModel, load_costs
 from .locks import LockTiming, lock_semantics, lock_stat
 from .sched import VirtualTimeScheduler
-from .workloads import WORKLOADS, Program
+from .workloads import WORKLOADS, Program, spawn_pressure
 
 __all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS"]
 
@@ -39,6 +39,7 @@ class PerfRun:
     slices: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     reclaims: int = 0                   # direct reclaims entered
+    reclaims_locked: int = 0            # ... by a task holding an anon_vma root lock
 
     @property
     def throughput(self) -> float:
@@ -57,8 +58,7 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     costs = costs or load_costs()
     workload = WORKLOADS[name]
     params = costs["workloads"][name]
-    memory = params.get("pressure_memory", 0) if pressure else 0
-    text = workload.setup(cpus, params, memory or None)
+    text = workload.setup(cpus, params, costs["pressure"] if pressure else None)
     session = Session(parse(text, f"<perf {name}>"), Config(variant=variant, lockdep=False,
                                                              checks=False))
     machine = session.boot()
@@ -67,14 +67,19 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     nr_cpus = workload.machine_cpus(cpus)
     sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed)
     sched.record_timeline = timeline
-    cost = CostModel(kernel, sched, costs)
     semantics = lock_semantics(session.kernel_class)
     timing = LockTiming(kernel, sched, semantics)
+    cost = CostModel(kernel, sched, costs, timing)
     kernel.sched = sched
-    workload.spawn(Program(machine.runner, sched), cpus, params)
+    prog = Program(machine.runner, sched)
+    prog.pressure = pressure
+    workload.spawn(prog, cpus, params)
+    if pressure:
+        spawn_pressure(prog, costs["pressure"])
     sched.run()
+    sched.shutdown()                    # kswapd, woken under pressure, waits still
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
                    timing.slices + cost.slices if trace else [], sched.timeline,
-                   cost.reclaims)
+                   cost.reclaims, cost.reclaims_locked)

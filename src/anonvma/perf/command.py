@@ -63,7 +63,8 @@ def perf(args) -> int:
             r = runs[v, cpus[-1]]
             tail = report.hold_tail(r)
             print(f"\n/proc/lock_stat, {v} at {cpus[-1]} CPUs (hold p99 {tail['p99_us']:.1f} us, "
-                  f"max {tail['max_us']:.1f} us; {r.reclaims} direct reclaims)")
+                  f"max {tail['max_us']:.1f} us; {r.reclaims} direct reclaims, "
+                  f"{r.reclaims_locked} of them holding an anon_vma lock)")
             print(report.lock_stat_lines(r))
     if args.plot:
         for path in report.plot(runs, variants, cpus, args.workload, workload.unit, args.plot):

@@ -76,9 +76,10 @@ def load_costs(path: str | None = None) -> dict:
 class CostModel:
     """Charges the current task for every event the kernel model fires."""
 
-    def __init__(self, kernel, sched, costs: dict):
+    def __init__(self, kernel, sched, costs: dict, timing):
         self.kernel = kernel
         self.sched = sched
+        self.timing = timing
         c = costs["single_cpu"]
         self.c = c
         trace = kernel.trace
@@ -93,6 +94,7 @@ class CostModel:
         trace.mm_vmscan_direct_reclaim_begin.register(self._reclaim_begin)
         trace.mm_vmscan_direct_reclaim_end.register(self._reclaimed)
         self.reclaims = 0
+        self.reclaims_locked = 0        # entered holding an anon_vma root lock
         self.slices: list = []          # (cpu, pid, start, end, what) for the trace
         self._reclaim_start: dict = {}
 
@@ -114,9 +116,12 @@ class CostModel:
         task = self.kernel.current
         if task in sched.cpu_of:
             self.reclaims += 1
+            locked = self.timing.holds_lock(task)
+            self.reclaims_locked += locked
             sched.charge(task, self.c["reclaim_base_ns"]
                          + self.c["reclaim_page_ns"] * max(nr_reclaimed, 1),
                          "do_try_to_free_pages")
             self.slices.append((sched.cpu_of[task].cpu, task.pid,
                                 self._reclaim_start.pop(task, sched.clock[task]),
-                                sched.clock[task], "direct reclaim"))
+                                sched.clock[task],
+                                "direct reclaim, anon_vma lock held" if locked else "direct reclaim"))

@@ -17,15 +17,21 @@ The semantics (``lock_semantics`` reads them off the era's class):
             ``do_raw_spin_lock``) in FIFO order; each handoff costs a cache-line
             transfer that grows with the number of spinners re-reading the
             line (Boyd-Wickizer et al., "Non-scalable locks are dangerous").
-``mutex``   3.0's mutex: a waiter spins while the owner runs on a CPU and its
-            own CPU has nothing else to run (mutex_spin_on_owner stops on
-            need_resched), else sleeps on the wait list.  A released mutex
-            goes to whichever spinner gets the line first (nearest socket,
-            the latest comer: no FIFO among spinners) or to a task arriving
-            meanwhile, and the other spinners, seeing the owner change, stop
-            spinning and sleep (3.0 kernel/sched.c:mutex_spin_on_owner); the
-            unlocker wakes the first sleeper, which retries once and may find
-            it taken again.
+``mutex``   3.0's mutex (kernel/mutex.c, kernel/sched.c:mutex_spin_on_owner):
+            a waiter spins while the owner runs on a CPU and its own CPU
+            has nothing else to run (need_resched), else sleeps on the wait
+            list.  mutex_unlock() clears lock->owner first; with sleepers the
+            count stays 0 until the unlocker holds ``wait_lock``
+            (__mutex_unlock_common_slowpath), which it keeps across
+            wake_up_process() of the first sleeper, so the next unlock waits
+            for that wakeup.  While the owner is NULL and the count not 1,
+            spinners and newcomers loop on cmpxchg in __mutex_lock_common.
+            The released mutex goes to the spinner nearest the line (the
+            latest comer among equals: no FIFO); every spinner that saw the
+            owner NULL before the winner set it adds its cmpxchg to the
+            herd and spins on; one that re-reads the line only after that
+            sees the owner changed, "a sign for heavy contention", and
+            sleeps.  Sleepers enter and retry under ``wait_lock``.
 ``rwsem-handoff``  3.8's rwsem: every waiter sleeps; up_write hands the lock
             to the first waiter, which owns it while it wakes up.
 ``rwsem-steal``  3.9's rwsem (ce6711f3d196): up_write wakes the first waiter,
@@ -98,7 +104,7 @@ class lock_time:
     """One anon_vma root lock in virtual time."""
 
     __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "holders",
-                 "prev_cpu")
+                 "prev_cpu", "free_at", "wait_lock_free")
 
     def __init__(self):
         self.owner = None
@@ -108,6 +114,8 @@ class lock_time:
         self.line_cpu = None            # the CPU whose cache holds the lock word
         self.holders: dict = {}         # task -> acquire time (hold times)
         self.prev_cpu = None            # the CPU of the last holder
+        self.free_at = 0.0              # 3.0 mutex: the count is 1 again from then
+        self.wait_lock_free = 0.0       # 3.0 mutex: when wait_lock is next free
 
 
 class LockTiming:
@@ -127,15 +135,22 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
-        sched.holds_lock = self.holds_lock
+        sched.preempt_disabled = self.preempt_disabled
         sched.owner_sleeps = self.owner_sleeps
+        sched.resched_curr = self.resched_curr
 
     def holds_lock(self, task) -> bool:
         return any(task in lt.holders for lt in self.locks.values())
 
+    def preempt_disabled(self, task) -> bool:
+        """spin_lock() disables preemption; a mutex or rwsem holder may be
+        preempted at a voluntary preemption point inside its section."""
+        return self.kind == "ticket" and self.holds_lock(task)
+
     def owner_sleeps(self, task) -> None:
         """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
-        whose owner leaves its CPU stop spinning, and sleep."""
+        whose owner leaves its CPU (sleeps, or is preempted) stop spinning,
+        and sleep."""
         now = self.sched.clock[task]
         for lt in self.locks.values():
             if lt.owner is task and self.kind != "ticket":
@@ -143,6 +158,21 @@ class LockTiming:
                     s.woken = True
                     self.sched.clock[s.task] = max(self.sched.clock[s.task], now)
                 lt.spinners.clear()
+
+    def resched_curr(self, task) -> None:
+        """need_resched set on a spinner's CPU: mutex_spin_on_owner() and
+        the rwsem's optimistic spin give up, and the task sleeps."""
+        if self.kind == "ticket":
+            return
+        now = self.sched.clock[self.kernel.current] if self.kernel.current in self.sched.cpu_of \
+            else self.sched.hub_clock
+        for lt in self.locks.values():
+            for s in lt.spinners:
+                if s.task is task:
+                    lt.spinners.remove(s)
+                    s.woken = True
+                    self.sched.clock[task] = max(self.sched.clock[task], now)
+                    return
 
     # -- costs ------------------------------------------------------------------
 
@@ -167,13 +197,24 @@ class LockTiming:
             lt = self.locks[lock] = lock_time()
             self.stat.name = lock.key.name
         if trylock:
-            # Already taken in the model: a trylock never waits.
-            self._take(lt, task, read)
+            # Already taken in the model: a trylock never waits.  If this
+            # layer has handed the lock to a waiter that has not reached the
+            # model's lock yet, the trylock got in first: that waiter keeps
+            # its turn here and waits in the model's lock for this holder.
+            if lt.owner is not None and not read:
+                lt.holders[task] = sched.clock[task]
+                self.stat.acquisitions += 1
+            else:
+                self._take(lt, task, read)
             return
         sched.schedule()                # let every earlier task act first
         self._bounce(lt, task)
         sched.charge(task, self.costs["fast_ns"], "lock_fastpath")
         if self._can_take(lt, read):
+            if sched.clock[task] < lt.free_at:
+                # the unlocker has not set the count to 1 yet: the
+                # optimistic spin loop's cmpxchg fails until it does
+                sched.charge(task, lt.free_at - sched.clock[task], SPIN_SYMBOL["mutex"])
             self._take(lt, task, read)
             return
         self._contended(lock, lt, task, read)
@@ -205,6 +246,8 @@ class LockTiming:
             lt.owner = None
         if self.kind == "ticket":
             self._ticket_release(lt, task, now)
+        elif self.kind == "mutex":
+            self._mutex_release(lt, task, now)
         elif self.kind == "rwsem-handoff":
             self._handoff_release(lt, task, now)
         else:
@@ -260,8 +303,7 @@ class LockTiming:
             return False
         sched = self.sched
         owner = lt.owner
-        return owner is not None and sched.on_cpu(owner) and \
-            not sched.cpu_of[task].need_resched
+        return owner is not None and sched.on_cpu(owner) and not sched.need_resched(task)
 
     def _contended(self, lock, lt: lock_time, task, read) -> None:
         sched = self.sched
@@ -288,6 +330,13 @@ class LockTiming:
                 burnt_spinning = False
                 sched.charge(task, self.costs["slowpath_ns"], SLEEP_SYMBOL[self.kind])
                 burnt += self.costs["slowpath_ns"]
+                if self.kind == "mutex":
+                    # spin_lock_mutex(&lock->wait_lock), then
+                    # atomic_xchg(&lock->count, -1): a free mutex is ours
+                    burnt += self._wait_lock(lt, task)
+                    if self._can_take(lt, read) and sched.clock[task] >= lt.free_at:
+                        self._take(lt, task, read)
+                        break
                 lt.sleepers.insert(0, w) if head else lt.sleepers.append(w)
                 sched.sleep(lock, w)
                 head = w in lt.sleepers
@@ -321,6 +370,67 @@ class LockTiming:
         lt.line_cpu = cpu
         self._grant(lt, w, now + cost)
 
+    def _wait_lock(self, lt: lock_time, task, hold: float | None = None) -> float:
+        """Take the 3.0 mutex's ``wait_lock`` (a ticket spinlock in the
+        mutex's own line) for ``hold`` ns from the task's clock on; the ns
+        spun for it, which perf counts in the spin_lock_mutex() caller."""
+        sched = self.sched
+        clock = sched.clock[task]
+        start = max(clock, lt.wait_lock_free)
+        if start > clock:
+            sched.charge(task, start - clock, SPIN_SYMBOL["mutex"])
+        lt.wait_lock_free = start + (self.costs["wait_lock_ns"] if hold is None else hold)
+        return start - clock
+
+    def _mutex_release(self, lt: lock_time, task, now: float) -> None:
+        """3.0 mutex_unlock(): mutex_clear_owner(), the count's increment,
+        and with sleepers __mutex_unlock_common_slowpath()."""
+        sched = self.sched
+        c = self.costs
+        me = sched.cpu_of[task]
+        local = self.topo["line_transfer_local_ns"]
+        free_at = now
+        head = lt.sleepers[0] if lt.sleepers else None
+        if head is not None:
+            # the count is 0 until the unlocker holds wait_lock and sets it
+            # to 1; it keeps wait_lock across wake_up_process()
+            wake = 0.0 if head.woken else c["wake_ns"]
+            self._wait_lock(lt, task, c["wait_lock_ns"] + wake)
+            free_at = sched.clock[task]
+            sched.charge(task, c["wait_lock_ns"], "__mutex_unlock_slowpath")
+            if wake:
+                sched.charge(task, wake, "try_to_wake_up")
+                head.woken = True
+                sched.wake(head.task, sched.clock[task])
+        lt.free_at = free_at
+        if not lt.spinners:
+            return
+        # The spinners re-read the line the unlock invalidated, each a line
+        # transfer away, nearest first (the latest comer among equals).
+        order = sorted(lt.spinners, key=lambda s: (self.transfer(me, sched.cpu_of[s.task]),
+                                                   -s.since, s.task.pid))
+        reads = [now + (self.transfer(me, sched.cpu_of[s_.task]) or local) for s_ in order]
+        w = order[0]
+        start = max(free_at, reads[0])
+        # atomic_cmpxchg(&lock->count, 1, 0) of every spinner that saw the
+        # owner NULL by then: each takes the line exclusive in turn
+        herd = sum(1 for r in reads[1:] if r < start)
+        at = start + (self.transfer(me, sched.cpu_of[w.task]) or local) * (1 + herd)
+        lt.spinners.remove(w)
+        lt.line_cpu = sched.cpu_of[w.task]
+        self._grant(lt, w, at)
+        # mutex_spin_on_owner(): a spinner that re-read lock->owner only
+        # after the winner's mutex_set_owner() sees another owner, "a sign
+        # for heavy contention", and goes to sleep
+        keep = []
+        for s_, r in zip(order[1:], reads[1:]):
+            if r < at:
+                keep.append(s_)
+            else:
+                s_.woken = True
+                sched.clock[s_.task] = max(sched.clock[s_.task], r)
+        lt.spinners[:] = keep
+
     def _handoff_release(self, lt: lock_time, task, now: float) -> None:
         """rwsem_wake -> __rwsem_do_wake: the first waiter (or the readers
         at the head) own the lock from now, and run when they are woken."""
@@ -349,33 +459,7 @@ class LockTiming:
             lt.spinners.remove(w)
             lt.line_cpu = sched.cpu_of[w.task]
             bounce = self.transfer(me, sched.cpu_of[w.task])
-            if self.kind == "mutex":
-                # Every 3.0 spinner that sees the owner go tries
-                # atomic_cmpxchg(&lock->count, 1, 0): each attempt takes the
-                # line exclusive, and the winner's waits behind the herd.
-                bounce = (bounce or self.topo["line_transfer_local_ns"]) * (1 + len(lt.spinners))
-            at = now + bounce
-            self._grant(lt, w, at)
-            if self.kind == "mutex":
-                # 3.0 mutex_spin_on_owner(): "We break out the loop above on
-                # need_resched() and when the owner changed, which is a sign
-                # for heavy contention".  A spinner that saw lock->owner go
-                # NULL keeps spinning on the new owner; one that missed that
-                # window (``owner_change_bailout``, drawn per spinner) sees
-                # the owner change and goes to sleep, the losers one after
-                # the other through the mutex's wait_lock spinlock.
-                step = self.costs["wait_lock_ns"] + self.topo["line_transfer_remote_ns"]
-                bail = self.costs["owner_change_bailout"]
-                keep, i = [], 0
-                for s in lt.spinners:
-                    if sched.rng.random() >= bail:
-                        keep.append(s)
-                        continue
-                    i += 1
-                    s.woken = True
-                    sched.clock[s.task] = max(sched.clock[s.task], at) + i * step
-                    sched.cpu_time[SPIN_SYMBOL["mutex"]] += i * step
-                lt.spinners[:] = keep
+            self._grant(lt, w, now + bounce)
         if lt.sleepers and not lt.sleepers[0].woken:
             w = lt.sleepers[0]
             sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")

@@ -60,26 +60,37 @@ def caller_table(runs: dict, variants: list, n: int) -> str:
     return "\n".join(lines)
 
 
-def lock_stat_lines(r: PerfRun) -> str:
-    """/proc/lock_stat's header and the anon_vma root lock's class line
-    (times in microseconds, as lock_stat prints them)."""
-    st = r.stat
-    us = 1e-3
+LOCK_STAT_COLUMNS = ("con-bounces", "contentions", "waittime-min", "waittime-max",
+                     "waittime-total", "waittime-avg", "acq-bounces", "acquisitions",
+                     "holdtime-min", "holdtime-max", "holdtime-total", "holdtime-avg")
 
-    def col(values):
-        if not values:
-            return (0.0, 0.0, 0.0, 0.0)
-        return (min(values) * us, max(values) * us, sum(values) * us,
-                sum(values) * us / len(values))
-    w, h = col(st.waits), col(st.holds)
-    head = ("class name    con-bounces    contentions   waittime-min   waittime-max "
-            "waittime-total   waittime-avg    acq-bounces   acquisitions   holdtime-min   "
-            "holdtime-max holdtime-total   holdtime-avg")
-    line = (f"{st.name + ':':>40} {st.con_bounces:>14} {st.contentions:>14} "
-            + " ".join(f"{x:>14.2f}" for x in w)
-            + f" {st.acq_bounces:>14} {st.acquisitions:>14} "
-            + " ".join(f"{x:>14.2f}" for x in h))
-    return f"{head:>40}\n{'-' * 40}\n{line}"
+
+def snprint_time(ns: float) -> str:
+    """kernel/locking/lockdep_proc.c: ns as microseconds, two decimals cut."""
+    ns = int(ns)
+    return f"{ns // 1000}.{ns % 1000 // 10:02d}"
+
+
+def lock_time_columns(nr: int, times: list) -> str:
+    """seq_lock_time(): the count, then min, max, total and average."""
+    if not times:
+        times = [0]
+    total = sum(times)
+    avg = total / nr if nr else 0
+    return f"{nr:14d}" + "".join(f" {snprint_time(t):>14}"
+                                 for t in (min(times), max(times), total, avg))
+
+
+def lock_stat_lines(r: PerfRun) -> str:
+    """/proc/lock_stat as kernel/locking/lockdep_proc.c prints it
+    (seq_header, then seq_stats' class line), for the anon_vma root lock's
+    class; times in microseconds."""
+    st = r.stat
+    rule = "-" * (40 + 1 + 12 * (14 + 1))
+    head = f"{'class name':>40} " + " ".join(f"{c:>14}" for c in LOCK_STAT_COLUMNS)
+    line = (f"{st.name:>40}:{st.con_bounces:14d} " + lock_time_columns(st.contentions, st.waits)
+            + f" {st.acq_bounces:14d} " + lock_time_columns(len(st.holds), st.holds))
+    return "\n".join(["lock_stat version 0.4", rule, head, rule, "", line])
 
 
 def hold_tail(r: PerfRun) -> dict:

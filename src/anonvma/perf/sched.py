@@ -11,13 +11,16 @@ interact: the anon_vma lock's probes yield before they decide anything.
 CPUs: a task runs on one CPU at a time; a CPU runs one task at a time and
 keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to an idle
 CPU (the one idle longest; ties to the lowest number), else to the shortest
-run queue, which sets that CPU's ``need_resched``: a 3.0 mutex spinner
-stops spinning then.  At a voluntary preemption point (``cond_resched``,
+run queue; a woken one sets that CPU's task's need_resched (CFS's wakeup
+preemption: the sleeper's vruntime is behind), as does a used-up slice with
+a task waiting: a 3.0 mutex spinner stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
 preempts, gives its CPU to the head of the run queue, unless it holds the
-anon_vma lock (a simplification: the holder finishes its critical section
-first, as under a spinlock).  Sleeping (a mutex or rwsem waiter, ``wait4``) frees the CPU;
-spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+anon_vma spinlock (spin_lock() disables preemption).  A mutex or rwsem holder
+is preempted there like any task (CONFIG_PREEMPT_VOLUNTARY: might_sleep()
+is might_resched(), and a GFP_KERNEL allocation under the lock calls it),
+and keeps the lock while it waits for its CPU.  Sleeping (a mutex or rwsem
+waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
 kernel's modelled random choices, so the same seed gives the same timeline
@@ -36,7 +39,7 @@ from ..kernel.kernel.sched.core import TASK_DEAD
 class cpu_struct:
     """One simulated CPU (the kernel's struct rq, in short)."""
 
-    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since")
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched")
 
     def __init__(self, cpu: int, socket: int):
         self.cpu = cpu
@@ -44,10 +47,7 @@ class cpu_struct:
         self.curr = None                # the task on this CPU
         self.rq: list = []              # tasks waiting for it, FIFO
         self.idle_since = 0.0           # virtual time it went idle
-
-    @property
-    def need_resched(self) -> bool:
-        return bool(self.rq)
+        self.resched = False            # TIF_NEED_RESCHED of its task: a wakeup preempts
 
 
 class EarliestVirtualTime:
@@ -76,7 +76,6 @@ class VirtualTimeScheduler(Scheduler):
         self.clock: dict = defaultdict(float)
         self.cpu_of: dict = {}               # task -> cpu_struct it runs or waits on
         self.slice_start: dict = {}
-        self.preempt: set = set()           # CPUs whose task a wakeup preempts
         self.model_sleepers: dict = {}      # task -> its wait condition
         self.jitter = costs["jitter"]
         self.slice_ns = costs["sched"]["slice_ns"]
@@ -122,12 +121,21 @@ class VirtualTimeScheduler(Scheduler):
             self._put_on(cpu, task)
         elif woken:
             cpu.rq.insert(0, task)
-            self.preempt.add(cpu)
+            cpu.resched = True
+            self.resched_curr(cpu.curr)
         else:
             cpu.rq.append(task)
 
+    def need_resched(self, task) -> bool:
+        """TIF_NEED_RESCHED: a wakeup preempts ``task``, or its slice is used
+        up while another task waits for its CPU."""
+        cpu = self.cpu_of.get(task)
+        return cpu is not None and bool(cpu.rq) and (
+            cpu.resched or self.clock[task] - self.slice_start[task] >= self.slice_ns)
+
     def _put_on(self, cpu, task) -> None:
         cpu.curr = task
+        cpu.resched = False
         idle = self.clock[task] - cpu.idle_since
         self.clock[task] = max(self.clock[task], cpu.idle_since)
         if idle > 0:
@@ -206,14 +214,12 @@ class VirtualTimeScheduler(Scheduler):
 
     def cond_resched(self) -> None:
         task = self.kernel.current
-        cpu = self.cpu_of.get(task)
-        if cpu is not None and cpu.rq and not self.holds_lock(task) and (
-                cpu in self.preempt or
-                self.clock[task] - self.slice_start[task] >= self.slice_ns):
+        if self.need_resched(task) and not self.preempt_disabled(task):
             # A woken task preempts, or the slice is used up and someone
             # waits: to the back of the queue.
-            self.preempt.discard(cpu)
+            cpu = self.cpu_of[task]
             self.leave_cpu(task)
+            self.owner_sleeps(task)
             cpu.rq.append(task)
         self.schedule()
 
@@ -222,9 +228,13 @@ class VirtualTimeScheduler(Scheduler):
     # -- sleeping and waking --------------------------------------------------------
 
     # The lock timing layer's view of the anon_vma lock (locks.py): whether
-    # a task holds it, and what spinners do when an owner leaves its CPU.
-    def holds_lock(self, task) -> bool:
+    # a task holds it as a spinlock, and what spinners do when an owner
+    # leaves its CPU.
+    def preempt_disabled(self, task) -> bool:
         return False
+
+    def resched_curr(self, task) -> None:
+        pass
 
     def owner_sleeps(self, task) -> None:
         pass

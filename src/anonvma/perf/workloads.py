@@ -22,12 +22,21 @@ and one *program* per worker, run as a task on the simulated CPUs.
 ``fork_test``   aim7's fork_test: ``tasks_per_cpu`` workers per CPU (aim7 runs
                 many more users than CPUs) forked from one parent, each
                 forking a child that exits at once, and waiting for it.
+
+Under memory pressure (``pressure``) a process forked from P0 before P0 maps
+anything, so with an anon_vma tree of its own, writes a region twice the
+zone's size over and over while the workers run: the ``cp`` Hugh Dickins ran
+beside his forks.  The zone stays at its watermarks, so the workers'
+allocations, the slab pages of anon_vma_clone()'s chains among them, enter
+direct reclaim.  The writer fills the zone during the setup, after the
+workload's own pages, which reclaim sends to swap first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..kernel.kernel.sched.core import TASK_DEAD
 from ..scenario import Line
 
 
@@ -40,18 +49,40 @@ class Workload:
         return n
 
 
+USER_STEP_NS = 20000.0
+
+
 class Program:
     """What a worker's task runs: scenario lines and user-space work."""
 
     def __init__(self, runner, sched):
         self.runner = runner
         self.sched = sched
+        self.workers: list = []
+        self.pressure = False
+
+    def spawn(self, proc: str, body, *args) -> None:
+        """Start the setup's process ``proc`` as a worker running ``body``."""
+        task = self.runner.procs[proc].task
+        self.workers.append(task)
+        self.sched.spawn(task, body, self, proc, *args)
+
+    def working(self) -> bool:
+        return any(t.state != TASK_DEAD for t in self.workers)
 
     def line(self, proc: str, op: str, *args) -> None:
         self.runner.run_line(Line(0, proc, op, args))
 
     def work(self, ns: float) -> None:
-        self.sched.charge(self.sched.kernel.current, ns, "user")
+        """User time.  A wakeup preempts user space at once (the resched IPI
+        returns to user through schedule()); the model looks every
+        ``USER_STEP_NS``."""
+        task = self.sched.kernel.current
+        while ns > 0:
+            step = min(ns, USER_STEP_NS)
+            self.sched.charge(task, step, "user")
+            ns -= step
+            self.sched.cond_resched()
 
     def fork(self, parent: str, child: str, body) -> object:
         """``parent fork child``, the child's task running ``body(child)``."""
@@ -67,25 +98,47 @@ class Program:
             self.sched.wait4(task)
 
 
-def _shared_parent(vmas: int, memory: int | None) -> list[str]:
+HOG = "H"
+HOG_FIRST = 1 << 16          # the writer's region, clear of every workload's
+
+
+def _shared_parent(vmas: int) -> list[str]:
     """P0 with ``vmas`` written single-page VMAs two pages apart (they never
     merge; each has an anon_vma), as benchmarks/fork_exit.c builds them."""
-    lines = ["set lockdep off"] + _pressure(memory)
+    lines = []
     for i in range(vmas):
         lines += [f"P0 mmap {2 * i} 1 rw", f"P0 write {2 * i}"]
     return lines
 
 
-def _pressure(memory: int | None) -> list[str]:
-    """Memory pressure: a small zone with swap, fifteen sixteenths of it filled
-    by P0 (one more VMA under the shared root), so that the workload's
-    allocations go below the watermark and enter direct reclaim, whose
-    rmap walks take the anon_vma locks."""
-    if not memory:
-        return []
-    fill = memory * 15 // 16
-    return ([f"set memory {memory}", f"set swap {4 * memory}", f"P0 mmap 4096 {fill} rw"]
-            + [f"P0 write {4096 + i}" for i in range(fill)])
+def _setup(own: list[str], workers: list[str], pressure: dict | None) -> str:
+    """The setup scenario: the workload's own mappings, under pressure the
+    writer's zone-filling, then the workers' forks."""
+    lines = ["set lockdep off"]
+    if pressure:
+        memory = pressure["memory"]
+        lines += [f"set memory {memory}", f"set swap {4 * memory}", f"P0 fork {HOG}"]
+    lines += own
+    if pressure:
+        lines += [f"{HOG} mmap {HOG_FIRST} {2 * pressure['memory']} rw"]
+        lines += [f"{HOG} write {HOG_FIRST + i}" for i in range(pressure["memory"])]
+    lines += workers
+    return "\n".join(lines) + "\n"
+
+
+def spawn_pressure(prog: Program, pressure: dict) -> None:
+    """The writer: one page after the other of its region, round and round
+    (a fault, a swap-in once the region has been round), until the workers
+    are done."""
+    def writer(prog: Program, name: str) -> None:
+        region = 2 * pressure["memory"]
+        i = pressure["memory"]
+        while prog.working():
+            prog.line(name, "write", HOG_FIRST + i % region)
+            prog.work(pressure["write_ns"])
+            i += 1
+        prog.line(name, "exit")
+    prog.sched.spawn(prog.runner.procs[HOG].task, writer, prog, HOG)
 
 
 class Exim(Workload):
@@ -93,18 +146,15 @@ class Exim(Workload):
     def __init__(self):
         super().__init__("exim", "messages")
 
-    def setup(self, n: int, p: dict, memory) -> str:
-        lines = _shared_parent(p["vmas"], memory)
-        lines += [f"P0 fork C{i}" for i in range(n)]
-        return "\n".join(lines) + "\n"
+    def setup(self, n: int, p: dict, pressure) -> str:
+        return _setup(_shared_parent(p["vmas"]), [f"P0 fork C{i}" for i in range(n)], pressure)
 
     def units(self, n: int, p: dict) -> int:
         return n * p["messages"]
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n):
-            conn = f"C{i}"
-            prog.sched.spawn(prog.runner.procs[conn].task, self.connection, prog, conn, p)
+            prog.spawn(f"C{i}", self.connection, p)
 
     def connection(self, prog: Program, conn: str, p: dict) -> None:
         for m in range(p["messages"]):
@@ -115,7 +165,11 @@ class Exim(Workload):
         prog.line(conn, "exit")
 
     def delivery(self, prog: Program, name: str, p: dict) -> None:
-        for i in range(p["touch"]):
+        # Under pressure the daemon's pages are in swap, and a swap-in of a
+        # page shared down the tree trips the model's _page_check_anon_rmap
+        # (a cached folio keeping the anon_vma of an exited owner): the
+        # deliveries then touch ``pressure_touch`` pages.
+        for i in range(p["pressure_touch"] if prog.pressure else p["touch"]):
             prog.line(name, "write", 2 * i)
         prog.work(p["deliver_ns"])
         prog.line(name, "exit")
@@ -129,12 +183,10 @@ class MmapMerge(Workload):
     def machine_cpus(self, n: int) -> int:
         return min(n, 24)
 
-    def setup(self, n: int, p: dict, memory) -> str:
-        lines = ["set lockdep off"] + _pressure(memory)
+    def setup(self, n: int, p: dict, pressure) -> str:
         # one written page gives the mapping its anon_vma, the root of all
-        lines += [f"P0 mmap 0 {n * self.window(p)} rw", "P0 write 0"]
-        lines += [f"P0 fork T{i}" for i in range(n)]
-        return "\n".join(lines) + "\n"
+        return _setup([f"P0 mmap 0 {n * self.window(p)} rw", "P0 write 0"],
+                      [f"P0 fork T{i}" for i in range(n)], pressure)
 
     def units(self, n: int, p: dict) -> int:
         return n * p["iterations"]
@@ -145,9 +197,7 @@ class MmapMerge(Workload):
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n):
-            name = f"T{i}"
-            prog.sched.spawn(prog.runner.procs[name].task, self.task, prog, name,
-                             i * self.window(p), p)
+            prog.spawn(f"T{i}", self.task, i * self.window(p), p)
 
     def task(self, prog: Program, name: str, first: int, p: dict) -> None:
         # A new unfaulted VMA does not merge with a forked neighbour
@@ -168,18 +218,16 @@ class ForkTest(Workload):
     def __init__(self):
         super().__init__("fork_test", "forks")
 
-    def setup(self, n: int, p: dict, memory) -> str:
-        lines = _shared_parent(p["vmas"], memory)
-        lines += [f"P0 fork W{i}" for i in range(n * p["tasks_per_cpu"])]
-        return "\n".join(lines) + "\n"
+    def setup(self, n: int, p: dict, pressure) -> str:
+        return _setup(_shared_parent(p["vmas"]),
+                      [f"P0 fork W{i}" for i in range(n * p["tasks_per_cpu"])], pressure)
 
     def units(self, n: int, p: dict) -> int:
         return n * p["tasks_per_cpu"] * p["forks"]
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n * p["tasks_per_cpu"]):
-            name = f"W{i}"
-            prog.sched.spawn(prog.runner.procs[name].task, self.worker, prog, name, p)
+            prog.spawn(f"W{i}", self.worker, p)
 
     def worker(self, prog: Program, name: str, p: dict) -> None:
         for k in range(p["forks"]):

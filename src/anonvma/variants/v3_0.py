@@ -29,7 +29,7 @@ from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM, ENOSYS
 from ..kernel.include.mm import (
     MADV_COLD, MADV_COLLAPSE, MADV_FREE, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_KEEPONFORK,
-    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_WIPEONFORK, MREMAP_DONTUNMAP, vma_address,
+    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_WIPEONFORK, MREMAP_DONTUNMAP, PAGE_SHIFT,
 )
 from ..kernel.kernel.locking.lock import lock_class_key
 from ..kernel.kernel.locking.mutex import (
@@ -397,10 +397,14 @@ class Linux_3_0_rc2(Linux):
             av = self.page_lock_anon_vma(f)
             if av is None:
                 return
+        index = f.index
         for avc in av.head:
             vma = avc.vma
-            address = vma_address(vma, f.index, 1)
-            if address < 0:
+            # 3.0's vma_address(page, vma), a static inline of mm/rmap.c:
+            # the walk visits every AVC, so this test is most of its cost.
+            start = vma.vm_start
+            address = start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
+            if not start <= address < vma.vm_end:
                 continue
             if rwc.invalid_vma is not None and rwc.invalid_vma(vma, rwc.arg):
                 continue

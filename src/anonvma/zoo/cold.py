@@ -41,21 +41,29 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
+from ..explore import programs
 from ..explore.programs import Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
 from ..explore.strategies import Pct, Random, Replay
 from ..kernel.mm.kasan import kasan_init
-from ..scenario import ScenarioError, parse
+from ..kernel.include.gfp import __GFP_NOFAIL
+from ..scenario import ScenarioError, Together, parse
 from ..session import MESSAGE_KINDS, Config, Session
 
 # fail-nth counts the allocations of one cache, or of all
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
-SCHEDULES = 8           # schedules per concurrent program and strategy
+SCHEDULES = 4           # schedules per concurrent program and strategy
+CORE = ("mmap", "write")  # the ops that make anonymous memory
+SWEEP_LINES = 3         # lines a fail-nth sweep goes through
+# the together block's lines: the explorer's, and the whole working region
+# unmapped beside them (its anon_vmas torn down beside the rest)
+BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 
 
 class Watched:
@@ -105,8 +113,15 @@ def draw_config(rng: random.Random) -> dict:
     table = op_weights(None)
     weights = {}
     if rng.random() < 0.25:
-        # a narrow swarm: a few ops only, the same thing many times
-        kept = set(rng.sample([op for op, _w in table], rng.randint(2, 4)))
+        # a narrow swarm: a few ops only, the same thing many times; half
+        # of them on the two that make anonymous memory (mmap, write) and
+        # one to three others
+        ops = [op for op, _w in table]
+        if rng.random() < 0.5:
+            kept = set(rng.sample(ops, rng.randint(2, 4)))
+        else:
+            kept = set(rng.sample([op for op in ops if op not in CORE], rng.randint(1, 3)))
+            kept.update(CORE)
         weights = {op: w if op in kept else 0 for op, w in table}
     else:
         for op, w in table:
@@ -115,7 +130,7 @@ def draw_config(rng: random.Random) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if rng.random() < 0.1:
+    if rng.random() < 0.25:
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
                       pressure=rng.random() < 0.5)
         return params
@@ -126,9 +141,9 @@ def draw_config(rng: random.Random) -> dict:
     if fault < 1 / 3:
         params["failslab"] = (rng.choice((5, 20, 50, 80)), cache, rng.randrange(1 << 16))
     elif fault < 2 / 3:
-        # syzkaller's fail-nth: one allocation of one call fails; the line
-        # is a fraction of the program, whatever its length
-        params["fail_nth"] = (rng.random(), rng.choice((1, 1, 2, 3, 4)), cache)
+        # a fail-nth sweep: every allocation of a few lines fails in turn,
+        # alone and with the one after it (sweep)
+        params["sweep"] = cache
     return params
 
 
@@ -139,7 +154,8 @@ def build(params: dict, gen: Choices) -> Program:
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
         text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
-                                   weights=weights, exits=True)
+                                   weights=weights, exits=True, may_fork=True,
+                                   block_ops=BLOCK_OPS)
         swarm["pressure"] = params["pressure"]
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
@@ -152,15 +168,86 @@ def build(params: dict, gen: Choices) -> Program:
                 f"set failslab.seed {seed}"]
         swarm["failslab"] = f"{p}%" + (f" in {cache}" if cache else "")
     elif "fail_nth" in params:
-        where, nth, cache = params["fail_nth"]
-        # after the three set lines
-        line = 4 + int(where * len(text.splitlines()))
-        head = ["set failslab.ignore_gfp_wait N", f"set fail_nth {line}:{nth}"]
-        swarm["fail_nth"] = f"{line}:{nth}" + (f" in {cache}" if cache else "")
+        line, nth, times, cache = params["fail_nth"]
+        head = fail_nth_head(text, line, nth, times)
+        swarm["fail_nth"] = head[1].split()[-1] + (f" and {times - 1} after" if times > 1
+                                                   else "") + (f" in {cache}" if cache else "")
     if head:
         head.append(f"set failslab.cache {cache}" if cache else "set failslab.verbose 0")
         text = "\n".join(head) + "\n" + text
     return Program(text, False, swarm, params, gen.recorded)
+
+
+def fail_nth_head(text: str, body_line: int, nth: int, times: int) -> list[str]:
+    """The set lines (all but the cache line that ``build`` appends) that
+    fail the ``nth`` eligible allocation of line ``body_line`` (1-based, of
+    ``text``) and the ``times - 1`` after it: syzkaller's fail-nth for the
+    first, and for the rest failslab with probability 100 for a task that
+    sets make-it-fail around that line only (a fail-nth failure uses up
+    one of the times)."""
+    more = times > 1
+    # the head's own lines, the cache line included, come first
+    line = (3 + 4 * more) + min(body_line, len(text.splitlines()))
+    head = ["set failslab.ignore_gfp_wait N", f"set fail_nth {line}:{nth}"]
+    if more:
+        head += ["set failslab.probability 100", f"set failslab.times {times}",
+                 "set failslab.task_filter Y", f"set make_it_fail {line}"]
+    return head
+
+
+def line_allocations(text: str, era: str, cache) -> dict[int, tuple[int, frozenset]]:
+    """For each line of a plain program (1-based) that allocates: how many
+    slab allocations fail-nth would count there with ``ignore_gfp_wait N``
+    (all but __GFP_NOFAIL ones, of ``cache`` or all), and the allocation
+    sites they were made at (the trace's tokens, ``+AVC:clone/dup``, or the
+    cache for the caches the trace leaves out)."""
+    machine = Session(parse(text, "<zoo>"), Config(variant=era, checks=False,
+                                                   lockdep=False)).boot()
+    lines = machine.trace_lines.lines
+    counts: dict[int, tuple[int, frozenset]] = {}
+    pending = [0, set(), 0]             # allocations, other caches, trace lines seen
+
+    def alloc(call_site, obj, s, gfp):
+        if not gfp & __GFP_NOFAIL and (cache is None or s.name == cache):
+            pending[0] += 1
+            pending[1].add(s.name)
+
+    def step(st):
+        if pending[0] and not isinstance(st, Together):
+            sites = {_DIGITS.sub("", ln.split(" ", 1)[1]) for ln in lines[pending[2]:]
+                     if ln.split(" ", 1)[1][:1] in "+!"}
+            counts[st.lineno] = pending[0], frozenset(sites | pending[1] - {"anon_vma",
+                                                                              "anon_vma_chain"})
+        pending[:] = [0, set(), len(lines)]
+
+    machine.kernel.trace.kmem_cache_alloc.register(alloc)
+    machine.kernel.trace.scenario_step.register(step)
+    machine.run()
+    return counts
+
+
+def sweep(prog: Program, era: str, rng: random.Random, sites: Counter) -> list[Program]:
+    """The programs of a fail-nth sweep over ``prog``: the few lines that
+    allocate at the sites swept least so far (``sites``, updated), and for
+    each every N from 1 to the allocations the line makes, failing the N-th
+    alone and then with the one after it (an allocation retried after a
+    failure, GFP_NOWAIT then GFP_KERNEL, fails twice)."""
+    cache = prog.params["sweep"]
+    counts = line_allocations(prog.text, era, cache)
+
+    def rarity(line):
+        return min((sites[site] for site in counts[line][1]), default=0), rng.random()
+
+    lines = sorted(counts, key=rarity)[:SWEEP_LINES]
+    out = []
+    for line in lines:
+        sites.update(counts[line][1])
+        for nth in range(1, counts[line][0] + 1):
+            for times in (1, 2):
+                params = {k: v for k, v in prog.params.items() if k != "sweep"}
+                params["fail_nth"] = (line, nth, times, cache)
+                out.append(build(params, Choices(replay=prog.choices)))
+    return out
 
 
 def mutate(choices: list, rng: random.Random) -> list:
@@ -286,11 +373,15 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
     n = 0
+    pending: list[Program] = []         # the rest of a fail-nth sweep
+    sites: Counter = Counter()          # allocation site -> lines swept there
     while time.perf_counter() - start < seconds:
-        prog = draw_program(rng, corpus)
+        prog = pending.pop() if pending else draw_program(rng, corpus)
         n += 1
         hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
+            if "sweep" in prog.params:
+                pending = sweep(prog, era, rng, sites)[::-1]
             continue
         kind, text, schedule = hit
         found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)

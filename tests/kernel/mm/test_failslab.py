@@ -239,6 +239,35 @@ def test_make_it_fail_is_inherited_by_fork():
     assert r.others == ["P1 !fork ENOMEM"] and not r.problems
 
 
+def test_make_it_fail_line_fails_that_line_only():
+    """'set make_it_fail LINE': the line's process writes 1 to
+    /proc/self/make-it-fail before it and 0 after, so the task filter lets
+    failslab fail that line's allocations and no other's."""
+    text = ("set failslab.probability 100\nset failslab.times -1\nset failslab.task_filter Y\n"
+            "set failslab.ignore_gfp_wait N\nset make_it_fail 9\n"
+            "P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP0 fork P2\nP0 fork P3\n")
+    r = Session(parse(text), Config()).run()
+    assert r.others == ["P0 !fork ENOMEM"] and not r.problems
+    # P1's fork came before the failure, P3's after it: both have a child
+    failed = r.lines.index("P0 !fork ENOMEM")
+    assert any(ln.endswith(":fork") for ln in r.lines[:failed])
+    assert any(ln.endswith(":fork") for ln in r.lines[failed:])
+    assert any(ln.startswith("P3 -AV") for ln in r.lines)
+
+
+def test_fail_nth_then_make_it_fail_fails_the_retry_too():
+    """fail-nth fails the split's GFP_NOWAIT AVC try; failslab, armed for the
+    line by make_it_fail, fails the GFP_KERNEL retry after it (the fail-nth
+    failure used up one of the two times): anon_vma_clone() gives up."""
+    text = ("set failslab.ignore_gfp_wait N\nset failslab.probability 100\n"
+            "set failslab.times 2\nset failslab.task_filter Y\nset failslab.cache anon_vma_chain\n"
+            "set fail_nth 10:1\nset make_it_fail 10\n"
+            "P0 mmap 0 4\nP0 write 0\nP0 mprotect 0 2 r\nP0 maps\n")
+    r = Session(parse(text), Config()).run()
+    assert r.events.count("P0 !AVC:clone/split") == 2 and "P0 !mprotect ENOMEM" in r.others
+    assert r.fail_nth_left == 0 and not r.problems
+
+
 @pytest.mark.parametrize("line, message", [
     ("set failslab.probability 101", "bad value '101' for failslab.probability: write a whole number from 0 to 100"),
     ("set failslab.interval 0", "bad value '0' for failslab.interval: write a whole number from 1 to 4294967295"),
@@ -257,6 +286,7 @@ def test_make_it_fail_is_inherited_by_fork():
     ("set failslab.probability \u0663", "bad value '\u0663' for failslab.probability"),
     ("set fail_nth 9:2", "fail_nth 9:...: line 9 is not an operation"),
     ("set make_it_fail P7", "make_it_fail names 'P7', a process this scenario never has"),
+    ("set make_it_fail 9", "make_it_fail 9: line 9 is not an operation"),
     ("set failslab.probabilty 5", "unknown setting 'failslab.probabilty'"),
 ])
 def test_bad_settings_name_the_line(line, message):

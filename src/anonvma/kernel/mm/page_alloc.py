@@ -103,26 +103,26 @@ class PageAlloc:
     # CONFIG_LOCKDEP's reclaim annotation: lock_map_acquire(&__fs_reclaim_map)
     # is the lock_acquire tracepoint.  Nobody listening costs one test.
     def fs_reclaim_acquire(self, gfp_mask: int) -> None:
-        tp = self.trace.lock_acquire
-        if tp.probes and _fs_reclaim_needed(self.current, gfp_mask):
-            tp(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP)
+        probes = self.trace.lock_acquire.probes
+        if probes and _fs_reclaim_needed(self.current, gfp_mask):
+            for probe in probes:
+                probe(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP)
 
     def fs_reclaim_release(self, gfp_mask: int) -> None:
-        tp = self.trace.lock_release
-        if tp.probes and _fs_reclaim_needed(self.current, gfp_mask):
-            tp(fs_reclaim_map, None)
+        probes = self.trace.lock_release.probes
+        if probes and _fs_reclaim_needed(self.current, gfp_mask):
+            for probe in probes:
+                probe(fs_reclaim_map, None)
 
     def _fs_reclaim_acquire(self) -> None:
         """``__fs_reclaim_acquire()``: what kswapd's balance_pgdat() holds,
         whatever its own flags (kswapd runs with PF_MEMALLOC)."""
-        tp = self.trace.lock_acquire
-        if tp.probes:
-            tp(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP_KSWAPD)
+        for probe in self.trace.lock_acquire.probes:
+            probe(fs_reclaim_map, 0, 0, 0, _FS_RECLAIM_ACQUIRE_IP_KSWAPD)
 
     def _fs_reclaim_release(self) -> None:
-        tp = self.trace.lock_release
-        if tp.probes:
-            tp(fs_reclaim_map, None)
+        for probe in self.trace.lock_release.probes:
+            probe(fs_reclaim_map, None)
 
     # -- the zone -------------------------------------------------------------------
 

@@ -101,15 +101,15 @@ class Lock:
 
     # spinlock_t and struct mutex share one exclusive protocol; they differ
     # in whether the waiter spins or sleeps (``wait_type``) and where the
-    # caller may sleep first.  Each tracepoint is tested where it fires, as
-    # the kernel's trace_*() inlines test their static key: a lock nobody
-    # traces costs no call beyond its own.
+    # caller may sleep first.  Each tracepoint's probes are called where it
+    # fires, as the kernel's trace_*() inlines test their static key and
+    # call the probe functions (__DO_TRACE): a lock nobody traces costs no
+    # call beyond its own, and lockdep's probe is one call away.
     def _lock(self, subclass: int, depth: int) -> None:
         """``depth``: how far up the stack from here the lock's user is."""
         kernel = self.kernel
-        tp = kernel.trace.lock_acquire
-        if tp.probes:
-            tp(self, subclass, 0, 0, _getframe(depth).f_code)
+        for probe in kernel.trace.lock_acquire.probes:
+            probe(self, subclass, 0, 0, _getframe(depth).f_code)
         if self.owner is None:
             self.owner = kernel.current
         else:
@@ -119,18 +119,16 @@ class Lock:
         if self.owner is not None:
             return False
         kernel = self.kernel
-        tp = kernel.trace.lock_acquire
-        if tp.probes:
-            tp(self, 0, 1, 0, _getframe(depth).f_code)
+        for probe in kernel.trace.lock_acquire.probes:
+            probe(self, 0, 1, 0, _getframe(depth).f_code)
         self.owner = kernel.current
         return True
 
     def _unlock(self) -> None:
         """Release; the first waiter (FIFO: the MCS queue head of a spinlock,
         __mutex_unlock_slowpath's handoff for a mutex) gets the lock."""
-        tp = self.kernel.trace.lock_release
-        if tp.probes:
-            tp(self, None)
+        for probe in self.kernel.trace.lock_release.probes:
+            probe(self, None)
         if self.wait_list:
             waiter = self.wait_list.pop(0)
             self.owner = waiter.task

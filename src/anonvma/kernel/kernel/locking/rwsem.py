@@ -48,9 +48,8 @@ def _read_lock(sem: rw_semaphore, task) -> None:
 def down_read(sem: rw_semaphore) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
-    tp = kernel.trace.lock_acquire
-    if tp.probes:
-        tp(sem, 0, 0, 1, _getframe(1).f_code)
+    for probe in kernel.trace.lock_acquire.probes:
+        probe(sem, 0, 0, 1, _getframe(1).f_code)
     if sem.owner is None and not sem.wait_list:
         _read_lock(sem, kernel.current)
     else:
@@ -61,18 +60,16 @@ def down_read_trylock(sem: rw_semaphore) -> bool:
     if sem.owner is not None or sem.wait_list:
         return False
     kernel = sem.kernel
-    tp = kernel.trace.lock_acquire
-    if tp.probes:
-        tp(sem, 0, 1, 1, _getframe(1).f_code)
+    for probe in kernel.trace.lock_acquire.probes:
+        probe(sem, 0, 1, 1, _getframe(1).f_code)
     _read_lock(sem, kernel.current)
     return True
 
 
 def up_read(sem: rw_semaphore) -> None:
     kernel = sem.kernel
-    tp = kernel.trace.lock_release
-    if tp.probes:
-        tp(sem, None)
+    for probe in kernel.trace.lock_release.probes:
+        probe(sem, None)
     sem.readers -= 1
     sem.read_owners.remove(kernel.current)
     if not sem.readers and sem.wait_list:
@@ -82,9 +79,8 @@ def up_read(sem: rw_semaphore) -> None:
 def _down_write(sem: rw_semaphore, subclass: int) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
-    tp = kernel.trace.lock_acquire
-    if tp.probes:
-        tp(sem, subclass, 0, 0, _getframe(2).f_code)
+    for probe in kernel.trace.lock_acquire.probes:
+        probe(sem, subclass, 0, 0, _getframe(2).f_code)
     if sem.owner is None and not sem.readers:
         sem.owner = kernel.current
     else:
@@ -103,17 +99,15 @@ def down_write_trylock(sem: rw_semaphore) -> bool:
     if sem.owner is not None or sem.readers:
         return False
     kernel = sem.kernel
-    tp = kernel.trace.lock_acquire
-    if tp.probes:
-        tp(sem, 0, 1, 0, _getframe(1).f_code)
+    for probe in kernel.trace.lock_acquire.probes:
+        probe(sem, 0, 1, 0, _getframe(1).f_code)
     sem.owner = kernel.current
     return True
 
 
 def up_write(sem: rw_semaphore) -> None:
-    tp = sem.kernel.trace.lock_release
-    if tp.probes:
-        tp(sem, None)
+    for probe in sem.kernel.trace.lock_release.probes:
+        probe(sem, None)
     sem.owner = None
     if sem.wait_list:
         rwsem_mark_wake(sem)
