@@ -67,7 +67,7 @@ _SEPARATOR = str.maketrans("\t\r", "  ")
 PLAIN_ONLY = ("set", "together", "end")        # words the interpreter refuses (but set swap)
 # set KEY -> how its value is checked; the variant key is checked by name,
 # the fault-injection keys (docs/fault-injection.md) by _fault_setting.
-SETTINGS = ("variant", "memory", "swap", "lockdep",
+SETTINGS = ("variant", "memory", "swap", "lockdep", "preempt",
             "failslab.probability", "failslab.interval", "failslab.times",
             "failslab.space", "failslab.verbose", "failslab.ignore_gfp_wait",
             "failslab.cache", "failslab.task_filter", "failslab.seed", "make_it_fail",
@@ -421,6 +421,10 @@ def parse(text: str, path: str = "<scenario>", live: set[str] | None = None,
                 if value not in ("on", "off"):
                     raise ScenarioError(path, lineno, "set lockdep takes on or off")
                 value = value == "on"
+            elif key == "preempt":
+                if value not in ("none", "full"):
+                    raise ScenarioError(path, lineno, "set preempt takes none (the default) "
+                                        "or full")
             else:
                 value = _fault_setting(path, lineno, key, value)
                 set_lines[key] = lineno

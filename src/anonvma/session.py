@@ -142,6 +142,7 @@ class Machine:
         kernel = session.kernel_class(**{key: settings[key] for key in ("memory", "swap")
                                          if key in settings})
         self.kernel = kernel
+        kernel.sched_dynamic_update(settings.get("preempt", "none"))
         self.reports: list[tuple[str, str]] = []
         kernel.trace.report.register(self._report)
         if session.config.lockdep and settings.get("lockdep", True):

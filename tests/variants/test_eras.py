@@ -26,10 +26,11 @@ PATCHES = {
     ("v2.6.36-rc1", "v2.6.36"): {"page_lock_anon_vma"},
     # nothing of the rmap code the model keeps changed (v2_6_36.py)
     ("v2.6.36", "v2.6.39"): set(),
-    # 2b575eb64f7a, the mutex
+    # 2b575eb64f7a, the mutex (which may sleep: the read section ends in
+    # page_lock_anon_vma() now, not in page_unlock_anon_vma())
     ("v2.6.39", "v3.0-rc1"): {
         "anon_vma_ctor", "anon_vma_free", "anon_vma_init", "anon_vma_lock_write",
-        "anon_vma_unlock_write", "page_lock_anon_vma"},
+        "anon_vma_unlock_write", "page_lock_anon_vma", "page_unlock_anon_vma"},
     # bb4aa39676f7, anon_vma_clone's batching
     ("v3.0-rc1", "v3.0-rc2-clone"): {"anon_vma_chain_link", "anon_vma_clone", "anon_vma_fork"},
     # the two-pass unlink_anon_vmas

@@ -22,6 +22,7 @@ from .include.mm import DEFAULT_MAX_MAP_COUNT
 from .kernel.exit import Exit
 from .kernel.fork import Fork
 from .kernel.locking.lock import lock_class_key
+from .kernel.rcu.tree import Rcu
 from .kernel.sys import Sys
 from .kernel.sched.core import SequentialScheduler, task_struct
 from .mm.filemap import Filemap
@@ -47,9 +48,13 @@ from .mm.userfaultfd import UserfaultfdMm
 from .mm.vmscan import Vmscan
 
 
+def _preempt_none() -> None:
+    """preempt=none: an interrupt returns to the task it interrupted."""
+
+
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Gup, Mlock,
             Mseal, Mempolicy, UserfaultfdMm, Userfaultfd, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
-            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Bug):
+            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Rcu, Bug):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
@@ -69,6 +74,9 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     anon_vma_lock = "rwsem"
     lockdep_flavour = "fs_reclaim"
     chain_root_last = True
+    # PREEMPT_DYNAMIC's preempt= mode (sched_dynamic_update): "none", the
+    # live kernel's boot default, or "full"
+    preempt_dynamic_mode = "none"
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
         """A booted kernel with ``memory`` pages in its zone and ``swap``
@@ -80,6 +88,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT
         self.sysctl_overcommit_memory = 0      # heuristic overcommit, the default
         self.warned_once: set[str] = set()
+        self.rcu_init()
         self.slab_caches = []
         self.lru: dict = {}
         self.tasks: list[task_struct] = []
@@ -112,8 +121,21 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self._sched = scheduler
         self.might_sleep = scheduler.might_sleep
         self.cond_resched = scheduler.cond_resched
+        self.sched_dynamic_update(self.preempt_dynamic_mode)
         # kernel threads belong to the scheduler that runs them
         self.kswapd_task = None
+
+    def sched_dynamic_update(self, mode: str) -> None:
+        """kernel/sched/core.c: the ``preempt=`` mode of a PREEMPT_DYNAMIC
+        kernel.  Under "full" a task may be preempted wherever preemption
+        is enabled, inside RCU read sections too (PREEMPT_RCU).  The model
+        offers that preemption, ``preempt_schedule_irq()`` (an interrupt
+        returning to a preemptible kernel), where a task inside a read
+        section has loaded RCU-protected pointers and is about to act on
+        them: the lookups of rmap.  Under "none" it is no switch at all."""
+        self.preempt_dynamic_mode = mode
+        self.preempt_schedule_irq = self._sched.yield_ if mode == "full" \
+            else _preempt_none
 
     # -- processes ----------------------------------------------------------------------
 

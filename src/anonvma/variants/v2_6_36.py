@@ -15,19 +15,28 @@ anon_vma_prepare() spinning on a newly allocated anon_vma's lock (history.md
 B4; lore alpine.LSU.2.00.1008252305540.19107@sister.anvils).
 
 ``Linux_2_6_36_rc1`` is 2.6.36-rc1 with that lookup; ``Linux_2_6_36`` has
-Hugh Dickins's "mm: fix hang on anon_vma->root->lock" (2.6.36-rc3): snapshot
-the root, lock it, and keep the anon_vma only if the page is still mapped,
-which is what keeps the object from being reused while the lock is held.
-That is the lookup ``Linux_2_6_39`` already has, so ``Linux_2_6_36`` is
-2.6.39's code under 2.6.36's name: nothing else in the rmap code the model
-keeps changed between them (2.6.39 differs in KSM/migration's external
-refcount, which the model does not have; see v2_6_39.py).
+Hugh Dickins's f18194275c39 "mm: fix hang on anon_vma->root->lock"
+(2.6.36-rc3): snapshot the root, lock it, and keep the anon_vma only if the
+page is still mapped, which is what keeps the object from being reused
+while the lock is held.  That is the lookup ``Linux_2_6_39`` already has,
+so ``Linux_2_6_36`` is 2.6.39's code under 2.6.36's name: nothing else in
+the rmap code the model keeps changed between them (2.6.39 differs in
+KSM/migration's external refcount, which the model does not have; see
+v2_6_39.py).  (The same mistake came back in 3.0-rc with the mutex, a
+refcount check in place of the page_mapped() one: eee0f252c653 "mm: fix
+page_lock_anon_vma leaving mutex locked", which the model's 3.0-rc
+already has.)
+
+The window is between the load of ``anon_vma->root`` and the spin: the
+reader is preempted there (``preempt_schedule_irq()``, under ``set preempt
+full``, as CONFIG_TREE_PREEMPT_RCU made likelier on Hugh's box), the
+page's last mapper exits and frees the anon_vma, and a fork or a first
+write fault elsewhere takes the slot (the free list is LIFO) with a root
+of another tree.
 
 Sources: Hugh's patch as posted (https://lkml.iu.edu/hypermail/linux/kernel/
 1008.3/01466.html, its "-" lines are the 2.6.36-rc1 function), 2.6.39's
-mm/rmap.c for the rest.  Which root the unlock reaches only differs once
-slab slots are reused under RCU, which the model does not do yet: until it
-does, the two classes behave the same on every scenario.
+mm/rmap.c for the rest.
 """
 
 from __future__ import annotations
@@ -52,11 +61,18 @@ class Linux_2_6_36_rc1(Linux_2_6_36):
                    "rechecking page_mapped() (B4: unlock of a reused anon_vma's new root)")
 
     def page_lock_anon_vma(self, page) -> anon_vma | None:
-        """2.6.36-rc1 mm/rmap.c:page_lock_anon_vma: lock ``anon_vma->root``
-        as read now and return; page_unlock_anon_vma() reads ``->root``
-        again, which a reuse of the slot may have changed meanwhile."""
+        """2.6.36-rc1 mm/rmap.c:page_lock_anon_vma: anon_vma_lock() spins
+        on the lock of ``anon_vma->root`` as read then, and returns without
+        looking at the page again.  If the page was unmapped meanwhile, the
+        anon_vma may have been freed and its slot reused for another
+        anon_vma with another root; page_unlock_anon_vma() reads ``->root``
+        again and unlocks that one."""
+        self.rcu_read_lock()
         av = self.folio_anon_vma(page)
         if av is None or not self.folio_mapped(page):
+            self.rcu_read_unlock()
             return None
-        spin_lock(av.root.lock)                 # anon_vma_lock(anon_vma)
+        root = av.root                      # &anon_vma->root->lock
+        self.preempt_schedule_irq()
+        spin_lock(root.lock)
         return av

@@ -129,15 +129,27 @@ class Linux_2_6_39(Linux_3_0_rc2):
             self.anon_vma_chain_free(avc)
 
     def page_lock_anon_vma(self, page) -> anon_vma | None:
-        """2.6.39 mm/rmap.c:__page_lock_anon_vma: spin on the root lock
-        (rcu keeps the anon_vma's memory an anon_vma meanwhile), and keep
-        it only if the page is still mapped."""
+        """2.6.39 mm/rmap.c:__page_lock_anon_vma: under rcu_read_lock() the
+        anon_vma's memory stays an anon_vma, but its slot may have been
+        reused for another one since the page was unmapped.  So read the
+        root once, spin on that root's lock, and keep the anon_vma only if
+        the page is still mapped: then it is the page's anon_vma, and it
+        cannot be freed while we hold the lock.  The read section lasts
+        until page_unlock_anon_vma()."""
+        self.rcu_read_lock()
         av = self.folio_anon_vma(page)
         if av is None or not self.folio_mapped(page):
+            self.rcu_read_unlock()
             return None
-        root = av.root
+        root = av.root                      # ACCESS_ONCE(anon_vma->root)
+        self.preempt_schedule_irq()
         spin_lock(root.lock)
         if self.folio_mapped(page):
             return av
         spin_unlock(root.lock)
+        self.rcu_read_unlock()
         return None
+
+    def page_unlock_anon_vma(self, av: anon_vma) -> None:
+        self.anon_vma_unlock_write(av)      # anon_vma->root, read again
+        self.rcu_read_unlock()

@@ -341,25 +341,37 @@ class Linux_3_0_rc2(Linux):
 
     def page_lock_anon_vma(self, page) -> anon_vma | None:
         """3.0 mm/rmap.c:page_lock_anon_vma: the page's anon_vma with its
-        root mutex held, or None.  Trylock first (no reference needed: see
-        anon_vma_free); else pin it and *sleep* on the mutex.  3.0 has no
-        try_lock mode: reclaim's page_referenced() blocks here too."""
+        root mutex held, or None.  The lookup is under rcu_read_lock()
+        only: the slot may hold another anon_vma by now, so the root is
+        read once, and the anon_vma kept only if the page is still mapped.
+        Trylock first (no reference needed: see anon_vma_free); else pin it
+        and *sleep* on the mutex.  3.0 has no try_lock mode: reclaim's
+        page_referenced() blocks here too."""
+        self.rcu_read_lock()
         av = self.folio_anon_vma(page)
         if av is None or not self.folio_mapped(page):
+            self.rcu_read_unlock()
             return None
-        root = av.root
+        root = av.root                      # ACCESS_ONCE(anon_vma->root)
+        self.preempt_schedule_irq()
         if mutex_trylock(root.mutex):
             if not self.folio_mapped(page):
                 mutex_unlock(root.mutex)
-                return None
+                av = None
+            self.rcu_read_unlock()
             return av
         # trylock failed, we got to sleep
         if av.refcount == 0:                # atomic_inc_not_zero() failed
+            self.rcu_read_unlock()
             return None
         av.refcount += 1
         if not self.folio_mapped(page):
+            # 3.0 drops the reference inside the read section
             self.put_anon_vma(av)
+            self.rcu_read_unlock()
             return None
+        # we pinned the anon_vma, its safe to sleep
+        self.rcu_read_unlock()
         self.anon_vma_lock_write(av)
         av.refcount -= 1
         if av.refcount == 0:

@@ -32,7 +32,7 @@ BUGS = (
         "lockdep: reclaim from the allocation takes the root lock held around it",
         "v3.0-rc2", "v3.0", others=("growth",)),
     Bug("B4", "hang on anon_vma->root->lock", "012f18004da3",
-        "Hugh Dickins, 2.6.36-rc2",
+        "f18194275c39 (2.6.36-rc3)",
         "page_lock_anon_vma unlocks the root of a reused anon_vma: the wrong lock",
         "v2.6.36-rc1", "v2.6.36", others=("growth",)),
     Bug("B5", "__put_anon_vma frees the root before the child", "the root refcount (2.6.36)",

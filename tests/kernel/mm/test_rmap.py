@@ -218,3 +218,73 @@ def test_anon_vma_fork_failure_leaves_nothing_behind(machine):
     machine.do("P0 exit")
     assert not k.anon_vma_chain_cachep.live and not k.anon_vma_cachep.live
     assert not k.vm_area_cachep.live
+
+
+def _reuse_at_the_lookup(machine, f, then=None):
+    """Make the next rmap lookup be preempted just after it read the folio's
+    anon_vma and its root: meanwhile the folio's only mapper exits, which
+    frees the anon_vma, and new anon_vmas are allocated until its slot comes
+    back as the root of a tree of its own; then ``then(old_root)`` runs, as
+    P0.  Returns the anon_vma, its root before, and the list the reuse is
+    recorded in."""
+    k = machine.kernel
+    av = f.mapping
+    old_root = av.root
+    done = []
+
+    def preempted():
+        if done:
+            return
+        reader = k.current
+        k.current = machine.task("P1")
+        machine.do("P1 exit")
+        k.current = machine.task("P0")
+        while True:
+            new = k.anon_vma_alloc()         # root = itself
+            if new is av:
+                break
+        done.append(new)
+        if then is not None:
+            then(old_root)
+        k.current = reader
+
+    k.preempt_schedule_irq = preempted
+    return av, old_root, done
+
+
+def _faulted_child_page(machine):
+    machine.do("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 write 1")
+    f = machine.folio("P1", 1)
+    assert f.mapping is machine.vma("P1", 1).anon_vma and f.mapping.root is not f.mapping
+    return f
+
+
+def test_folio_lock_anon_vma_read_survives_the_slot_reuse_on_its_trylock_path(machine):
+    """6.18 locks the root it read and keeps the anon_vma only if the folio
+    is still mapped: the reused slot's new root is never touched."""
+    f = _faulted_child_page(machine)
+    av, old_root, done = _reuse_at_the_lookup(machine, f)
+    assert machine.kernel.folio_lock_anon_vma_read(f, None) is None
+    assert done and av.root is av is not old_root
+    assert not old_root.rwsem.owner and not av.rwsem.owner
+    assert av.refcount == 1 and machine.kernel.current.rcu_read_lock_nesting == 0
+
+
+def test_folio_lock_anon_vma_read_survives_the_slot_reuse_on_its_refcount_path(machine):
+    """The trylock fails (a writer holds the old root): atomic_inc_not_zero()
+    pins the reused anon_vma, which SLAB_TYPESAFE_BY_RCU makes harmless,
+    and the folio_mapped() recheck drops it again."""
+    f = _faulted_child_page(machine)
+    av, old_root, done = _reuse_at_the_lookup(machine, f,
+                                              then=lambda root: down_write(root.rwsem))
+    assert machine.kernel.folio_lock_anon_vma_read(f, None) is None
+    assert old_root.rwsem.owner is machine.task("P0")      # the writer's, untouched
+    assert done and av.refcount == 1 and not av.rwsem.owner
+    assert machine.kernel.current.rcu_read_lock_nesting == 0
+
+
+def test_folio_get_anon_vma_survives_the_slot_reuse(machine):
+    f = _faulted_child_page(machine)
+    av, _old_root, done = _reuse_at_the_lookup(machine, f)
+    assert machine.kernel.folio_get_anon_vma(f) is None
+    assert done and av.refcount == 1

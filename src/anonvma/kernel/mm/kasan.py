@@ -13,12 +13,17 @@ COMM/PID", the access stack, the stacks and tasks that allocated and freed
 the object, and its cache.  Like a kernel without ``kasan_multi_shot``,
 KASAN reports the first bad access only.
 
-SLAB_TYPESAFE_BY_RCU caches (anon_vma) are poisoned at free as well: an
-object of such a cache may be read after its free only under
-rcu_read_lock(), and the model's rmap walkers touch an anon_vma only once
-they have seen the folio mapped, that is, while it is alive.  (The kernel's
-KASAN poisons those objects when their slab is freed, after a grace
-period; CONFIG_SLUB_RCU_DEBUG, 6.12, at each object's grace period.)
+SLAB_TYPESAFE_BY_RCU caches (anon_vma): their memory stays an object of
+the cache until a grace period after its slab is freed, so a reader that
+was inside an RCU read section when an object was freed may still read it,
+and that is not a use-after-free; once the slot is handed out again it is
+an object again, whoever still looks at it as the old one.  The slot is
+reused at once (LIFO), as SLUB does without CONFIG_SLUB_RCU_DEBUG; until
+it is, KASAN reports what CONFIG_SLUB_RCU_DEBUG (6.12) reports after the
+free's grace period: an access by any task but the readers that grace
+period waits for.  A reader that uses a reused slot as if it were still
+its object is found by what that breaks (lockdep's "bad unlock balance",
+a hung task), as on the kernel.
 
 Only the kernel's own accesses are reported: the checkers and the pictures
 read freed objects on purpose (``kasan_disable_current()`` in the kernel).
@@ -29,6 +34,7 @@ from __future__ import annotations
 import sys
 
 from ...trace import Tracer
+from .slub import SLAB_TYPESAFE_BY_RCU
 
 KASAN_BASE = 0xffff888100000000
 # Where the model's code lives: accesses from any other file are the
@@ -65,6 +71,7 @@ class Kasan:
         self.addr: dict[int, int] = {}          # id(object) -> its address
         self.alloc_info: dict[int, tuple] = {}  # id(object) -> (task, stack)
         self.free_info: dict[int, tuple] = {}
+        self.gp_readers: dict[int, dict] = {}   # id(object) -> rcu readers at its free
         self.poisoned: dict[type, type] = {}
         self.next_addr = KASAN_BASE
         trace: Tracer = kernel.trace
@@ -75,20 +82,33 @@ class Kasan:
         cur = self.kernel.current
         return (cur.comm, cur.pid) if cur is not None else ("swapper", 0)
 
-    def _poisoned_class(self, cls: type) -> type:
+    def _poisoned_class(self, cache) -> type:
+        cls = cache.object_type
         poisoned = self.poisoned.get(cls)
         if poisoned is None:
             kasan = self
+            typesafe = bool(cache.flags & SLAB_TYPESAFE_BY_RCU)
+
+            def bad_access(obj, name: str) -> bool:
+                if name == "freed" or kasan.reported:
+                    return False
+                if typesafe:
+                    # a reader of the free's grace period, still in its section
+                    section = kasan.gp_readers[id(obj)].get(kasan.kernel.current)
+                    if section is not None and \
+                            kasan.kernel.rcu_state.readers.get(kasan.kernel.current) == section:
+                        return False
+                return True
 
             def __getattribute__(obj, name):
-                if name != "freed" and not kasan.reported:
+                if bad_access(obj, name):
                     frame = sys._getframe(1)
                     if _is_kernel(frame.f_code):
                         kasan.report(obj, cls, name, "Read", frame)
                 return object.__getattribute__(obj, name)
 
             def __setattr__(obj, name, value):
-                if name != "freed" and not kasan.reported:
+                if bad_access(obj, name):
                     frame = sys._getframe(1)
                     if _is_kernel(frame.f_code):
                         kasan.report(obj, cls, name, "Write", frame)
@@ -115,7 +135,10 @@ class Kasan:
 
     def poison(self, call_site, obj, cache) -> None:
         self.free_info[id(obj)] = (self._task(), _stack(call_site))
-        obj.__class__ = self._poisoned_class(cache.object_type)
+        if cache.flags & SLAB_TYPESAFE_BY_RCU:
+            # the readers a grace period starting now would wait for
+            self.gp_readers[id(obj)] = dict(self.kernel.rcu_state.readers)
+        obj.__class__ = self._poisoned_class(cache)
 
     def report(self, obj, cls: type, field: str, access: str, frame) -> None:
         self.reported = True

@@ -406,52 +406,82 @@ class Rmap:
     # -- walking -------------------------------------------------------------------
 
     def folio_get_anon_vma(self, f) -> anon_vma | None:
-        """Pin the folio's anon_vma, if the folio is still mapped."""
+        """Pin the folio's anon_vma, if the folio is still mapped.
+
+        The anon_vma is found under rcu_read_lock() alone: it may have been
+        freed, and its slot reused for another anon_vma, since the folio
+        was unmapped.  SLAB_TYPESAFE_BY_RCU keeps the memory an anon_vma,
+        so the refcount increment cannot corrupt anything, and the
+        folio_mapped() check after it tells whether it pinned the right one.
+        """
+        self.rcu_read_lock()
         av = self.folio_anon_vma(f)
         if av is None or not self.folio_mapped(f):
+            self.rcu_read_unlock()
             return None
+        self.preempt_schedule_irq()
         if av.refcount == 0:            # atomic_inc_not_zero() failed
+            self.rcu_read_unlock()
             return None
         av.refcount += 1
         # Unmapped meanwhile: nothing keeps the anon_vma from being freed.
         if not self.folio_mapped(f):
+            # put_anon_vma() may sleep: not inside the read section
+            self.rcu_read_unlock()
             self.put_anon_vma(av)
             return None
+        self.rcu_read_unlock()
         return av
 
     def folio_lock_anon_vma_read(self, f, rwc: rmap_walk_control | None) -> anon_vma | None:
         """Return the folio's anon_vma with its root read-locked, or None.
 
+        The anon_vma is looked up under rcu_read_lock() alone, so its slot
+        may have been freed and reused for another anon_vma (with another
+        root) since the folio was unmapped: the root is read once and only
+        that root is locked and unlocked here, and the anon_vma is kept
+        only if the folio is still mapped once the lock is held.
         Fast path: trylock, no reference (the anon_vma cannot go away while
         the folio is mapped and we hold the lock, thanks to the lock dance
-        in anon_vma_free()).  Slow path: pin it, sleep on the lock, unpin.
+        in anon_vma_free()).  Slow path: pin it, leave the read section,
+        sleep on the lock, unpin.
         """
         while True:
+            self.rcu_read_lock()
             av = self.folio_anon_vma(f)
             if av is None or not self.folio_mapped(f):
+                self.rcu_read_unlock()
                 return None
-            root = av.root
+            root = av.root              # READ_ONCE(anon_vma->root)
+            self.preempt_schedule_irq()
             if down_read_trylock(root.rwsem):
                 # folio_move_anon_rmap() may have changed the mapping.
                 if self.folio_anon_vma(f) is not av:
                     up_read(root.rwsem)
+                    self.rcu_read_unlock()
                     continue
                 if not self.folio_mapped(f):
                     up_read(root.rwsem)
-                    return None
+                    av = None
+                self.rcu_read_unlock()
                 return av
 
             if rwc is not None and rwc.try_lock:
                 rwc.contended = True
+                self.rcu_read_unlock()
                 return None
 
             if av.refcount == 0:        # atomic_inc_not_zero() failed
+                self.rcu_read_unlock()
                 return None
             av.refcount += 1
             if not self.folio_mapped(f):
+                self.rcu_read_unlock()
                 self.put_anon_vma(av)
                 return None
 
+            # we pinned the anon_vma, it is safe to sleep
+            self.rcu_read_unlock()
             self.anon_vma_lock_read(av)
             if self.folio_anon_vma(f) is not av:
                 self.anon_vma_unlock_read(av)

@@ -60,6 +60,8 @@ class task_struct:
         "oom_victim",
         # the thread group: its leader (the task itself for a process)
         "group_leader",
+        # CONFIG_PREEMPT_RCU: how deep in rcu_read_lock() sections it is
+        "rcu_read_lock_nesting",
     )
 
     def __init__(self, pid: int, comm: str, mm=None, flags: int = 0):
@@ -81,6 +83,7 @@ class task_struct:
         self.fail_nth = 0
         self.oom_victim = False
         self.group_leader = self
+        self.rcu_read_lock_nesting = 0
 
     def __repr__(self) -> str:
         return f"<task {self.comm}/{self.pid}>"
