@@ -35,18 +35,8 @@ def test_fail_nth_injects_the_same_failure_through_run_and_explore(tmp_path):
 
 def test_run_and_explore_see_the_same_reports_in_the_same_order(tmp_path):
     """A checker report from a step before any together block reaches both."""
-    from anonvma.kernel import Linux
     from anonvma.variants import VARIANTS
-
-    class LeakyFork(Linux):
-        """Counts the child's VMA twice in num_active_vmas."""
-        name = "test-leaky-fork"
-
-        def anon_vma_fork(self, vma, pvma):
-            err = super().anon_vma_fork(vma, pvma)
-            if not err and vma.anon_vma is not None:
-                vma.anon_vma.num_active_vmas += 1
-            return err
+    from broken_eras import LeakyFork
 
     VARIANTS[LeakyFork.name] = LeakyFork
     try:

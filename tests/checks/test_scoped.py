@@ -17,7 +17,6 @@ import pytest
 
 from anonvma.checks.common import live_vmas
 from anonvma.explore.programs import Choices, generate
-from anonvma.kernel import Linux
 from anonvma.kernel.include.gfp import GFP_KERNEL
 from anonvma.kernel.mm.interval_tree import (
     anon_vma_interval_tree_insert, anon_vma_interval_tree_remove,
@@ -25,25 +24,7 @@ from anonvma.kernel.mm.interval_tree import (
 from anonvma.kernel.mm.memory import pte_range
 from anonvma.scenario import BASE, parse
 from anonvma.session import Config, Session
-
-
-class LeakyUnlink(Linux):
-    """6.18 that never unlinks a VMA's chain (as tests/test_testing.py's)."""
-    name = "test-leaky-unlink"
-
-    def unlink_anon_vmas(self, vma):
-        pass
-
-
-class LeakyFork(Linux):
-    """Counts the child's VMA twice in num_active_vmas (as tests/test_session.py's)."""
-    name = "test-leaky-fork"
-
-    def anon_vma_fork(self, vma, pvma):
-        err = super().anon_vma_fork(vma, pvma)
-        if not err and vma.anon_vma is not None:
-            vma.anon_vma.num_active_vmas += 1
-        return err
+from broken_eras import LeakyFork, LeakyUnlink
 
 
 def _pick(items, rng):
