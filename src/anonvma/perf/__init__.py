@@ -72,7 +72,6 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     cost = CostModel(kernel, sched, costs, timing)
     kernel.sched = sched
     prog = Program(machine.runner, sched)
-    prog.pressure = pressure
     workload.spawn(prog, cpus, params)
     if pressure:
         spawn_pressure(prog, costs["pressure"])

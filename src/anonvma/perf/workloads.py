@@ -59,7 +59,6 @@ class Program:
         self.runner = runner
         self.sched = sched
         self.workers: list = []
-        self.pressure = False
 
     def spawn(self, proc: str, body, *args) -> None:
         """Start the setup's process ``proc`` as a worker running ``body``."""
@@ -165,11 +164,10 @@ class Exim(Workload):
         prog.line(conn, "exit")
 
     def delivery(self, prog: Program, name: str, p: dict) -> None:
-        # Under pressure the daemon's pages are in swap, and a swap-in of a
-        # page shared down the tree trips the model's _page_check_anon_rmap
-        # (a cached folio keeping the anon_vma of an exited owner): the
-        # deliveries then touch ``pressure_touch`` pages.
-        for i in range(p["pressure_touch"] if prog.pressure else p["touch"]):
+        # Under pressure the daemon's pages are in swap: a write reads the
+        # page back and copies it (the daemon and the connection keep their
+        # swap PTEs to the slot).
+        for i in range(p["touch"]):
             prog.line(name, "write", 2 * i)
         prog.work(p["deliver_ns"])
         prog.line(name, "exit")

@@ -481,11 +481,22 @@ class Linux_3_0_rc2(Linux):
         return self.wp_page_copy(vmf, page)
 
     def reuse_swap_page(self, page) -> bool:
-        """3.0 mm/swapfile.c:reuse_swap_page: mapcount-based.  (A swap-cache
-        page adds its swap count; the model's pages are never in the swap
-        cache on the write-fault path.)"""
+        """3.0 mm/swapfile.c:reuse_swap_page: the page's mappings plus, for
+        a swap-cache page, the swap PTEs still pointing at its slot.  A page
+        read back from swap into one process while others keep the slot is
+        not this process's alone: reusing it would move it to this VMA's
+        anon_vma (page_move_anon_rmap) while the others' swap PTEs can
+        still fault it in, after that anon_vma is gone.  The last user
+        takes the page out of the swap cache, its slot's content stale.
+        (The model writes a page out synchronously, so none is under
+        writeback here.)"""
         assert page.locked, "VM_BUG_ON(!PageLocked(page))"
-        return page._mapcount + 1 <= 1
+        count = page._mapcount + 1
+        if count <= 1 and page.swap is not None:
+            count += self.swap_info.swap_map.get(page.swap, 0)     # page_swapcount()
+            if count == 1:
+                self.delete_from_swap_cache(page)
+        return count <= 1
 
     # -- lockdep: 2011's RECLAIM_FS annotations -------------------------------------------
 
