@@ -73,6 +73,8 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     kernel.sched = sched
     prog = Program(machine.runner, sched)
     workload.spawn(prog, cpus, params)
+    # every worker, a child of each, the writer and kswapd under pressure
+    sched.reserve(2 * len(prog.workers) + 2)
     if pressure:
         spawn_pressure(prog, costs["pressure"])
     sched.run()

@@ -32,7 +32,9 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from ..explore.scheduler import Scheduler
+import greenlet
+
+from ..explore.scheduler import Scheduler, _idle, ret_from_fork
 from ..kernel.kernel.sched.core import TASK_DEAD
 
 
@@ -140,12 +142,15 @@ class VirtualTimeScheduler(Scheduler):
         self.clock[task] = max(self.clock[task], cpu.idle_since)
         if idle > 0:
             # cpuidle: the CPU slept in the deepest C-state whose target
-            # residency its idle time covered, and pays that state's exit
-            # latency before the task runs (intel_idle's table for the era's
-            # CPU; an oracle governor).
+            # residency its idle time covered and whose exit latency, times
+            # the menu governor's performance multiplier, fits in it
+            # (drivers/cpuidle/governors/menu.c:menu_select, with the idle
+            # time known in advance), and pays that state's exit latency
+            # before the task runs (intel_idle's table for the era's CPU).
             exit_ns = 0
+            multiplier = self.costs["sched"]["menu_multiplier"]
             for residency_ns, latency_ns in self.costs["sched"]["cstates"]:
-                if idle >= residency_ns:
+                if idle >= residency_ns and latency_ns * multiplier <= idle:
                     exit_ns = latency_ns
             self.clock[task] += exit_ns
             self.cpu_time["cpuidle exit"] += exit_ns
@@ -166,6 +171,16 @@ class VirtualTimeScheduler(Scheduler):
         return cpu is not None and cpu.curr is task
 
     # -- the Scheduler interface ----------------------------------------------------
+
+    def reserve(self, nr_tasks: int) -> None:
+        """Make idle greenlets for ``nr_tasks`` tasks alive at once, entered
+        from here, the hub: a task forked during the run then starts in one
+        of them instead of in a greenlet entered from deep in its parent's
+        stack, which would keep that Python recursion depth, its children
+        the sum, and a long run of forks overflow it."""
+        hub = greenlet.getcurrent()
+        for _ in range(nr_tasks - len(_idle)):
+            greenlet.greenlet(ret_from_fork, hub).switch(None, True)
 
     def spawn(self, task, fn, *args, daemon: bool = False) -> None:
         parent = self.kernel.current
