@@ -142,15 +142,12 @@ class VirtualTimeScheduler(Scheduler):
         self.clock[task] = max(self.clock[task], cpu.idle_since)
         if idle > 0:
             # cpuidle: the CPU slept in the deepest C-state whose target
-            # residency its idle time covered and whose exit latency, times
-            # the menu governor's performance multiplier, fits in it
-            # (drivers/cpuidle/governors/menu.c:menu_select, with the idle
-            # time known in advance), and pays that state's exit latency
-            # before the task runs (intel_idle's table for the era's CPU).
+            # residency its idle time covered, and pays that state's exit
+            # latency before the task runs (intel_idle's table for the era's
+            # CPU; an oracle governor).
             exit_ns = 0
-            multiplier = self.costs["sched"]["menu_multiplier"]
             for residency_ns, latency_ns in self.costs["sched"]["cstates"]:
-                if idle >= residency_ns and latency_ns * multiplier <= idle:
+                if idle >= residency_ns:
                     exit_ns = latency_ns
             self.clock[task] += exit_ns
             self.cpu_time["cpuidle exit"] += exit_ns
