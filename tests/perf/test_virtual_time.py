@@ -10,7 +10,9 @@ from xml.etree import ElementTree
 import pytest
 
 from anonvma.cli import main
-from anonvma.perf import run_workload
+from anonvma.perf import WORKLOADS, run_workload
+from anonvma.scenario import parse
+from anonvma.session import Config, Session
 from anonvma.perf.costs import load_costs
 from anonvma.perf.report import lock_stat_lines, perfetto_trace, read_trace
 
@@ -162,3 +164,26 @@ def test_plots_are_png_and_svg(tmp_path):
             root = ElementTree.parse(path).getroot()
             assert root.tag == "{http://www.w3.org/2000/svg}svg"
             assert any(el.tag.endswith("path") for el in root.iter())
+
+
+def test_exim_forks_share_the_daemons_roots():
+    """MOSBENCH's exim: the daemon forks a connection process, which forks
+    a delivery process per message; every anonymous VMA is inherited, so
+    each VMA of every process in the tree has an anon_vma of its own whose
+    root is the daemon's anon_vma of that VMA (anon_vma_fork: ``anon_vma->root
+    = pvma->anon_vma->root``): every fork and exit locks the daemon's roots."""
+    p = small_costs()["workloads"]["exim"]
+    text = WORKLOADS["exim"].setup(2, p, None) + "C0 fork D0\n"
+    machine = Session(parse(text, "<exim>"), Config(variant="v3.0", lockdep=False,
+                                                    checks=False)).boot()
+    machine.run_steps()
+    procs = machine.runner.procs
+
+    def anon_vmas(name):
+        return [vma.anon_vma for vma in procs[name].task.mm.mm_mt if vma.anon_vma is not None]
+    daemon = anon_vmas("P0")
+    assert all(av.root is av for av in daemon)
+    for name in ("C0", "C1", "D0"):
+        avs = anon_vmas(name)
+        assert [av.root for av in avs] == daemon
+        assert not set(map(id, avs)) & set(map(id, daemon))
