@@ -481,11 +481,19 @@ class Linux_3_0_rc2(Linux):
         return self.wp_page_copy(vmf, page)
 
     def reuse_swap_page(self, page) -> bool:
-        """3.0 mm/swapfile.c:reuse_swap_page: mapcount-based.  (A swap-cache
-        page adds its swap count; the model's pages are never in the swap
-        cache on the write-fault path.)"""
+        """3.0 mm/swapfile.c:reuse_swap_page: mapcount-based.  A page in the
+        swap cache counts the swap PTEs of its slot too: another process
+        that swaps the page in later must find it where its own chain
+        reaches, so the page stays shared while any such PTE is left; the
+        last user takes it out of the swap cache (the disk copy is stale
+        once it writes)."""
         assert page.locked, "VM_BUG_ON(!PageLocked(page))"
-        return page._mapcount + 1 <= 1
+        count = page._mapcount + 1
+        if count <= 1 and page.swap is not None:
+            count += self.swap_info.swap_map.get(page.swap, 0)     # page_swapcount()
+            if count == 1:
+                self.delete_from_swap_cache(page)
+        return count <= 1
 
     # -- lockdep: 2011's RECLAIM_FS annotations -------------------------------------------
 
