@@ -51,9 +51,11 @@ PATCHES = {
     ("v3.19-rc4", "v3.19"): {"anon_vma_clone", "dup_anon_vma"},
     # B9's fix: dst->anon_vma = NULL on the clone error path
     ("v3.19", "v4.0"): {"anon_vma_clone"},
-    # 4.14's lockdep fs_reclaim annotation, 5.7's MREMAP_DONTUNMAP
+    # 4.14's lockdep fs_reclaim annotation, 5.7's MREMAP_DONTUNMAP, 5.9's
+    # refcount-based COW reuse (09854ba94c6a)
     ("v4.0", "v5.19"): {"fs_reclaim_acquire", "fs_reclaim_release", "_fs_reclaim_acquire",
-                        "_fs_reclaim_release", "check_mremap_params"},
+                        "_fs_reclaim_release", "check_mremap_params", "do_wp_page",
+                        "reuse_swap_page"},
     # CVE-2022-42703's fix 2555283eb40d: num_children/num_active_vmas
     ("v5.19", "v6.0"): {
         "anon_vma_init", "anon_vma_alloc", "_anon_vma_prepare", "anon_vma_clone",

@@ -55,7 +55,7 @@ def test_a_shared_swapped_page_comes_back_to_the_root_once(make_machine):
 SWAPPED_SHARED = "P0 mmap 0 4\nP0 write 0\nP0 madvise 0 1 pageout\nP0 fork P1\nP1 read 0"
 
 
-@pytest.mark.parametrize("variant", ["v3.0", "v6.18"])
+@pytest.mark.parametrize("variant", ["v3.0", "v4.0", "v6.18"])
 def test_a_write_to_a_swap_cache_page_others_still_swap_copies_it(make_machine, variant):
     """P1 swaps in a page P0 still has a swap PTE for: the folio stays in
     the swap cache for P0.  P1's write must copy it (3.0 reuse_swap_page()
@@ -77,7 +77,7 @@ def test_a_write_to_a_swap_cache_page_others_still_swap_copies_it(make_machine, 
     assert check_all_freed(m.kernel) == []
 
 
-@pytest.mark.parametrize("variant", ["v3.0", "v6.18"])
+@pytest.mark.parametrize("variant", ["v3.0", "v4.0", "v6.18"])
 def test_the_last_user_of_a_swap_cache_page_reuses_it(make_machine, variant):
     """Once P0 (and with it the last other swap PTE) is gone, P1's write
     reuses the cached page: it leaves the swap cache and moves to P1's own
