@@ -481,15 +481,12 @@ class Linux_3_0_rc2(Linux):
         return self.wp_page_copy(vmf, page)
 
     def reuse_swap_page(self, page) -> bool:
-        """3.0 mm/swapfile.c:reuse_swap_page: the page's mappings plus, for
-        a swap-cache page, the swap PTEs still pointing at its slot.  A page
-        read back from swap into one process while others keep the slot is
-        not this process's alone: reusing it would move it to this VMA's
-        anon_vma (page_move_anon_rmap) while the others' swap PTEs can
-        still fault it in, after that anon_vma is gone.  The last user
-        takes the page out of the swap cache, its slot's content stale.
-        (The model writes a page out synchronously, so none is under
-        writeback here.)"""
+        """3.0 mm/swapfile.c:reuse_swap_page: mapcount-based.  A page in the
+        swap cache counts the swap PTEs of its slot too: another process
+        that swaps the page in later must find it where its own chain
+        reaches, so the page stays shared while any such PTE is left; the
+        last user takes it out of the swap cache (the disk copy is stale
+        once it writes)."""
         assert page.locked, "VM_BUG_ON(!PageLocked(page))"
         count = page._mapcount + 1
         if count <= 1 and page.swap is not None:

@@ -71,6 +71,10 @@ class Linux_3_18(Linux_6_3):
     _fs_reclaim_release = Linux_3_0_rc2._fs_reclaim_release
     # no MREMAP_DONTUNMAP before 5.7
     check_mremap_params = Linux_3_0_rc2.check_mremap_params
+    # COW reuse by mapcount and swap count until 5.9 (09854ba94c6a "mm:
+    # do_wp_page() simplification" made it refcount-based)
+    do_wp_page = Linux_3_0_rc2.do_wp_page
+    reuse_swap_page = Linux_3_0_rc2.reuse_swap_page
 
     def anon_vma_init(self) -> None:
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from anonvma.checks.invariants import check_all_freed, check_invariants
 from anonvma.kernel.include.gfp import GFP_KERNEL, GFP_NOWAIT
 from anonvma.session import Config, Session
+from anonvma.variants import VARIANTS
 from anonvma.scenario import parse
 
 
@@ -46,6 +49,47 @@ def test_a_shared_swapped_page_comes_back_to_the_root_once(make_machine):
     assert check_invariants(m.kernel) == []
     m.do("P0 write 0")          # COW: the shared page is copied for P0
     assert m.folio("P0", 0) is not folio
+    assert check_invariants(m.kernel) == []
+
+
+SWAPPED_SHARED = "P0 mmap 0 4\nP0 write 0\nP0 madvise 0 1 pageout\nP0 fork P1\nP1 read 0"
+
+
+@pytest.mark.parametrize("variant", ["v3.0", "v4.0", "v6.18"])
+def test_a_write_to_a_swap_cache_page_others_still_swap_copies_it(make_machine, variant):
+    """P1 swaps in a page P0 still has a swap PTE for: the folio stays in
+    the swap cache for P0.  P1's write must copy it (3.0 reuse_swap_page()
+    adds the slot's swap count; 6.18 wp_can_reuse_anon_folio() keeps a
+    folio the swap cache cannot let go of): reusing it would move the
+    folio to P1's anon_vma, out of the reach of P0's chain, and P0's
+    swap-in after P1's exit would find it under a freed anon_vma."""
+    m = make_machine(variant=VARIANTS[variant], swap=8)
+    m.do(SWAPPED_SHARED)
+    cached = m.folio("P1", 0)
+    root = m.vma("P0", 0).anon_vma.root
+    assert cached.swap is not None and cached.mapping is root
+    m.do("P1 write 0")
+    assert m.folio("P1", 0) is not cached and cached.mapping is root
+    m.do("P1 exit\nP0 read 0")
+    assert m.folio("P0", 0) is cached
+    assert check_invariants(m.kernel) == []
+    m.do("P0 exit")
+    assert check_all_freed(m.kernel) == []
+
+
+@pytest.mark.parametrize("variant", ["v3.0", "v4.0", "v6.18"])
+def test_the_last_user_of_a_swap_cache_page_reuses_it(make_machine, variant):
+    """Once P0 (and with it the last other swap PTE) is gone, P1's write
+    reuses the cached page: it leaves the swap cache and moves to P1's own
+    anon_vma."""
+    m = make_machine(variant=VARIANTS[variant], swap=8)
+    m.do(SWAPPED_SHARED + "\nP0 exit")
+    cached = m.folio("P1", 0)
+    assert cached.swap is not None
+    m.do("P1 write 0")
+    assert m.folio("P1", 0) is cached
+    assert cached.swap is None and m.kernel.swap_info.inuse == 0
+    assert cached.mapping is m.vma("P1", 0).anon_vma
     assert check_invariants(m.kernel) == []
 
 

@@ -134,11 +134,20 @@ class Memory:
         return self.wp_page_copy(vmf, folio)
 
     def wp_can_reuse_anon_folio(self, folio, vma) -> bool:
-        """Small folios: reuse iff ours is the only reference (refcount-based
-        since 6.0, not mapcount-based as in 3.0)."""
-        if folio._refcount > 1:
+        """Small folios: reuse iff ours is the only reference, once the swap
+        cache has let go of its own (refcount-based since 5.9, not
+        mapcount-based as in 3.0)."""
+        swapcache = folio.swap is not None
+        if folio._refcount > 1 + swapcache:
             return False
         if not self.folio_trylock(folio):
+            return False
+        # folio_free_swap() under our lock: the slot goes unless a swap PTE
+        # still needs it, and with it the swap cache's reference.
+        if swapcache and folio.swap not in self.swap_info.swap_map:
+            self.delete_from_swap_cache(folio)
+        if folio._refcount != 1:
+            self.folio_unlock(folio)
             return False
         # We hold the only reference and the folio lock: the folio is ours.
         self.folio_move_anon_rmap(folio, vma)

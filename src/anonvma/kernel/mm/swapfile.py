@@ -92,12 +92,13 @@ class Swapfile:
 
     def free_swap_and_cache(self, entry: swp_pte_t) -> None:
         """A swap PTE is zapped: drop its count, and the cached folio too if
-        nothing maps it and no other PTE needs the slot."""
+        nothing maps it and no other PTE needs the slot.  The folio is only
+        trylocked (__try_to_reclaim_swap()): one that reclaim holds stays
+        in the swap cache for reclaim to free."""
         self.swap_free(entry)
         folio = self.swap_info.swap_cache.get(entry.offset)
-        if folio is not None and entry.offset not in self.swap_info.swap_map \
-                and not self.folio_mapped(folio):
-            self.delete_from_swap_cache(folio)
+        if folio is not None and not self.folio_mapped(folio):
+            self.folio_free_swap(folio)
 
     def folio_free_swap(self, folio) -> bool:
         """Free the slot of a cached folio no swap PTE points at any more.
