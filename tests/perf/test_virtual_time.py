@@ -187,3 +187,16 @@ def test_exim_forks_share_the_daemons_roots():
         avs = anon_vmas(name)
         assert [av.root for av in avs] == daemon
         assert not set(map(id, avs)) & set(map(id, daemon))
+
+
+@pytest.mark.parametrize("variant", ["v2.6.39", "v3.0-rc1", "v3.0-rc2", "v3.0"])
+def test_exim_deliveries_write_the_daemons_swapped_pages(variant):
+    """Under pressure the daemon's pages are in swap when a delivery writes
+    them, while the daemon and the connection process keep swap PTEs to the
+    slots: 3.0's reuse_swap_page() counts those, so the write copies the
+    page, and the next delivery's swap-in finds the cached page still on
+    the daemon's root (before, it had moved to an exited delivery's
+    anon_vma: __page_check_anon_rmap's VM_BUG_ON)."""
+    costs = small_costs()
+    r = run_workload("exim", variant, 4, costs, pressure=True)
+    assert r.reclaims > 0
