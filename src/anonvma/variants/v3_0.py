@@ -402,9 +402,13 @@ class Linux_3_0_rc2(Linux):
             vma = avc.vma
             # 3.0's vma_address(page, vma), a static inline of mm/rmap.c:
             # the walk visits every AVC, so this test is most of its cost.
-            start = vma.vm_start
-            address = start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
-            if not start <= address < vma.vm_end:
+            # address < vm_start is index < vm_pgoff, tested first without
+            # computing the address.
+            pgoff = vma.vm_pgoff
+            if index < pgoff:
+                continue
+            address = vma.vm_start + ((index - pgoff) << PAGE_SHIFT)
+            if address >= vma.vm_end:
                 continue
             if rwc.invalid_vma is not None and rwc.invalid_vma(vma, rwc.arg):
                 continue
