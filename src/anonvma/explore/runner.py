@@ -119,7 +119,7 @@ def _execute(program, strategy, events: bool) -> Execution:
     if ev is not None:
         ev.extend(f"report {kind}" for kind, _ in reports)
     return Execution(sched.decisions, failure, reports, sched.nr_switches, ev,
-                     Counter(alloc_failures))
+                     Counter(alloc_failures) if alloc_failures else Counter())
 
 
 @dataclass
@@ -187,7 +187,8 @@ def explore_program(program, strategy, budget_runs: int | None = None,
             break
         ex = execute(program, strategy)
         runs += 1
-        alloc_failures.update(ex.alloc_failures)
+        if ex.alloc_failures:
+            alloc_failures.update(ex.alloc_failures)
         if on_run is not None:
             on_run(runs)
         if ex.failure is not None:
