@@ -24,6 +24,8 @@ same.
 
 from __future__ import annotations
 
+from functools import cache
+
 from ..kernel import Linux
 from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM, ENOSYS
@@ -71,6 +73,7 @@ _BITS_3_0_TO_6_18 = (
 )
 
 
+@cache       # a handful of masks, translated at every allocation
 def gfp_from_3_0(flags: int) -> int:
     """A 3.0 mask in the model's layout.  3.0 wakes kswapd unless told not
     to (_GFP_NO_KSWAPD); 6.18 only if told to (__GFP_KSWAPD_RECLAIM)."""
