@@ -7,7 +7,9 @@
    point), against the same program run by the sequential scheduler (no
    greenlets, no decisions).  ``ordered`` is the anchors' toy explorer load,
    3 tasks x 2 locks x 5 iterations; ``scenario`` a concurrent scenario on
-   the 6.18 model (fork, munmap, mprotect and a fault in one together block).
+   the 6.18 model (fork, munmap, mprotect and a fault in one together block),
+   booted afresh with its trace lines, and as ``explore`` runs it: without
+   trace lines, from the snapshot after its sequential prefix.
 2. lockdep per acquire with a warm chain cache: a nested pair of mutexes
    taken and released in a loop, against the bare lock (no probe on the
    tracepoints) and against a no-op probe (the cost of the tracepoint call).
@@ -25,12 +27,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from anonvma.explore.parallel import explore_parallel  # noqa: E402
+from anonvma.explore.prefix import Prefixed  # noqa: E402
 from anonvma.explore.runner import execute  # noqa: E402
 from anonvma.explore.strategies import Random  # noqa: E402
 from anonvma.kernel.kernel.locking.lock import lock_class_key  # noqa: E402
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock  # noqa: E402
 from anonvma.scenario import parse  # noqa: E402
-from anonvma.session import Session  # noqa: E402
+from anonvma.session import Config, Session  # noqa: E402
 from toy import Ordered, ToyKernel  # noqa: E402
 
 SCENARIO = """\
@@ -68,18 +71,21 @@ def sequential_run(program):
 
 def schedules(seconds: float) -> None:
     print("schedules per second (random strategy) vs the sequential scheduler")
-    for name, program in (("ordered, no lockdep", Ordered(lockdep=False)),
-                          ("ordered, lockdep", Ordered(lockdep=True)),
-                          ("scenario, lockdep+checks", Session(parse(SCENARIO)))):
+    explored = Session(parse(SCENARIO), Config(trace=False))
+    for name, program, run in (("ordered, no lockdep", Ordered(lockdep=False), None),
+                               ("ordered, lockdep", Ordered(lockdep=True), None),
+                               ("scenario, lockdep+checks", Session(parse(SCENARIO)), None),
+                               ("scenario, as explore runs", explored, Prefixed(explored))):
         base = rate(lambda: sequential_run(program), seconds)
+        run = run or program
         strategy = Random(seed=0)
 
         def one():
             strategy.new_execution()
-            execute(program, strategy)
+            execute(run, strategy)
 
         conc = rate(one, seconds)
-        decisions = len(execute(program, Random(seed=1)).schedule)
+        decisions = len(execute(run, Random(seed=1)).schedule)
         print(f"  {name:26} {conc:8.0f}/s  ({decisions} decisions/run)   "
               f"sequential {base:8.0f}/s   ratio {conc / base:.2f}")
 

@@ -49,7 +49,8 @@ class Checks:
             problems = self.check()
             if memo is not None and key in memo:
                 memo[key] = problems
-        self._report("invariant", f"after line {step.lineno} ({step})", problems)
+        if problems:        # a together block's text is long: made only to be reported
+            self._report("invariant", f"after line {step.lineno} ({step})", problems)
 
     def at_end(self) -> None:
         self._report("invariant", "at the end", check_invariants(self.kernel))

@@ -10,7 +10,6 @@ and saves that failure as it would a single process's.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 
 from .runner import Result, explore_program
@@ -29,6 +28,8 @@ def explore_parallel(program, strategy: str, seed: int, params: dict, jobs: int,
     shares = [None] * jobs
     if budget_runs is not None:
         shares = [budget_runs // jobs + (i < budget_runs % jobs) for i in range(jobs)]
+    import multiprocessing          # not on the path of a one-process exploration
+
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
         results = pool.starmap(_worker, [(program, strategy, seed * jobs + i, params, shares[i],

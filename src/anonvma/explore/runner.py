@@ -11,6 +11,7 @@ or the program raised.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 import traceback
@@ -63,6 +64,22 @@ def execute(program, strategy, events: bool = False) -> Execution:
     """One run of ``program`` with ``strategy`` deciding every interleaving.
     ``events`` keeps the lock and scheduling events: what the determinism
     check compares besides the decisions and the reports."""
+    # A run's machine is cyclic garbage once the run is over.  Left to the
+    # collector's thresholds, it would walk the live machine several times
+    # during the run and promote the dead ones of earlier runs to the old
+    # generation, whose collections walk every object of the process; one
+    # young collection after the run frees the machine and nothing else.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _execute(program, strategy, events)
+    finally:
+        if enabled:
+            gc.collect(0)
+            gc.enable()
+
+
+def _execute(program, strategy, events: bool) -> Execution:
     machine = program.boot()
     kernel = machine.kernel
     trace = kernel.trace
@@ -102,7 +119,7 @@ def execute(program, strategy, events: bool = False) -> Execution:
     if ev is not None:
         ev.extend(f"report {kind}" for kind, _ in reports)
     return Execution(sched.decisions, failure, reports, sched.nr_switches, ev,
-                     Counter(alloc_failures))
+                     Counter(alloc_failures) if alloc_failures else Counter())
 
 
 @dataclass
@@ -170,7 +187,8 @@ def explore_program(program, strategy, budget_runs: int | None = None,
             break
         ex = execute(program, strategy)
         runs += 1
-        alloc_failures.update(ex.alloc_failures)
+        if ex.alloc_failures:
+            alloc_failures.update(ex.alloc_failures)
         if on_run is not None:
             on_run(runs)
         if ex.failure is not None:

@@ -15,7 +15,6 @@ command prints as one line and exit status 2.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import inspect
 import sys
@@ -164,4 +163,6 @@ def load_user_variant(spec: str, builtin: dict[str, type], name: str | None = No
 
 def entry_point_specs() -> dict[str, str]:
     """name -> ``module:Class`` of every variant installed packages register."""
+    import importlib.metadata       # tens of ms at start: only for a name no era has
+
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}

@@ -24,6 +24,8 @@ same.
 
 from __future__ import annotations
 
+from functools import cache
+
 from ..kernel import Linux
 from ..kernel.include import gfp as gfp_6_18
 from ..kernel.include.errno import EINVAL, ENOMEM, ENOSYS
@@ -71,6 +73,7 @@ _BITS_3_0_TO_6_18 = (
 )
 
 
+@cache       # a handful of masks, translated at every allocation
 def gfp_from_3_0(flags: int) -> int:
     """A 3.0 mask in the model's layout.  3.0 wakes kswapd unless told not
     to (_GFP_NO_KSWAPD); 6.18 only if told to (__GFP_KSWAPD_RECLAIM)."""
@@ -402,9 +405,13 @@ class Linux_3_0_rc2(Linux):
             vma = avc.vma
             # 3.0's vma_address(page, vma), a static inline of mm/rmap.c:
             # the walk visits every AVC, so this test is most of its cost.
-            start = vma.vm_start
-            address = start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
-            if not start <= address < vma.vm_end:
+            # address < vm_start is index < vm_pgoff, tested first without
+            # computing the address.
+            pgoff = vma.vm_pgoff
+            if index < pgoff:
+                continue
+            address = vma.vm_start + ((index - pgoff) << PAGE_SHIFT)
+            if address >= vma.vm_end:
                 continue
             if rwc.invalid_vma is not None and rwc.invalid_vma(vma, rwc.arg):
                 continue

@@ -69,11 +69,14 @@ class Pct:
         if current is not None and current.pid in prio and (
                 self.steps in self.change_points or is_yielding):
             self._lower(current.pid)
-        by_pid = {t.pid: t for t in runnable}
-        for pid in prio:
-            if pid in by_pid:
-                return by_pid[pid]
-        raise AssertionError("no runnable task has a priority")
+        # the highest priority runnable: a handful of tasks, so the ranks are
+        # looked up rather than a map built at every step
+        best, rank = None, len(prio)
+        for t in runnable:
+            r = prio.index(t.pid)
+            if r < rank:
+                best, rank = t, r
+        return best
 
     def choose(self, n: int) -> int:
         return self.rng.randrange(n)
