@@ -135,7 +135,7 @@ def draw_config(rng: random.Random) -> dict:
                       pressure=rng.random() < 0.5)
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
-                  max_procs=rng.choice((2, 4, 8)))
+                  max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.5)
     fault = rng.random()
     cache = rng.choice(CACHES)
     if fault < 1 / 3:
@@ -158,9 +158,10 @@ def build(params: dict, gen: Choices) -> Program:
                                    block_ops=BLOCK_OPS)
         swarm["pressure"] = params["pressure"]
         return Program(text, True, swarm, params, gen.recorded)
-    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
+    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
+                 merges=params["merges"])
     text = generate(gen, max_ops=params["max_ops"], max_procs=params["max_procs"],
-                    weights=weights, keep_alive=True)
+                    weights=weights, keep_alive=True, merges=params["merges"])
     head = []
     if "failslab" in params:
         p, cache, seed = params["failslab"]
