@@ -366,6 +366,19 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 new = count if kind == 2 else choose(1, 8)
                 where = (choose(1, 2) if merges else choose(0, 2)) if mine else 0
                 beside = _continued(mapped[proc], pgoffs[proc], pages, new) if where == 2 else []
+                if merges and where == 2:
+                    # the move sized to fit: every length whose page
+                    # offsets end where a neighbour's begin, or begin
+                    # where one's end
+                    fits = [(n, dest) for n in range(1, 9) for dest in _continued(
+                        mapped[proc], pgoffs[proc],
+                        range(first, min(first + n, TOP)) if kind == 2 else pages, n)]
+                    if fits:
+                        new, dest = _pick(choose, fits)
+                        if kind == 2:
+                            count = new
+                            pages = range(first, min(first + count, TOP))
+                        beside = [dest]
                 if beside:
                     dest = _pick(choose, beside)
                 elif where:

@@ -60,7 +60,12 @@ CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
 CORE = ("mmap", "write")  # the ops that make anonymous memory
+NARROW = 0.25           # the share of narrow swarms
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
+# the share of the time each family of programs gets: a concurrent program
+# costs as much as ten plain ones and a fail-nth sweep is tens of programs,
+# so drawing by count would leave the plain programs a few per cent of it
+SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -108,11 +113,19 @@ class Program:
     mutant: bool = False                            # of a corpus program
 
 
-def draw_config(rng: random.Random) -> dict:
-    """A swarm configuration: op weights, size, concurrency, faults."""
+def kind_of(params: dict) -> str:
+    """The family a configuration belongs to, of those in ``SHARES``."""
+    if params["concurrent"]:
+        return "concurrent"
+    return "faults" if {"failslab", "sweep", "fail_nth"} & params.keys() else "plain"
+
+
+def draw_config(rng: random.Random, kind: str) -> dict:
+    """A swarm configuration of the family ``kind``: op weights, size,
+    concurrency, faults."""
     table = op_weights(None)
     weights = {}
-    if rng.random() < 0.25:
+    if rng.random() < NARROW:
         # a narrow swarm: a few ops only, the same thing many times; half
         # of them on the two that make anonymous memory (mmap, write) and
         # one to three others
@@ -130,17 +143,18 @@ def draw_config(rng: random.Random) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if rng.random() < 0.25:
+    if kind == "concurrent":
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
                       pressure=rng.random() < 0.5)
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
                   max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.5)
-    fault = rng.random()
+    if kind == "plain":
+        return params
     cache = rng.choice(CACHES)
-    if fault < 1 / 3:
+    if rng.random() < 0.5:
         params["failslab"] = (rng.choice((5, 20, 50, 80)), cache, rng.randrange(1 << 16))
-    elif fault < 2 / 3:
+    else:
         # a fail-nth sweep: every allocation of a few lines fails in turn,
         # alone and with the one after it (sweep)
         params["sweep"] = cache
@@ -302,18 +316,19 @@ class Corpus:
         return bool(new)
 
 
-def draw_program(rng: random.Random, corpus: Corpus | None = None) -> Program:
-    """A new program (a swarm configuration, then a program under it), or
-    a mutant of a corpus program.  A concurrent program whose prefix left a
-    process of the block dead (an exec by a thread kills the rest of its
-    group) is drawn again."""
+def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) -> Program:
+    """A new program of the family ``kind`` (a swarm configuration, then a
+    program under it), or a mutant of a corpus program of that family.  A
+    concurrent program whose prefix left a process of the block dead (an
+    exec by a thread kills the rest of its group) is drawn again."""
     while True:
-        if corpus is not None and corpus.programs and rng.random() < 0.5:
-            parent = rng.choice(corpus.programs)
+        parents = [p for p in corpus.programs if kind_of(p.params) == kind] if corpus else []
+        if parents and rng.random() < 0.5:
+            parent = rng.choice(parents)
             prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
             prog.mutant = True
         else:
-            prog = build(draw_config(rng), Choices(rng.randrange(1 << 30)))
+            prog = build(draw_config(rng, kind), Choices(rng.randrange(1 << 30)))
         if not prog.concurrent:
             return prog
         try:
@@ -376,13 +391,19 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     n = 0
     pending: list[Program] = []         # the rest of a fail-nth sweep
     sites: Counter = Counter()          # allocation site -> lines swept there
+    spent: Counter = Counter()          # family -> seconds its programs took
     while time.perf_counter() - start < seconds:
-        prog = pending.pop() if pending else draw_program(rng, corpus)
+        # the family furthest below its share of the time so far
+        kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
+        began = time.perf_counter()
+        prog = pending.pop() if kind == "faults" and pending else \
+            draw_program(rng, kind, corpus)
         n += 1
         hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
             if "sweep" in prog.params:
                 pending = sweep(prog, era, rng, sites)[::-1]
+            spent[kind] += time.perf_counter() - began
             continue
         kind, text, schedule = hit
         found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)
