@@ -142,6 +142,22 @@ def _offset_neighbours(mapped: set[int], pgoffs: dict[int, int],
     return sorted(out)
 
 
+def _vma_of(mapped: set[int], pgoffs: dict[int, int], flags: dict[int, str],
+            page: int) -> range:
+    """The pages of the VMA ``page`` is in, as far as the record tells: the
+    run of mapped pages around it with its flags and page offsets that go
+    on (neighbours like that are merged)."""
+    def same(a, b):
+        return b in mapped and flags.get(b) == flags.get(a) and \
+            pgoffs.get(b, b) - pgoffs.get(a, a) == b - a
+    first = last = page
+    while same(first, first - 1):
+        first -= 1
+    while same(last, last + 1):
+        last += 1
+    return range(first, last + 1)
+
+
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
              weights: Mapping[str, int] | None = None, anon_names: bool = True,
              keep_alive: bool = False, merges: bool = False) -> str:
@@ -354,12 +370,12 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             kind = choose(1, 2) if merges else choose(0, 2)
             faulted = sorted(written[proc] & mapped[proc])
             if merges and faulted:
-                # a faulted range: its folios move with it (move_ptes())
-                first = _pick(choose, faulted)
-                while first - 1 in faulted:
-                    first -= 1
-                count = choose(1, max(1, min(8, window - first)))
-                pages = range(first, min(first + count, TOP))
+                # a faulted VMA, whole: its folios and its anon_vma move
+                # with it (move_ptes()), and what is left behind is a hole,
+                # not an unfaulted piece of it
+                pages = _vma_of(mapped[proc], pgoffs[proc], flags[proc],
+                                _pick(choose, faulted))
+                first, count = pages.start, len(pages)
             if kind == 0:
                 lines.append(f"{proc} mremap {first} {count} {choose(1, 8)}")
             else:
