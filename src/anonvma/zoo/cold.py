@@ -60,12 +60,12 @@ CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
 CORE = ("mmap", "write")  # the ops that make anonymous memory
-NARROW = 0.25           # the share of narrow swarms
+NARROW = 0.4            # the share of narrow swarms
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # the share of the time each family of programs gets: a concurrent program
 # costs as much as ten plain ones and a fail-nth sweep is tens of programs,
 # so drawing by count would leave the plain programs a few per cent of it
-SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
+SHARES = {"plain": 2, "faults": 1, "concurrent": 2}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
