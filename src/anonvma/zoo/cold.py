@@ -2,22 +2,26 @@
 attached, until something is reported.
 
 Nothing here knows any bug.  Each program is drawn from one seeded stream
-(the seed of ``zoo run``) in three steps:
+(the seed of ``zoo run``), of the family of programs that is furthest
+below its share of the time spent (``SHARES``: plain, faults, concurrent),
+in three steps:
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
-  or is made ten times likelier; or (a quarter of the configurations) only
-  two to four ops are kept; programs are short or long, with few or many
-  processes.  Leaving ops out is what lets a long program do one thing
-  many times (fork and exit, and nothing else) instead of a bit of
-  everything.
-- **fault injection**: a third of the plain programs run with failslab
+  or is made ten times likelier; or (``NARROW`` of the configurations)
+  only two to four ops are kept; programs are short or long, with few or
+  many processes; half the plain programs aim their placements at merges
+  (``generate(merges=True)``: beside a neighbour with its flags, whole
+  faulted VMAs moved to where their page offsets continue a neighbour's).
+  Leaving ops out is what lets a long program do one thing many times
+  (fork and exit, and nothing else) instead of a bit of everything.
+- **fault injection** (the faults family): half its programs run with failslab
   (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
-  allocations fail too; in one cache or all), a third with syzkaller's fail-nth (the N-th
+  allocations fail too; in one cache or all), half with syzkaller's fail-nth (the N-th
   allocation of one random line fails, N = 1-4, counting one cache's
   allocations or all): the error paths, the second one past the
   allocations that build the state.
-- **concurrency and pressure**: one in ten is a concurrent program
+- **concurrency and pressure** (the concurrent family): a concurrent program
   (``generate_concurrent``: a generated prefix, then a together block),
   half of them with the zone nearly full so that reclaim runs beside them,
   and processes exiting in the block (``exits``),
@@ -62,9 +66,10 @@ SCHEDULES = 4           # schedules per concurrent program and strategy
 CORE = ("mmap", "write")  # the ops that make anonymous memory
 NARROW = 0.4            # the share of narrow swarms
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
-# the share of the time each family of programs gets: a concurrent program
-# costs as much as ten plain ones and a fail-nth sweep is tens of programs,
-# so drawing by count would leave the plain programs a few per cent of it
+# the share of the work (``work``) each family of programs gets: a
+# concurrent program costs as much as ten plain ones and a fail-nth sweep is
+# tens of programs, so drawing by count would leave the plain programs a few
+# per cent of the time
 SHARES = {"plain": 2, "faults": 1, "concurrent": 2}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
@@ -357,6 +362,13 @@ def problem(reports, others=()) -> tuple[str, str] | None:
                 None)
 
 
+def work(prog: Program) -> int:
+    """What running a program costs, in lines run: the time shares are
+    counted in it rather than in seconds so that a seed draws the same
+    programs however loaded the machine is."""
+    return (prog.text.count("\n") + 1) * (2 * SCHEDULES if prog.concurrent else 1)
+
+
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
                 others=()):
     """(kind, text, schedule) of the first problem not of a kind in
@@ -391,19 +403,19 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     n = 0
     pending: list[Program] = []         # the rest of a fail-nth sweep
     sites: Counter = Counter()          # allocation site -> lines swept there
-    spent: Counter = Counter()          # family -> seconds its programs took
+    spent: Counter = Counter()          # family -> the work its programs took
     while time.perf_counter() - start < seconds:
-        # the family furthest below its share of the time so far
+        # the family furthest below its share of the work so far
         kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
-        began = time.perf_counter()
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
         n += 1
         hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
+            spent[kind] += work(prog)
             if "sweep" in prog.params:
                 pending = sweep(prog, era, rng, sites)[::-1]
-            spent[kind] += time.perf_counter() - began
+                spent[kind] += work(prog)       # line_allocations() ran it once more
             continue
         kind, text, schedule = hit
         found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)
