@@ -38,6 +38,8 @@ _OPS = (
     # userfaultfd: registration splits and merges, UFFDIO_MOVE re-targets folios
     ("uffd_register", 2), ("uffd_move", 3),
 )
+# what merges=True draws more of: the ops that make, move, split and unmap VMAs
+LAYOUT_OPS = ("mmap", "mmap fixed", "mprotect", "munmap", "mremap")
 _NAMES = ("a", "a", "b", "c")
 _POLICIES = ("default", "bind", "bind", "preferred", "interleave")
 # where 'mmap any COUNT' lands when the top of the scenario range is free
@@ -166,10 +168,12 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     ``anon_names`` False leaves out the anon_name lines (for a kernel
     without CONFIG_ANON_VMA_NAME), drawing the same choices otherwise.
 
-    ``merges`` aims placements at merges: a new mapping goes beside what is
-    mapped, with its neighbour's protection and flags (a merge needs equal
-    vm_flags), and mremap moves faulted ranges (whose folios and anon_vma
-    go with them) to where their page offsets continue a neighbour's.
+    ``merges`` aims the program at merges: the ops that make, move, split
+    and unmap VMAs (``LAYOUT_OPS``) are drawn four times as often, a new
+    mapping goes beside what is mapped, with its neighbour's protection and
+    flags (a merge needs equal vm_flags), and mremap moves faulted VMAs
+    (whose folios and anon_vma go with them) to where their page offsets
+    continue a neighbour's.
 
     A rough record of what each process mapped (ignoring failures) steers
     most ranges into mapped memory and most accesses to writable pages, so
@@ -177,6 +181,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     and COW happen often, and few processes die of SIGSEGV before they have
     done anything interesting."""
     ops = op_weights(weights)
+    if merges:
+        ops = tuple((op, w * 4 if op in LAYOUT_OPS else w) for op, w in ops)
     live = ["P0"]
     mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}

@@ -153,7 +153,7 @@ def draw_config(rng: random.Random, kind: str) -> dict:
                       pressure=rng.random() < 0.5)
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
-                  max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.5)
+                  max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.75)
     if kind == "plain":
         return params
     cache = rng.choice(CACHES)
