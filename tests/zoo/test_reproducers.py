@@ -163,3 +163,24 @@ def test_exit_beside_preempted_reclaim_leaves_no_swap_cache_orphan():
     ex = replay_found(str(HERE / "preempt_leak.scn"), str(HERE / "preempt_leak.schedule.json"),
                       None)
     assert ex.failure is None, ex.failure.text
+
+
+def test_b17_cold_reproducer_frees_the_moved_folios_anon_vma_on_6_18_7():
+    """The zoo's shrunk B17 reproducer (seed 1): a faulted VMA moved away
+    and back with MREMAP_DONTUNMAP to where an unfaulted neighbour's page
+    offsets continue its own merges with that neighbour; 6.18.7's
+    vma_expand() gives the survivor no anon_vma, and dontunmap_complete()'s
+    unlink_anon_vmas() of the source frees the one the moved folios point
+    at, which the exit's zap then reads (the syzbot reports' UAF).  6.18's
+    copied_from dup keeps it alive."""
+    bug = BY_ID["B17"]
+    ex = replay_found(str(HERE / "B17-cold.scn"), None, bug.buggy)
+    assert ex.failure is not None and ex.failure.kind == "invariant"
+    assert "is mapped but its anon_vma is freed" in ex.failure.text
+    kasan = next(text for kind, text in ex.reports if kind == "kasan")
+    assert "BUG: KASAN: slab-use-after-free in" in kasan
+    freed = kasan.split("Freed by task")[1]
+    assert "unlink_anon_vmas" in freed and "dontunmap_complete" in freed
+    assert "which belongs to the cache anon_vma" in kasan
+    ex = replay_found(str(HERE / "B17-cold.scn"), None, bug.fixed)
+    assert ex.failure is None and ex.reports == [], ex.reports
