@@ -184,3 +184,22 @@ def test_b17_cold_reproducer_frees_the_moved_folios_anon_vma_on_6_18_7():
     assert "which belongs to the cache anon_vma" in kasan
     ex = replay_found(str(HERE / "B17-cold.scn"), None, bug.fixed)
     assert ex.failure is None and ex.reports == [], ex.reports
+
+
+def test_b10_double_reuse_gives_one_anon_vma_two_chains_on_5_19():
+    """CVE-2022-42703 (2555283eb40d): ``degree`` mixes child anon_vmas and
+    VMAs, so a fork reuses a leaf anon_vma that a VMA still uses, and two
+    VMAs then share an anon_vma with different chains, the assumption
+    is_mergeable_anon_vma() rests on ("if two VMAs have the same
+    ->anon_vma, the list of anon_vmas attached to the VMAs is guaranteed
+    to be the same").  The shrunk program of a narrow swarm: splits by
+    mprotect, forks whose parents exit (one by SIGSEGV), and two forks
+    from one process.  6.0's num_children/num_active_vmas reuse only an
+    anon_vma no VMA uses."""
+    bug = BY_ID["B10"]
+    ex = replay_found(str(HERE / "B10.scn"), None, bug.buggy)
+    assert ex.failure is not None and ex.failure.kind == "invariant"
+    assert "I-9: VMAs sharing one anon_vma have different chains" in ex.failure.text
+    assert "(P5 fork P8)" in ex.failure.text
+    ex = replay_found(str(HERE / "B10.scn"), None, bug.fixed)
+    assert ex.failure is None and ex.reports == [], ex.reports
