@@ -70,7 +70,7 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # concurrent program costs as much as ten plain ones and a fail-nth sweep is
 # tens of programs, so drawing by count would leave the plain programs a few
 # per cent of the time
-SHARES = {"plain": 2, "faults": 1, "concurrent": 2}
+SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
