@@ -166,7 +166,9 @@ def test_exit_beside_preempted_reclaim_leaves_no_swap_cache_orphan():
 
 
 def test_b17_cold_reproducer_frees_the_moved_folios_anon_vma_on_6_18_7():
-    """The zoo's shrunk B17 reproducer (seed 1): a faulted VMA moved away
+    """The zoo's shrunk B17 reproducer (seed 1, with the plain programs at
+    twice the others' share of the time; seed 0 of the equal shares finds
+    the fork-child form of the same merge, I-6): a faulted VMA moved away
     and back with MREMAP_DONTUNMAP to where an unfaulted neighbour's page
     offsets continue its own merges with that neighbour; 6.18.7's
     vma_expand() gives the survivor no anon_vma, and dontunmap_complete()'s
