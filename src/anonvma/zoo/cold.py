@@ -3,14 +3,14 @@ attached, until something is reported.
 
 Nothing here knows any bug.  Each program is drawn from one seeded stream
 (the seed of ``zoo run``), of the family of programs that is furthest
-below its share of the time spent (``SHARES``: plain, faults, concurrent),
-in three steps:
+below its share of the work done so far (``SHARES``: plain, faults,
+concurrent; ``work``), in three steps:
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
   or is made ten times likelier; or (``NARROW`` of the configurations)
   only two to four ops are kept; programs are short or long, with few or
-  many processes; half the plain programs aim their placements at merges
+  many processes; three plain or faults programs in four aim at merges
   (``generate(merges=True)``: beside a neighbour with its flags, whole
   faulted VMAs moved to where their page offsets continue a neighbour's).
   Leaving ops out is what lets a long program do one thing many times
