@@ -187,3 +187,45 @@ def test_exit_beside_preempted_reclaim_leaves_a_swap_cache_folio_for_reclaim():
     kernel.folio_get(orphans[0])
     assert swap_cache_orphans(kernel) == []
     assert check_all_freed(kernel) == ["leak: 1 folios still allocated after every process exited"]
+
+
+def test_b17_cold_reproducer_frees_the_moved_folios_anon_vma_on_6_18_7():
+    """The zoo's shrunk B17 reproducer (seed 1, with the plain programs at
+    twice the others' share of the time; seed 0 of the equal shares finds
+    the fork-child form of the same merge, I-6): a faulted VMA moved away
+    and back with MREMAP_DONTUNMAP to where an unfaulted neighbour's page
+    offsets continue its own merges with that neighbour; 6.18.7's
+    vma_expand() gives the survivor no anon_vma, and dontunmap_complete()'s
+    unlink_anon_vmas() of the source frees the one the moved folios point
+    at, which the exit's zap then reads (the syzbot reports' UAF).  6.18's
+    copied_from dup keeps it alive."""
+    bug = BY_ID["B17"]
+    ex = replay_found(str(HERE / "B17-cold.scn"), None, bug.buggy)
+    assert ex.failure is not None and ex.failure.kind == "invariant"
+    assert "is mapped but its anon_vma is freed" in ex.failure.text
+    kasan = next(text for kind, text in ex.reports if kind == "kasan")
+    assert "BUG: KASAN: slab-use-after-free in" in kasan
+    freed = kasan.split("Freed by task")[1]
+    assert "unlink_anon_vmas" in freed and "dontunmap_complete" in freed
+    assert "which belongs to the cache anon_vma" in kasan
+    ex = replay_found(str(HERE / "B17-cold.scn"), None, bug.fixed)
+    assert ex.failure is None and ex.reports == [], ex.reports
+
+
+def test_b10_double_reuse_gives_one_anon_vma_two_chains_on_5_19():
+    """CVE-2022-42703 (2555283eb40d): ``degree`` mixes child anon_vmas and
+    VMAs, so a fork reuses a leaf anon_vma that a VMA still uses, and two
+    VMAs then share an anon_vma with different chains, the assumption
+    is_mergeable_anon_vma() rests on ("if two VMAs have the same
+    ->anon_vma, the list of anon_vmas attached to the VMAs is guaranteed
+    to be the same").  The shrunk program of a narrow swarm: splits by
+    mprotect, forks whose parents exit (one by SIGSEGV), and two forks
+    from one process.  6.0's num_children/num_active_vmas reuse only an
+    anon_vma no VMA uses."""
+    bug = BY_ID["B10"]
+    ex = replay_found(str(HERE / "B10.scn"), None, bug.buggy)
+    assert ex.failure is not None and ex.failure.kind == "invariant"
+    assert "I-9: VMAs sharing one anon_vma have different chains" in ex.failure.text
+    assert "(P5 fork P8)" in ex.failure.text
+    ex = replay_found(str(HERE / "B10.scn"), None, bug.fixed)
+    assert ex.failure is None and ex.reports == [], ex.reports

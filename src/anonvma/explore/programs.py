@@ -38,6 +38,8 @@ _OPS = (
     # userfaultfd: registration splits and merges, UFFDIO_MOVE re-targets folios
     ("uffd_register", 2), ("uffd_move", 3),
 )
+# what merges=True draws more of: the ops that make, move, split and unmap VMAs
+LAYOUT_OPS = ("mmap", "mmap fixed", "mprotect", "munmap", "mremap")
 _NAMES = ("a", "a", "b", "c")
 _POLICIES = ("default", "bind", "bind", "preferred", "interleave")
 # where 'mmap any COUNT' lands when the top of the scenario range is free
@@ -124,10 +126,12 @@ def _continued(mapped: set[int], pgoffs: dict[int, int], pages: range, new: int)
     return sorted(out)
 
 
-def _offset_neighbours(mapped: set[int], pgoffs: dict[int, int], count: int) -> list[int]:
+def _offset_neighbours(mapped: set[int], pgoffs: dict[int, int],
+                       count: int) -> list[tuple[int, int]]:
     """Free places for a new mapping of ``count`` pages whose page offsets
     (its own address, as for any new anonymous mapping) continue those of a
-    range that mremap moved away, on either side."""
+    range that mremap moved away, on either side: (first page, the moved
+    page it continues)."""
     out = set()
     for page in mapped:
         off = pgoffs.get(page, page)
@@ -136,17 +140,40 @@ def _offset_neighbours(mapped: set[int], pgoffs: dict[int, int], count: int) -> 
         for first in (off + 1, off - count):
             if 0 <= first and first + count <= TOP and \
                     not mapped.intersection(range(first, first + count)):
-                out.add(first)
+                out.add((first, page))
     return sorted(out)
+
+
+def _vma_of(mapped: set[int], pgoffs: dict[int, int], flags: dict[int, str],
+            page: int) -> range:
+    """The pages of the VMA ``page`` is in, as far as the record tells: the
+    run of mapped pages around it with its flags and page offsets that go
+    on (neighbours like that are merged)."""
+    def same(a, b):
+        return b in mapped and flags.get(b) == flags.get(a) and \
+            pgoffs.get(b, b) - pgoffs.get(a, a) == b - a
+    first = last = page
+    while same(first, first - 1):
+        first -= 1
+    while same(last, last + 1):
+        last += 1
+    return range(first, last + 1)
 
 
 def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int = 4,
              weights: Mapping[str, int] | None = None, anon_names: bool = True,
-             keep_alive: bool = False) -> str:
+             keep_alive: bool = False, merges: bool = False) -> str:
     """One scenario's text.  ``window`` is the number of pages ops touch;
     ``weights`` changes how often each op is drawn (``op_weights``);
     ``anon_names`` False leaves out the anon_name lines (for a kernel
     without CONFIG_ANON_VMA_NAME), drawing the same choices otherwise.
+
+    ``merges`` aims the program at merges: the ops that make, move, split
+    and unmap VMAs (``LAYOUT_OPS``) are drawn four times as often, a new
+    mapping goes beside what is mapped, with its neighbour's protection and
+    flags (a merge needs equal vm_flags), and mremap moves faulted VMAs
+    (whose folios and anon_vma go with them) to where their page offsets
+    continue a neighbour's.
 
     A rough record of what each process mapped (ignoring failures) steers
     most ranges into mapped memory and most accesses to writable pages, so
@@ -154,6 +181,8 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     and COW happen often, and few processes die of SIGSEGV before they have
     done anything interesting."""
     ops = op_weights(weights)
+    if merges:
+        ops = tuple((op, w * 4 if op in LAYOUT_OPS else w) for op, w in ops)
     live = ["P0"]
     mapped = {"P0": set()}          # the threads of a process share its sets
     writable = {"P0": set()}
@@ -161,6 +190,9 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
     # where a moved range would continue a neighbour (a merge candidate)
     pgoffs = {"P0": {}}
     written = {"P0": set()}         # pages written: their VMA has an anon_vma
+    # page -> its mmap protection and flags, as the line spelt them: what a
+    # merge candidate beside it takes
+    flags = {"P0": {}}
     group = {"P0": 0}               # name -> its process (thread group)
     leader = {0: "P0"}              # a thread group's leading thread
     leaderless = set()              # groups whose leader did 'exit thread'
@@ -175,6 +207,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             prot = _pick(choose, _PROTS)
             lines.append(f"P0 mmap {first} {count} {prot}")
             mapped["P0"].update(range(first, first + count))
+            flags["P0"].update((p, prot) for p in range(first, first + count))
             pgoffs["P0"].update((p, p) for p in range(first, first + count))
             if prot in ("rw", "rwx"):
                 writable["P0"].update(range(first, first + count))
@@ -188,26 +221,34 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         count = choose(1, max(1, min(8, window - first)))
         pages = range(first, min(first + count, TOP))
         if op in ("mmap", "mmap fixed"):
-            where = choose(0, 2) if mine else 0
+            where = (choose(1, 2) if merges else choose(0, 2)) if mine else 0
             beside = _offset_neighbours(mapped[proc], pgoffs[proc], count) if where == 2 else []
+            neighbour = None
             if beside:
                 # where a moved range's page offsets go on: moving it back
                 # beside the new mapping may merge the two (copy_vma())
-                first = _pick(choose, beside)
+                first, neighbour = _pick(choose, beside)
                 pages = range(first, min(first + count, TOP))
             elif where:
                 # right next to what is mapped: merge candidates
                 first = _edge(choose, mine, count, window)
                 pages = range(first, min(first + count, TOP))
-            prot = _pick(choose, _PROTS)
-            # without VM_ACCOUNT: changes which mprotect merges happen
-            noreserve = " noreserve" if choose(0, 5) == 0 else ""
+                neighbour = first - 1 if first - 1 in mapped[proc] else first + count
+            like = flags[proc].get(neighbour) if merges else None
+            if like is not None:
+                prot, _, noreserve = like.partition(" ")
+                noreserve = " noreserve" if noreserve else ""
+            else:
+                prot = _pick(choose, _PROTS)
+                # without VM_ACCOUNT: changes which mprotect merges happen
+                noreserve = " noreserve" if choose(0, 5) == 0 else ""
             fixed = op == "mmap fixed"
-            flags = (" fixed" if fixed else "") + noreserve
-            lines.append(f"{proc} mmap {first} {count} {prot}{flags}")
+            tail = (" fixed" if fixed else "") + noreserve
+            lines.append(f"{proc} mmap {first} {count} {prot}{tail}")
             if fixed or not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
                 pgoffs[proc].update((p, p) for p in pages)
+                flags[proc].update((p, prot + noreserve) for p in pages)
                 writable[proc].difference_update(pages)
                 if prot in ("rw", "rwx"):
                     writable[proc].update(pages)
@@ -218,6 +259,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             if not mapped[proc].intersection(pages):
                 mapped[proc].update(pages)
                 pgoffs[proc].update((p, p) for p in pages)
+                flags[proc].update((p, prot) for p in pages)
                 if prot in ("rw", "rwx"):
                     writable[proc].update(pages)
         elif op in ("read", "write"):
@@ -239,6 +281,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[child] = set(writable[proc])
             pgoffs[child] = dict(pgoffs[proc])
             written[child] = set(written[proc])
+            flags[child] = dict(flags[proc])
         elif op == "anon_name":
             name = _pick(choose, _NAMES + ("",))
             if anon_names:
@@ -264,6 +307,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             writable[child] = writable[proc]
             pgoffs[child] = pgoffs[proc]
             written[child] = written[proc]
+            flags[child] = flags[proc]
         elif op == "exec":
             lines.append(f"{proc} exec")
             leader[group[proc]] = proc      # de_thread(): the exec'ing thread leads
@@ -271,7 +315,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             for name in [n for n in live if group[n] == group[proc] and n != proc]:
                 live.remove(name)
             mapped[proc], writable[proc] = set(), set()
-            pgoffs[proc], written[proc] = {}, set()
+            pgoffs[proc], written[proc], flags[proc] = {}, set(), {}
         elif op == "exit":
             if (proc == "P0" or keep_alive) and len(live) == 1 and len(lines) < n_ops - 1:
                 continue            # keep someone alive to do the rest
@@ -290,6 +334,9 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         elif op == "mprotect":
             prot = _pick(choose, _PROTS)
             lines.append(f"{proc} mprotect {first} {count} {prot}")
+            for p in mapped[proc].intersection(pages):
+                flags[proc][p] = prot + (" noreserve" if flags[proc].get(p, "").endswith(
+                    "noreserve") else "")
             if prot in ("rw", "rwx"):
                 writable[proc].update(mapped[proc].intersection(pages))
             else:
@@ -297,6 +344,7 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
         elif op == "munmap":
             lines.append(f"{proc} munmap {first} {count}")
             mapped[proc].difference_update(pages)
+            written[proc].difference_update(pages)
             writable[proc].difference_update(pages)
         elif op == "madvise":
             lines.append(f"{proc} madvise {first} {count} {_pick(choose, _ADVICE)}")
@@ -325,13 +373,34 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
             advice = _pick(choose, _REMOTE_ADVICE)
             lines.append(f"{proc} process_madvise {target} {first} {count} {advice}")
         elif op == "mremap":
-            kind = choose(0, 2)
+            kind = choose(1, 2) if merges else choose(0, 2)
+            faulted = sorted(written[proc] & mapped[proc])
+            if merges and faulted:
+                # a faulted VMA, whole: its folios and its anon_vma move
+                # with it (move_ptes()), and what is left behind is a hole,
+                # not an unfaulted piece of it
+                pages = _vma_of(mapped[proc], pgoffs[proc], flags[proc],
+                                _pick(choose, faulted))
+                first, count = pages.start, len(pages)
             if kind == 0:
                 lines.append(f"{proc} mremap {first} {count} {choose(1, 8)}")
             else:
                 new = count if kind == 2 else choose(1, 8)
-                where = choose(0, 2) if mine else 0
+                where = (choose(1, 2) if merges else choose(0, 2)) if mine else 0
                 beside = _continued(mapped[proc], pgoffs[proc], pages, new) if where == 2 else []
+                if merges and where == 2:
+                    # the move sized to fit: every length whose page
+                    # offsets end where a neighbour's begin, or begin
+                    # where one's end
+                    fits = [(n, dest) for n in range(1, 9) for dest in _continued(
+                        mapped[proc], pgoffs[proc],
+                        range(first, min(first + n, TOP)) if kind == 2 else pages, n)]
+                    if fits:
+                        new, dest = _pick(choose, fits)
+                        if kind == 2:
+                            count = new
+                            pages = range(first, min(first + count, TOP))
+                        beside = [dest]
                 if beside:
                     dest = _pick(choose, beside)
                 elif where:
@@ -341,10 +410,12 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 tail = " dontunmap" if kind == 2 else ""
                 lines.append(f"{proc} mremap {first} {count} {new} to {dest}{tail}")
                 moved = mapped[proc].intersection(pages)
+                moved_to = range(dest, min(dest + new, TOP))
+                if writable[proc].intersection(pages):
+                    writable[proc].update(moved_to)
                 if moved and kind == 1:
                     mapped[proc].difference_update(pages)
-                    writable[proc].difference_update(pages)
-                moved_to = range(dest, min(dest + new, TOP))
+                    writable[proc].difference_update(set(pages) - set(moved_to))
                 # copy_vma(): an unfaulted VMA is placed as if it had always
                 # been at the new address
                 pgoff = pgoffs[proc].get(first, first) if written[proc].intersection(pages) \
@@ -352,6 +423,11 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
                 if written[proc].intersection(pages):
                     written[proc].update(moved_to)
                 pgoffs[proc].update((p, pgoff + i) for i, p in enumerate(moved_to))
+                like = [flags[proc][p] for p in pages if p in flags[proc]]
+                if like:
+                    flags[proc].update((p, like[0]) for p in moved_to)
+                if moved and kind == 1:
+                    written[proc].difference_update(set(pages) - set(moved_to))
                 mapped[proc].update(moved_to)
         else:
             lines.append(f"{proc} maps")

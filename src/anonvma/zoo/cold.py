@@ -2,22 +2,26 @@
 attached, until something is reported.
 
 Nothing here knows any bug.  Each program is drawn from one seeded stream
-(the seed of ``zoo run``) in three steps:
+(the seed of ``zoo run``), of the family of programs that is furthest
+below its share of the work done so far (``SHARES``: plain, faults,
+concurrent; ``work``), in three steps:
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
-  or is made ten times likelier; or (a quarter of the configurations) only
-  two to four ops are kept; programs are short or long, with few or many
-  processes.  Leaving ops out is what lets a long program do one thing
-  many times (fork and exit, and nothing else) instead of a bit of
-  everything.
-- **fault injection**: a third of the plain programs run with failslab
+  or is made ten times likelier; or (``NARROW`` of the configurations)
+  only two to four ops are kept; programs are short or long, with few or
+  many processes; three plain or faults programs in four aim at merges
+  (``generate(merges=True)``: beside a neighbour with its flags, whole
+  faulted VMAs moved to where their page offsets continue a neighbour's).
+  Leaving ops out is what lets a long program do one thing many times
+  (fork and exit, and nothing else) instead of a bit of everything.
+- **fault injection** (the faults family): half its programs run with failslab
   (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
-  allocations fail too; in one cache or all), a third with syzkaller's fail-nth (the N-th
+  allocations fail too; in one cache or all), half with syzkaller's fail-nth (the N-th
   allocation of one random line fails, N = 1-4, counting one cache's
   allocations or all): the error paths, the second one past the
   allocations that build the state.
-- **concurrency and pressure**: one in ten is a concurrent program
+- **concurrency and pressure** (the concurrent family): a concurrent program
   (``generate_concurrent``: a generated prefix, then a together block),
   half of them with the zone nearly full so that reclaim runs beside them,
   and processes exiting in the block (``exits``),
@@ -60,7 +64,13 @@ CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
 CORE = ("mmap", "write")  # the ops that make anonymous memory
+NARROW = 0.4            # the share of narrow swarms
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
+# the share of the work (``work``) each family of programs gets: a
+# concurrent program costs as much as ten plain ones and a fail-nth sweep is
+# tens of programs, so drawing by count would leave the plain programs a few
+# per cent of the time
+SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -108,11 +118,19 @@ class Program:
     mutant: bool = False                            # of a corpus program
 
 
-def draw_config(rng: random.Random) -> dict:
-    """A swarm configuration: op weights, size, concurrency, faults."""
+def kind_of(params: dict) -> str:
+    """The family a configuration belongs to, of those in ``SHARES``."""
+    if params["concurrent"]:
+        return "concurrent"
+    return "faults" if {"failslab", "sweep", "fail_nth"} & params.keys() else "plain"
+
+
+def draw_config(rng: random.Random, kind: str) -> dict:
+    """A swarm configuration of the family ``kind``: op weights, size,
+    concurrency, faults."""
     table = op_weights(None)
     weights = {}
-    if rng.random() < 0.25:
+    if rng.random() < NARROW:
         # a narrow swarm: a few ops only, the same thing many times; half
         # of them on the two that make anonymous memory (mmap, write) and
         # one to three others
@@ -130,17 +148,18 @@ def draw_config(rng: random.Random) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if rng.random() < 0.25:
+    if kind == "concurrent":
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
                       pressure=rng.random() < 0.5)
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
-                  max_procs=rng.choice((2, 4, 8)))
-    fault = rng.random()
+                  max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.75)
+    if kind == "plain":
+        return params
     cache = rng.choice(CACHES)
-    if fault < 1 / 3:
+    if rng.random() < 0.5:
         params["failslab"] = (rng.choice((5, 20, 50, 80)), cache, rng.randrange(1 << 16))
-    elif fault < 2 / 3:
+    else:
         # a fail-nth sweep: every allocation of a few lines fails in turn,
         # alone and with the one after it (sweep)
         params["sweep"] = cache
@@ -158,9 +177,10 @@ def build(params: dict, gen: Choices) -> Program:
                                    block_ops=BLOCK_OPS)
         swarm["pressure"] = params["pressure"]
         return Program(text, True, swarm, params, gen.recorded)
-    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"])
+    swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
+                 merges=params["merges"])
     text = generate(gen, max_ops=params["max_ops"], max_procs=params["max_procs"],
-                    weights=weights, keep_alive=True)
+                    weights=weights, keep_alive=True, merges=params["merges"])
     head = []
     if "failslab" in params:
         p, cache, seed = params["failslab"]
@@ -301,18 +321,19 @@ class Corpus:
         return bool(new)
 
 
-def draw_program(rng: random.Random, corpus: Corpus | None = None) -> Program:
-    """A new program (a swarm configuration, then a program under it), or
-    a mutant of a corpus program.  A concurrent program whose prefix left a
-    process of the block dead (an exec by a thread kills the rest of its
-    group) is drawn again."""
+def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) -> Program:
+    """A new program of the family ``kind`` (a swarm configuration, then a
+    program under it), or a mutant of a corpus program of that family.  A
+    concurrent program whose prefix left a process of the block dead (an
+    exec by a thread kills the rest of its group) is drawn again."""
     while True:
-        if corpus is not None and corpus.programs and rng.random() < 0.5:
-            parent = rng.choice(corpus.programs)
+        parents = [p for p in corpus.programs if kind_of(p.params) == kind] if corpus else []
+        if parents and rng.random() < 0.5:
+            parent = rng.choice(parents)
             prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
             prog.mutant = True
         else:
-            prog = build(draw_config(rng), Choices(rng.randrange(1 << 30)))
+            prog = build(draw_config(rng, kind), Choices(rng.randrange(1 << 30)))
         if not prog.concurrent:
             return prog
         try:
@@ -339,6 +360,13 @@ class Found:
 def problem(reports, others=()) -> tuple[str, str] | None:
     return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS and k not in others),
                 None)
+
+
+def work(prog: Program) -> int:
+    """What running a program costs, in lines run: the time shares are
+    counted in it rather than in seconds so that a seed draws the same
+    programs however loaded the machine is."""
+    return (prog.text.count("\n") + 1) * (2 * SCHEDULES if prog.concurrent else 1)
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
@@ -375,13 +403,19 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     n = 0
     pending: list[Program] = []         # the rest of a fail-nth sweep
     sites: Counter = Counter()          # allocation site -> lines swept there
+    spent: Counter = Counter()          # family -> the work its programs took
     while time.perf_counter() - start < seconds:
-        prog = pending.pop() if pending else draw_program(rng, corpus)
+        # the family furthest below its share of the work so far
+        kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
+        prog = pending.pop() if kind == "faults" and pending else \
+            draw_program(rng, kind, corpus)
         n += 1
         hit = run_program(prog, era, seed + n, corpus, others)
         if hit is None:
+            spent[kind] += work(prog)
             if "sweep" in prog.params:
                 pending = sweep(prog, era, rng, sites)[::-1]
+                spent[kind] += work(prog)       # line_allocations() ran it once more
             continue
         kind, text, schedule = hit
         found = Found(time.perf_counter() - start, n, kind, text, prog, schedule)
