@@ -21,10 +21,18 @@ SLAB_ACCOUNT = 0x04000000
 SLAB_FAILSLAB = 0x02000000
 
 
+# mm/slub.c: a node keeps this many partial slabs, empty ones among them,
+# before __slab_free() gives an empty slab back (min_partial is
+# ilog2(size) / 2 clamped to [MIN_PARTIAL, MAX_PARTIAL]: MIN_PARTIAL for
+# every cache here).
+MIN_PARTIAL = 5
+
+
 class kmem_cache:
     """A cache of one object type.  Its slabs are order-0 pages from the
-    zone, ``objs_per_slab`` objects each; SLUB keeps empty slabs around, and
-    so does the model (it never shrinks a cache)."""
+    zone, ``objs_per_slab`` objects each.  The model packs the live objects
+    into as few slabs as they need, so the slabs beyond those are the empty
+    ones; SLUB keeps MIN_PARTIAL of them and discards the rest."""
 
     __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
                  "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live")
@@ -106,6 +114,24 @@ class Slub:
         s.nr_freed += 1
         obj.freed = True
         s.freelist.append(obj)
+        if (s.nr_slabs - MIN_PARTIAL - 1) * s.objs_per_slab >= len(s.live):
+            self.discard_slab(s)
+
+    def discard_slab(self, s: kmem_cache) -> None:
+        """An empty slab more than the node keeps goes back to the page
+        allocator, with the objects freed longest ago (the freelist hands
+        out the latest first).  A SLAB_TYPESAFE_BY_RCU slab's page waits for
+        a grace period (rcu_free_slab()): a reader that found one of its
+        objects under rcu_read_lock() still finds an object of the type."""
+        del s.freelist[:s.objs_per_slab]
+        s.nr_slabs -= 1
+        if s.flags & SLAB_TYPESAFE_BY_RCU:
+            self.call_rcu(s, self.rcu_free_slab)
+        else:
+            self.free_one_page()
+
+    def rcu_free_slab(self, s: kmem_cache) -> None:
+        self.free_one_page()
 
     def should_failslab(self, s: kmem_cache, gfpflags: int) -> bool:
         """mm/failslab.c: the configured fault injection decides."""
