@@ -75,8 +75,9 @@ class Slub:
             obj = None
         elif s.freelist:
             # A freed object is still in its slab: the cache has room
-            # without a new slab (every object ever constructed is live or
-            # on the freelist, and none leaves its slab).
+            # without a new slab (the live objects and the freelist always
+            # fit in the slabs; discard_slab() takes a slab's worth of
+            # freelist objects with the slab).
             obj = s.freelist.pop()
             obj.freed = False
             s.nr_allocated += 1
