@@ -77,6 +77,16 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     # PREEMPT_DYNAMIC's preempt= mode (sched_dynamic_update): "none", the
     # live kernel's boot default, or "full"
     preempt_dynamic_mode = "none"
+    # What the kernel's functions read on every call, in slots.  The kernel
+    # object has more attributes than CPython shares the keys of in an
+    # instance dict (30 in 3.11); past that its dict becomes an ordinary one,
+    # and no method call on it (``self.anon_vma_fork(...)``, every kernel
+    # function call) can be specialised by the interpreter any more.  The
+    # rest, and whatever eras and sessions add, stay in the dict.
+    __slots__ = ("trace", "current", "lockdep", "failslab", "warned_once", "slab_caches",
+                 "lru", "tasks", "last_pid", "next_pfn", "nr_folios", "zone", "swap_info",
+                 "mmap_lock_key", "page_table_lock_key", "anon_vma_rwsem_key",
+                 "anon_vma_cachep", "anon_vma_chain_cachep", "vm_area_cachep", "zero_folio")
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
         """A booted kernel with ``memory`` pages in its zone and ``swap``

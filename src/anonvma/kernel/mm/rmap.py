@@ -33,7 +33,7 @@ from ..kernel.locking.rwsem import (
 )
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
 from .interval_tree import (
-    anon_vma_interval_tree_empty, anon_vma_interval_tree_foreach,
+    anon_vma_interval_tree_foreach,
     anon_vma_interval_tree_insert, anon_vma_interval_tree_remove,
 )
 from .mm_types import anon_vma, anon_vma_chain, swp_pte_t
@@ -301,7 +301,7 @@ class Rmap:
             root = self.lock_anon_vma_root(root, av)
             anon_vma_interval_tree_remove(avc, av.rb_root)
             # Leave empty anon_vmas on the list: they are freed below.
-            if anon_vma_interval_tree_empty(av.rb_root):
+            if av.rb_root.rb_node is None:     # RB_EMPTY_ROOT(), a macro
                 av.parent.num_children -= 1
                 emptied.append(avc)
                 continue
@@ -317,8 +317,11 @@ class Rmap:
         while chain:
             avc = chain.pop(0)
             av = avc.anon_vma
-            self.VM_WARN_ON(av.num_children, "unlink_anon_vmas: num_children")
-            self.VM_WARN_ON(av.num_active_vmas, "unlink_anon_vmas: num_active_vmas")
+            # VM_WARN_ON() is a macro: the test inline, the report a call
+            if av.num_children:
+                self.VM_WARN_ON(True, "unlink_anon_vmas: num_children")
+            if av.num_active_vmas:
+                self.VM_WARN_ON(True, "unlink_anon_vmas: num_active_vmas")
             self.put_anon_vma(av)
             self.anon_vma_chain_free(avc)
 

@@ -73,19 +73,24 @@ class Slub:
         self.might_alloc(gfpflags)
         if self.failslab is not None and self.should_failslab(s, gfpflags):
             obj = None
-        elif len(s.live) == s.nr_slabs * s.objs_per_slab and not self.new_slab(s, gfpflags):
-            obj = None
         elif s.freelist:
+            # A freed object is still in its slab: the cache has room
+            # without a new slab (the live objects and the freelist always
+            # fit in the slabs; discard_slab() takes a slab's worth of
+            # freelist objects with the slab).
             obj = s.freelist.pop()
             obj.freed = False
+            s.nr_allocated += 1
+            s.live[obj] = None
+        elif len(s.live) == s.nr_slabs * s.objs_per_slab and not self.new_slab(s, gfpflags):
+            obj = None
         else:
             obj = s.object_type()
             if s.ctor is not None:
                 s.ctor(obj)
-        if obj is not None:
             s.nr_allocated += 1
             s.live[obj] = None
-        else:
+        if obj is None:
             tp = self.trace.slab_out_of_memory
             if tp.probes:
                 tp(sys._getframe(1), s, gfpflags)

@@ -20,8 +20,8 @@ def mutex_trylock(lock: mutex) -> bool:
     return lock._trylock(2)
 
 
-def mutex_unlock(lock: mutex) -> None:
-    lock._unlock()
+# mutex_unlock(): the exclusive release itself, one call.
+mutex_unlock = mutex._unlock
 
 
 def mutex_is_locked(lock: mutex) -> bool:

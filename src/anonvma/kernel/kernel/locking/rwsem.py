@@ -29,7 +29,7 @@ class rw_semaphore(Lock):
     __slots__ = ("readers", "read_owners")
 
     def __init__(self, kernel, key, name=None):
-        super().__init__(kernel, key, name)
+        Lock.__init__(self, kernel, key, name)     # no super() object per anon_vma
         self.readers = 0
         self.read_owners: list = []
 

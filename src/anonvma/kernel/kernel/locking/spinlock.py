@@ -16,5 +16,6 @@ def spin_lock(lock: spinlock_t, subclass: int = 0) -> None:
     lock._lock(subclass, 2)         # queued_spin_lock_slowpath if taken
 
 
-def spin_unlock(lock: spinlock_t) -> None:
-    lock._unlock()
+# spin_unlock(): the exclusive release itself, one call (the kernel's
+# spin_unlock is an inline wrapper of raw_spin_unlock too).
+spin_unlock = spinlock_t._unlock
