@@ -459,6 +459,27 @@ def test_b9_failed_split_clone_underflows_degree_on_3_19_only():
         assert bool(degree) == broken, (variant, degree)
 
 
+@pytest.mark.parametrize("variant", ["v2.6.36", "v3.0", "v3.18", "v4.0", "v6.18"])
+def test_a_failed_merge_clone_leaves_the_expanding_vma_unfaulted(variant):
+    """mmap between an unfaulted VMA and a faulted one merges all three: the
+    expanding prev imports next's anon_vmas.  When every AVC allocation
+    fails the merge fails and prev stays as it was, without anon_vma: before
+    3.19 vma_adjust() sets importer->anon_vma only after the clone
+    succeeded, and 4.0's anon_vma_clone() clears dst->anon_vma on its error
+    path for callers that set it first (6.18's dup_anon_vma())."""
+    from anonvma.checks.invariants import check_invariants
+    text = "P0 mmap 0 1\nP0 mmap 2 1\nP0 write 2\nP0 mmap 1 1\n"
+    sc = parse(text)
+    machine = Session(sc, Config(variant=variant, checks=False)).boot()
+    k = machine.kernel
+    machine.run_steps(until=sc.steps[2].lineno)
+    _fail_every_avc(k)
+    machine.run_step(sc.steps[3])
+    prev = k.tasks[-1].mm.mm_mt.find(0x200000000000)
+    assert prev.vm_end == 0x200000001000 and prev.anon_vma is None
+    assert check_invariants(k) == []
+
+
 def test_b8_merge_time_clone_counts_degree_on_the_wrong_anon_vma_on_3_19_rc4():
     """3.19-rc4's vma_adjust() cloned into the importer before setting
     importer->anon_vma, which anon_vma_clone() takes for a fork: it reuses

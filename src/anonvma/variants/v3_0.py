@@ -467,6 +467,23 @@ class Linux_3_0_rc2(Linux):
             return -EINVAL
         return Linux.check_mremap_params(self, vrm)
 
+    # -- mm/mmap.c -------------------------------------------------------------------------
+
+    def dup_anon_vma(self, dst, src) -> tuple[int, object]:
+        """3.x mm/mmap.c:vma_adjust(), "easily overlooked": the expanding
+        importer gets the exporter's anon_vmas, cloned first, and only then
+        ``importer->anon_vma`` (the order 3.19's reuse rule tripped on, B8).
+        So a failed clone leaves ``importer->anon_vma`` NULL, which the
+        clone's error path of these eras relies on: it does not clear
+        ``dst->anon_vma`` (4.0 does, for B9)."""
+        if src.anon_vma is not None and dst.anon_vma is None:
+            ret = self.anon_vma_clone(dst, src)
+            if ret:
+                return ret, None
+            dst.anon_vma = src.anon_vma
+            return 0, dst
+        return 0, None
+
     # -- mm/memory.c, mm/swapfile.c --------------------------------------------------------
 
     def do_wp_page(self, vmf) -> int:

@@ -75,6 +75,8 @@ class Linux_3_18(Linux_6_3):
     # do_wp_page() simplification" made it refcount-based)
     do_wp_page = Linux_3_0_rc2.do_wp_page
     reuse_swap_page = Linux_3_0_rc2.reuse_swap_page
+    # vma_adjust() sets importer->anon_vma only once the clone succeeded
+    dup_anon_vma = Linux_3_0_rc2.dup_anon_vma
 
     def anon_vma_init(self) -> None:
         self.anon_vma_rwsem_key = lock_class_key("&anon_vma->rwsem")
@@ -200,19 +202,6 @@ class Linux_3_18(Linux_6_3):
             avc = chain.pop(0)
             self.put_anon_vma(avc.anon_vma)
             self.anon_vma_chain_free(avc)
-
-
-    def dup_anon_vma(self, dst, src) -> tuple[int, object]:
-        """3.x mm/mmap.c:vma_adjust(), "easily overlooked": the expanding
-        importer gets the exporter's anon_vmas, cloned first, and only then
-        ``importer->anon_vma`` (the order 3.19's reuse rule tripped on, B8)."""
-        if src.anon_vma is not None and dst.anon_vma is None:
-            ret = self.anon_vma_clone(dst, src)
-            if ret:
-                return ret, None
-            dst.anon_vma = src.anon_vma
-            return 0, dst
-        return 0, None
 
 
 class Linux_3_15(Linux_3_18):
