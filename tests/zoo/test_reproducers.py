@@ -229,3 +229,21 @@ def test_b10_double_reuse_gives_one_anon_vma_two_chains_on_5_19():
     assert "(P5 fork P8)" in ex.failure.text
     ex = replay_found(str(HERE / "B10.scn"), None, bug.fixed)
     assert ex.failure is None and ex.reports == [], ex.reports
+
+
+@pytest.mark.parametrize("era", ["v3.19", "v4.0", "v5.19"])
+def test_b10_cold_reproducer_double_reuses_on_every_degree_era(era):
+    """The cold search found B10 on v4.0, B6's fixed era, whose fix
+    (7a3ef208e662) brought the degree rule in: ten lines of forks and
+    exits, nothing mapped but the stack.  Every era with ``degree`` gives
+    the same broken invariant; 6.0's num_children/num_active_vmas do not."""
+    ex = replay_found(str(HERE / "B10-cold.scn"), None, era)
+    assert ex.failure is not None and ex.failure.kind == "invariant"
+    assert "I-9: VMAs sharing one anon_vma have different chains" in ex.failure.text
+    assert "(P9 fork P10)" in ex.failure.text
+
+
+@pytest.mark.parametrize("era", ["v6.0", "v6.18"])
+def test_b10_cold_reproducer_runs_clean_once_fixed(era):
+    ex = replay_found(str(HERE / "B10-cold.scn"), None, era)
+    assert ex.failure is None and ex.reports == [], ex.reports
