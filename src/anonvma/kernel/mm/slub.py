@@ -35,7 +35,7 @@ class kmem_cache:
     ones; SLUB keeps MIN_PARTIAL of them and discards the rest."""
 
     __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
-                 "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live")
+                 "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live", "discarded")
 
     def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
@@ -48,6 +48,9 @@ class kmem_cache:
         self.objs_per_slab = 4096 // object_size
         self.nr_slabs = 0
         self.freelist: list = []
+        # Objects of slabs given back to the zone: what the cache's next
+        # new slab is made of
+        self.discarded: list = []
         self.nr_allocated = 0
         self.nr_freed = 0
         # Objects handed out and not freed: what /sys/kernel/slab/*/objects
@@ -85,7 +88,15 @@ class Slub:
         elif len(s.live) == s.nr_slabs * s.objs_per_slab and not self.new_slab(s, gfpflags):
             obj = None
         else:
-            obj = s.object_type()
+            # A new slab's objects: those of the cache's last discarded
+            # slab if there are any (the page allocator hands its most
+            # recently freed page out first), constructed again as
+            # setup_object() does for every object of a new slab.
+            if s.discarded:
+                obj = s.discarded.pop()
+                obj.freed = False
+            else:
+                obj = s.object_type()
             if s.ctor is not None:
                 s.ctor(obj)
             s.nr_allocated += 1
@@ -124,14 +135,19 @@ class Slub:
         out the latest first).  A SLAB_TYPESAFE_BY_RCU slab's page waits for
         a grace period (rcu_free_slab()): a reader that found one of its
         objects under rcu_read_lock() still finds an object of the type."""
+        objs = s.freelist[:s.objs_per_slab]
         del s.freelist[:s.objs_per_slab]
         s.nr_slabs -= 1
         if s.flags & SLAB_TYPESAFE_BY_RCU:
-            self.call_rcu(s, self.rcu_free_slab)
+            self.call_rcu((s, objs), self.rcu_free_slab)
         else:
-            self.free_one_page()
+            self.free_slab(s, objs)
 
-    def rcu_free_slab(self, s: kmem_cache) -> None:
+    def rcu_free_slab(self, head) -> None:
+        self.free_slab(*head)
+
+    def free_slab(self, s: kmem_cache, objs: list) -> None:
+        s.discarded.extend(objs)
         self.free_one_page()
 
     def should_failslab(self, s: kmem_cache, gfpflags: int) -> bool:
