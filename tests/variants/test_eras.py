@@ -441,20 +441,25 @@ def _fail_every_avc(kernel) -> None:
                                    "failslab.verbose": 0})
 
 
+def _run_last_line_failing(variant: str, text: str):
+    """The kernel after ``text`` ran on ``variant`` with every AVC allocation
+    of its last line failing."""
+    sc = parse(text)
+    machine = Session(sc, Config(variant=variant, checks=False)).boot()
+    machine.run_steps(until=sc.steps[-2].lineno)
+    _fail_every_avc(machine.kernel)
+    machine.run_step(sc.steps[-1])
+    return machine.kernel
+
+
 def test_b9_failed_split_clone_underflows_degree_on_3_19_only():
     """mprotect of the middle of a faulted VMA splits it; __split_vma()'s
     anon_vma_clone(new, vma) runs with new->anon_vma already set (copied by
     vm_area_dup()) and fails at its first AVC.  3.19's error path keeps
     new->anon_vma, so unlink_anon_vmas(new) drops a degree it never took."""
     from anonvma.checks.invariants import check_invariants
-    text = "P0 mmap 0 4\nP0 write 0\nP0 mprotect 1 1 r\n"
     for variant, broken in (("v3.19", True), ("v4.0", False)):
-        sc = parse(text)
-        machine = Session(sc, Config(variant=variant, checks=False)).boot()
-        k = machine.kernel
-        machine.run_steps(until=sc.steps[1].lineno)
-        _fail_every_avc(k)
-        machine.run_step(sc.steps[2])
+        k = _run_last_line_failing(variant, "P0 mmap 0 4\nP0 write 0\nP0 mprotect 1 1 r\n")
         degree = [p for p in check_invariants(k) if p.startswith("I-12:")]
         assert bool(degree) == broken, (variant, degree)
 
@@ -468,13 +473,7 @@ def test_a_failed_merge_clone_leaves_the_expanding_vma_unfaulted(variant):
     succeeded, and 4.0's anon_vma_clone() clears dst->anon_vma on its error
     path for callers that set it first (6.18's dup_anon_vma())."""
     from anonvma.checks.invariants import check_invariants
-    text = "P0 mmap 0 1\nP0 mmap 2 1\nP0 write 2\nP0 mmap 1 1\n"
-    sc = parse(text)
-    machine = Session(sc, Config(variant=variant, checks=False)).boot()
-    k = machine.kernel
-    machine.run_steps(until=sc.steps[2].lineno)
-    _fail_every_avc(k)
-    machine.run_step(sc.steps[3])
+    k = _run_last_line_failing(variant, "P0 mmap 0 1\nP0 mmap 2 1\nP0 write 2\nP0 mmap 1 1\n")
     prev = k.tasks[-1].mm.mm_mt.find(0x200000000000)
     assert prev.vm_end == 0x200000001000 and prev.anon_vma is None
     assert check_invariants(k) == []
