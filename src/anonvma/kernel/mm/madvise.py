@@ -287,8 +287,13 @@ class Madvise:
             folio = pte.folio
             if folio is self.zero_folio or folio._mapcount != 0:
                 continue
-            if folio.swap is not None and not self.folio_free_swap(folio):
-                continue
+            if folio.swap is not None:
+                if not self.folio_trylock(folio):
+                    continue
+                freed = self.folio_free_swap(folio)
+                self.folio_unlock(folio)
+                if not freed:
+                    continue
             pte.young = pte.dirty = False
             folio.swapbacked = False            # folio_mark_lazyfree()
 

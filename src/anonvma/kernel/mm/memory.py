@@ -142,10 +142,8 @@ class Memory:
             return False
         if not self.folio_trylock(folio):
             return False
-        # folio_free_swap() under our lock: the slot goes unless a swap PTE
-        # still needs it, and with it the swap cache's reference.
-        if swapcache and folio.swap not in self.swap_info.swap_map:
-            self.delete_from_swap_cache(folio)
+        if swapcache:
+            self.folio_free_swap(folio)
         if folio._refcount != 1:
             self.folio_unlock(folio)
             return False
@@ -228,14 +226,17 @@ class Memory:
             # someone else faulted it in, or zapped it, meanwhile
             spin_unlock(mm.page_table_lock)
             self.folio_put(folio)
-            if not self.folio_mapped(folio):
-                self.folio_free_swap(folio)
+            self.free_swap_cache(folio)
             return 0
         exclusive = entry.exclusive
         self.swap_free(entry)
         # The slot is of no more use once no swap PTE points at it; then the
         # only reference left may be ours, which makes the page ours alone.
-        self.folio_free_swap(folio)
+        # (The kernel holds the folio lock through do_swap_page(); here it
+        # is taken for this, and one that reclaim holds keeps its slot.)
+        if self.folio_trylock(folio):
+            self.folio_free_swap(folio)
+            self.folio_unlock(folio)
         if folio._refcount == 1:
             exclusive = True
         if folio.mapping is not None:
@@ -303,8 +304,7 @@ class Memory:
             self.folio_remove_rmap_pte(folio, vma)
             # free_pages_and_swap_cache(): an unmapped folio that no swap
             # PTE needs leaves the swap cache with its last mapping
-            if folio.swap is not None and not self.folio_mapped(folio):
-                self.folio_free_swap(folio)
+            self.free_swap_cache(folio)
             self.folio_put(folio)
         spin_unlock(mm.page_table_lock)
 

@@ -97,15 +97,24 @@ class Swapfile:
         in the swap cache for reclaim to free."""
         self.swap_free(entry)
         folio = self.swap_info.swap_cache.get(entry.offset)
-        if folio is not None and not self.folio_mapped(folio):
-            self.folio_free_swap(folio)
+        if folio is not None:
+            self.free_swap_cache(folio)
 
     def folio_free_swap(self, folio) -> bool:
-        """Free the slot of a cached folio no swap PTE points at any more.
-        Under the folio lock, as the kernel's callers hold it or trylock it
-        (free_swap_cache()): reclaim holds it from giving the folio a slot
-        to unmapping it, so a folio locked meanwhile keeps its slot."""
-        if folio.swap is None or folio.swap in self.swap_info.swap_map or folio.locked:
+        """Free the slot of a cached folio no swap PTE points at any more,
+        and with it the swap cache's reference.  The caller holds the folio
+        lock."""
+        assert folio.locked, "VM_BUG_ON_FOLIO(!folio_test_locked(folio))"
+        if folio.swap is None or folio.swap in self.swap_info.swap_map:
             return False
         self.delete_from_swap_cache(folio)
         return True
+
+    def free_swap_cache(self, folio) -> None:
+        """mm/swap_state.c: an unmapped folio leaves the swap cache if no
+        swap PTE needs its slot.  Only a trylock: reclaim holds the lock
+        from giving the folio a slot to unmapping it, and a folio it holds
+        stays cached for reclaim to free."""
+        if folio.swap is not None and not self.folio_mapped(folio) and self.folio_trylock(folio):
+            self.folio_free_swap(folio)
+            self.folio_unlock(folio)
