@@ -7,9 +7,9 @@ checking would steer the run; the state they read is quiescent.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 
-from ..kernel.include.mm import PAGE_SHIFT, vma_address
+from ..kernel.include.mm import PAGE_MASK, PAGE_SHIFT, vma_address
 from ..kernel.mm.memory import pte_range
 
 
@@ -27,24 +27,43 @@ def live_vmas(kernel):
     return out
 
 
-def check_rmap(kernel, vmas, walk) -> list[str]:
+def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
     """I-6 and I-7: the page tables and rmap agree, folio by folio.
     ``walk(anon_vma, pgoff)`` gives the AVCs an rmap walk from a folio at
-    ``pgoff`` visits, in the era's layout."""
+    ``pgoff`` visits, in the era's layout; ``by_index=False``: the same AVCs
+    whatever ``pgoff`` (3.0's list), so the walk is taken once per anon_vma.
+
+    A folio's rmap walk finds a mapping (vma, address) for each AVC whose
+    VMA maps the folio at vma_address() (rmap_reach()); the check is that
+    these are exactly the PTEs found mapping it.  It is computed without
+    visiting each AVC for each folio: a mapping of the folio is found iff
+    the walk visits its VMA and vma_address() there is its address; and a
+    walk invents a mapping only through a VMA this scan did not walk in
+    full, one outside the live mms or with a range not page-aligned, since
+    a page-aligned live VMA's PTE that maps the folio within its range is
+    one of those found.  Only the AVCs of such VMAs are walked as
+    rmap_walk_anon() would."""
     bad = []
-    mapped = defaultdict(set)          # folio -> {(mm id, vma id, address)}
+    mapped = {}                        # folio -> {(vma, address)}, in the order found
     swap_refs = Counter()              # swap slot -> swap PTEs pointing at it
+    in_full = set()                    # VMAs whose every PTE in range is in ``mapped``
+    zero_folio = kernel.zero_folio
     for _tsk, vma in vmas:
-        mm = vma.vm_mm
-        for vpn, pte in pte_range(mm, vma.vm_start, vma.vm_end):
+        start, end = vma.vm_start, vma.vm_end
+        if not (start | end) & ~PAGE_MASK:
+            in_full.add(vma)
+        for vpn, pte in pte_range(vma.vm_mm, start, end):
             if pte.marker:
                 continue                # a guard page: no page, no slot
             if not pte.present:
                 swap_refs[pte.offset] += 1
                 if vma.anon_vma is None:
                     bad.append(f"I-7: a swap PTE at {vpn << PAGE_SHIFT:#x} in a VMA without anon_vma")
-            elif pte.folio is not kernel.zero_folio:
-                mapped[pte.folio].add((id(mm), id(vma), vpn << PAGE_SHIFT))
+            elif (folio := pte.folio) is not zero_folio:
+                maps = mapped.get(folio)
+                if maps is None:
+                    maps = mapped[folio] = set()
+                maps.add((vma, vpn << PAGE_SHIFT))
     si = kernel.swap_info
     if si is not None:
         for offset in sorted(si.swap_map.keys() | swap_refs.keys()):
@@ -54,6 +73,7 @@ def check_rmap(kernel, vmas, walk) -> list[str]:
         for offset, folio in si.swap_cache.items():
             if folio.freed or folio.swap != offset:
                 bad.append(f"I-7: the swap cache holds a freed or misfiled folio at slot {offset}")
+    walks = {}                         # (anon_vma, pgoff) or anon_vma -> (VMAs visited, other AVCs)
     for folio, maps in mapped.items():
         where = f"folio pfn {folio.pfn:#x}"
         if folio.freed:
@@ -65,10 +85,20 @@ def check_rmap(kernel, vmas, walk) -> list[str]:
         if av is None or av.freed:
             bad.append(f"I-8: {where} is mapped but its anon_vma is {'NULL' if av is None else 'freed'}")
             continue
-        found = set(rmap_reach(kernel, folio, walk(av, folio.index)))
-        if found != maps:
-            missing = len(maps - found)
-            extra = len(found - maps)
+        index = folio.index
+        key = (av, index) if by_index else av
+        visited = walks.get(key)
+        if visited is None:
+            avcs = list(walk(av, index))
+            visited = walks[key] = ({avc.vma for avc in avcs},
+                                    [avc for avc in avcs if avc.vma not in in_full])
+        vmas_visited, others = visited
+        missing = 0
+        for vma, address in maps:
+            if vma not in vmas_visited or vma_address(vma, index, 1) != address:
+                missing += 1
+        extra = len(set(rmap_reach(kernel, folio, others)) - maps) if others else 0
+        if missing or extra:
             bad.append(f"I-6: rmap from {where} misses {missing} and invents {extra} mappings")
     return bad
 
@@ -81,16 +111,18 @@ def check_chains(vmas, avcs, in_anon_vma, root_last: bool = True) -> list[str]:
     ``root_last``: the era keeps the root at the chain's tail (I-3's second
     half; not 7.0, whose clone reverses the chain)."""
     bad = []
-    on_chain = Counter()
+    on_chain = {}                      # AVC -> the chains holding it
+    chains_of = {}                     # anon_vma id -> the sets of anon_vmas on its VMAs' chains
     for tsk, vma in vmas:
         where = f"{tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}"
         if vma.freed:
             bad.append(f"I-8: {where} is a freed vm_area_struct still in the VMA tree")
         chain = vma.anon_vma_chain
-        if any(n > 1 for n in Counter(id(avc.anon_vma) for avc in chain).values()):
+        on_it = {id(avc.anon_vma) for avc in chain}
+        if len(on_it) != len(chain):
             bad.append(f"I-1: {where} has two AVCs for one anon_vma")
         for avc in chain:
-            on_chain[avc] += 1
+            on_chain[avc] = on_chain.get(avc, 0) + 1
             if avc.freed:
                 bad.append(f"I-8: {where} has a freed AVC on its chain")
             if avc.vma is not vma:
@@ -106,19 +138,17 @@ def check_chains(vmas, avcs, in_anon_vma, root_last: bool = True) -> list[str]:
         if av is not None and chain:
             if av.freed:
                 bad.append(f"I-8: {where} points at a freed anon_vma")
-            if not any(avc.anon_vma is av for avc in chain):
+            if id(av) not in on_it:
                 bad.append(f"I-2: {where} anon_vma is not on its own chain")
             roots = {id(avc.anon_vma.root) for avc in chain if avc.anon_vma is not None}
             if len(roots) != 1 or (root_last and chain[-1].anon_vma is not av.root):
                 bad.append(f"I-3: {where} chain does not end at its single root")
+        if av is not None:
+            # I-9: same anon_vma => same set of anon_vmas on the chain
+            chains_of.setdefault(id(av), set()).add(frozenset(on_it))
     for avc in avcs:
-        if on_chain[avc] != 1:
-            bad.append(f"I-1: a live AVC is on {on_chain[avc]} VMA chains (leaked or shared)")
-    # I-9: same anon_vma => same set of anon_vmas on the chain
-    chains_of = defaultdict(set)
-    for _tsk, vma in vmas:
-        if vma.anon_vma is not None:
-            chains_of[id(vma.anon_vma)].add(frozenset(id(avc.anon_vma) for avc in vma.anon_vma_chain))
+        if on_chain.get(avc, 0) != 1:
+            bad.append(f"I-1: a live AVC is on {on_chain.get(avc, 0)} VMA chains (leaked or shared)")
     if any(len(sets) > 1 for sets in chains_of.values()):
         bad.append("I-9: VMAs sharing one anon_vma have different chains")
     return bad
@@ -131,7 +161,7 @@ def rmap_reach(kernel, folio, avcs):
         vma = avc.vma
         address = vma_address(vma, folio.index, 1)
         if address >= 0 and kernel.page_vma_mapped(folio, vma, address):
-            yield id(vma.vm_mm), id(vma), address
+            yield vma, address
 
 
 def swap_cache_orphans(kernel) -> list:

@@ -56,5 +56,5 @@ def check_invariants_3_0(kernel, vmas=None, avc_part: bool = True) -> list[str]:
                 if avc.freed or avc.anon_vma is not av:
                     bad.append(f"I-1: {name} has a foreign or freed AVC in its list")
 
-    bad.extend(check_rmap(kernel, vmas, list_walk))
+    bad.extend(check_rmap(kernel, vmas, list_walk, by_index=False))
     return bad
