@@ -46,7 +46,7 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
     bad = []
     mapped = {}                        # folio -> {(vma, address)}, in the order found
     swap_refs = Counter()              # swap slot -> swap PTEs pointing at it
-    in_full = set()                    # VMAs whose every PTE in range is in ``mapped``
+    in_full = set()                    # VMAs each of whose PTEs rmap could find is in ``mapped``
     zero_folio = kernel.zero_folio
     for _tsk, vma in vmas:
         start, end = vma.vm_start, vma.vm_end
@@ -75,15 +75,16 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
                 bad.append(f"I-7: the swap cache holds a freed or misfiled folio at slot {offset}")
     walks = {}                         # (anon_vma, pgoff) or anon_vma -> (VMAs visited, other AVCs)
     for folio, maps in mapped.items():
-        where = f"folio pfn {folio.pfn:#x}"
         if folio.freed:
-            bad.append(f"I-8: {where} is mapped but freed")
+            bad.append(f"I-8: folio pfn {folio.pfn:#x} is mapped but freed")
             continue
         if folio._mapcount + 1 != len(maps):
-            bad.append(f"I-6: {where} mapcount {folio._mapcount + 1} but {len(maps)} PTEs map it")
+            bad.append(f"I-6: folio pfn {folio.pfn:#x} mapcount {folio._mapcount + 1} "
+                       f"but {len(maps)} PTEs map it")
         av = folio.mapping
         if av is None or av.freed:
-            bad.append(f"I-8: {where} is mapped but its anon_vma is {'NULL' if av is None else 'freed'}")
+            bad.append(f"I-8: folio pfn {folio.pfn:#x} is mapped but its anon_vma is "
+                       f"{'NULL' if av is None else 'freed'}")
             continue
         index = folio.index
         key = (av, index) if by_index else av
@@ -99,7 +100,8 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
                 missing += 1
         extra = len(set(rmap_reach(kernel, folio, others)) - maps) if others else 0
         if missing or extra:
-            bad.append(f"I-6: rmap from {where} misses {missing} and invents {extra} mappings")
+            bad.append(f"I-6: rmap from folio pfn {folio.pfn:#x} misses {missing} "
+                       f"and invents {extra} mappings")
     return bad
 
 
