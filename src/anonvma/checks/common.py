@@ -34,19 +34,21 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
     whatever ``pgoff`` (3.0's list), so the walk is taken once per anon_vma.
 
     A folio's rmap walk finds a mapping (vma, address) for each AVC whose
-    VMA maps the folio at vma_address() (rmap_reach()); the check is that
-    these are exactly the PTEs found mapping it.  It is computed without
-    visiting each AVC for each folio: a mapping of the folio is found iff
-    the walk visits its VMA and vma_address() there is its address; and a
-    walk invents a mapping only through a VMA this scan did not walk in
-    full, one outside the live mms or with a range not page-aligned, since
-    a page-aligned live VMA's PTE that maps the folio within its range is
-    one of those found.  Only the AVCs of such VMAs are walked as
-    rmap_walk_anon() would."""
+    VMA maps the folio at vma_address() (rmap_reach(); the mm is the VMA's
+    in the scan and in the walk); the check is that these are exactly the
+    PTEs the scan of the live mms' page tables found mapping it.  It is
+    computed without visiting each AVC for each folio.  A mapping the scan
+    found is one the walk finds iff the walk visits its VMA and
+    vma_address() there is its address.  And a walk can invent a mapping
+    only through a VMA the scan did not cover in full, one outside the live
+    mms or with a range not page-aligned: an address vma_address() gives is
+    in its VMA's range and, for a page-aligned range, one the scan of that
+    VMA read.  Only the AVCs of such VMAs are walked as rmap_walk_anon()
+    would."""
     bad = []
     mapped = {}                        # folio -> {(vma, address)}, in the order found
     swap_refs = Counter()              # swap slot -> swap PTEs pointing at it
-    in_full = set()                    # VMAs each of whose PTEs rmap could find is in ``mapped``
+    in_full = set()                    # live VMAs with a page-aligned range
     zero_folio = kernel.zero_folio
     for _tsk, vma in vmas:
         start, end = vma.vm_start, vma.vm_end
@@ -73,7 +75,7 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
         for offset, folio in si.swap_cache.items():
             if folio.freed or folio.swap != offset:
                 bad.append(f"I-7: the swap cache holds a freed or misfiled folio at slot {offset}")
-    walks = {}                         # (anon_vma, pgoff) or anon_vma -> (VMAs visited, other AVCs)
+    walks = {}      # (anon_vma, pgoff) or anon_vma -> (the VMAs it visits, its AVCs not in_full)
     for folio, maps in mapped.items():
         if folio.freed:
             bad.append(f"I-8: folio pfn {folio.pfn:#x} is mapped but freed")
