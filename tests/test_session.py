@@ -87,6 +87,32 @@ PRESSURE = "\n".join([
     "together", "P1 write 1", "P0 write 217", "P0 write 218", "P0 fork P2", "end", ""])
 
 
+def test_a_finished_run_keeps_no_machine_alive():
+    """A task's greenlet waits among the idle ones for the next run's tasks
+    (explore.scheduler): it must not keep the task it ran, and with it that
+    run's whole machine, alive."""
+    import gc
+    import weakref
+
+    from anonvma.explore.strategies import Pct
+
+    kernels = []
+
+    class Watched(Session):
+        def boot(self):
+            m = super().boot()
+            kernels.append(weakref.ref(m.kernel))
+            return m
+
+    program = Watched(parse(PRESSURE))
+    for seed in range(3):
+        strategy = Pct(seed=seed)
+        strategy.new_execution()
+        assert execute(program, strategy).failure is None
+    gc.collect()
+    assert len(kernels) == 3 and all(k() is None for k in kernels)
+
+
 def test_an_exploration_stays_flat():
     """Every task of a run ends or is thrown away with it, kswapd too: the
     number of live kernel objects does not grow over 1,000 runs of a

@@ -39,6 +39,17 @@ def _bounded(kind, low=None, high=None, what="a number"):
     return convert
 
 
+def _depths(text: str) -> tuple[int, int]:
+    """PCT's ``--depth``: one depth D, or a range LO-HI the runs take in turn."""
+    low, sep, high = text.partition("-")
+    one = _bounded(int, 1, 100, "a bug depth")
+    lo = one(low)
+    hi = one(high) if sep else lo
+    if hi < lo:
+        raise argparse.ArgumentTypeError(f"{text} is an empty range: give LO-HI with LO <= HI")
+    return lo, hi
+
+
 def _positive_seconds(text: str) -> float:
     value = _bounded(float, what="a number of seconds")(text)
     if value <= 0:
@@ -186,7 +197,7 @@ def cmd_explore(args) -> int:
                 budget_seconds=args.seconds if sc.concurrent else None, seed=args.seed,
                 out_dir=args.save, variant=args.variant, depth=args.depth,
                 max_preemptions=args.preemptions, minimise=not args.no_shrink,
-                progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1,
+                shrink_lines=args.shrink_lines, progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1,
                 on_found=_report_first if args.report_first and not args.json else None)
     if created and not r.saved.get("dir"):
         from pathlib import Path
@@ -490,13 +501,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=_positive_seconds, metavar="S", help="budget of time")
     p.add_argument("--seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
                    help="seed of random and pct (default: 0)")
-    p.add_argument("--depth", type=_bounded(int, 1, 100, "a bug depth"), default=3,
-                   help="pct: bug depth d (default: 3)")
+    p.add_argument("--depth", type=_depths, default=(1, 3), metavar="D|LO-HI",
+                   help="pct: bug depth d, or a range of depths the runs take in turn "
+                   "(default: 1-3)")
     p.add_argument("--preemptions", type=_bounded(int, 0, 100, "a number of preemptions"),
                    default=2, help="dfs: preemption bound (default: 2)")
     p.add_argument("--save", metavar="DIR", default="failures",
                    help="where a failing scenario and its schedule are saved (default: failures/)")
     p.add_argument("--no-shrink", action="store_true", help="keep the failing schedule as found")
+    p.add_argument("--shrink-lines", type=_bounded(int, 1, 10**9, "a number of lines"),
+                   metavar="N", help="what shrinking may cost, in scenario lines run "
+                   "(default: what the search ran, at least 1000)")
     p.add_argument("--report-first", action="store_true",
                    help="print the report as found, then shrink (and print it again if "
                    "shrinking changed it)")

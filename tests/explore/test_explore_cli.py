@@ -56,7 +56,8 @@ def test_a_plain_file_has_one_schedule(tmp_path, capsys):
 def test_bad_options_are_messages(tmp_path, capsys):
     scn = write(tmp_path, RACE)
     for args in (["--runs", "0"], ["--runs", "-1"], ["--seconds", "nan"], ["--seconds", "-1"],
-                 ["--seconds", "inf"], ["--depth", "0"], ["--preemptions", "-1"],
+                 ["--seconds", "inf"], ["--depth", "0"], ["--depth", "3-1"], ["--depth", "1-"],
+                 ["--depth", "1-101"], ["--shrink-lines", "0"], ["--preemptions", "-1"],
                  ["--jobs", "0"], ["--jobs", "100000"], ["--variant", ""], ["--seed", "-3"]):
         try:
             status = main(["explore", str(scn), *args])

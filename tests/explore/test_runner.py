@@ -93,31 +93,65 @@ def test_bad_schedule_files_are_named_errors(tmp_path, text, message):
         load_schedule(bad)
 
 
-def test_shrinking_runs_no_more_schedules_than_the_search(nonowait, monkeypatch):
-    """Shrinking runs at most as many schedules as the search that found
-    the failure did (here with a floor below the search's runs), besides
-    the replays that check what it kept; the result is the same kind of
-    failure with no more preemptions, at every machine load (no seconds
-    budget)."""
+def test_shrinking_runs_no_more_lines_than_the_search(nonowait, monkeypatch):
+    """Shrinking runs at most as many scenario lines as the search that
+    found the failure did (here with a floor below the search's lines): the
+    search runs the prefix once and the lines after it in every run, a
+    shrinking candidate all of its own lines.  Besides that, only the
+    replays that check what it kept; the result is the same kind of failure
+    with no more preemptions, at every machine load (no seconds budget)."""
     import anonvma.explore as explore_mod
     from anonvma.demo import example
+    from anonvma.explore.prefix import Prefixed
+    from anonvma.scenario import Together, parse_file
 
     scn = example("reclaim_beside_fork.scn")
+    sc = parse_file(str(scn))
+    first = next(s for s in sc.steps if isinstance(s, Together))
+    per_run, total = explore_mod.lines_run(sc, first.lineno - 1), explore_mod.lines_run(sc)
+    assert 0 < per_run < total          # a prefix the search runs once
     calls = []
 
     def counting(program, strategy, events=False):
-        calls.append(strategy)
+        calls.append(program)
         return execute(program, strategy, events)
 
+    def lines(program):
+        return per_run if isinstance(program, Prefixed) else explore_mod.lines_run(program.sc)
+
     monkeypatch.setattr(explore_mod, "execute", counting)
-    monkeypatch.setattr(explore_mod, "SHRINK_MIN_RUNS", 2)
+    monkeypatch.setattr(explore_mod, "SHRINK_MIN_LINES", 2)
     found = explore_mod.explore(scn, strategy="pct", seed=2, variant=nonowait, minimise=False,
                                 progress=False)
+    search_lines = total - per_run + found.runs * per_run
     calls.clear()
     r = explore_mod.explore(scn, strategy="pct", seed=2, variant=nonowait, progress=False)
     assert r.failure.kind == found.failure.kind == "lockdep"
     assert r.runs == found.runs > 2
     # after shrinking: the replays of the small schedule, of the shrunk
     # scenario, and of the full schedule
-    assert 0 < len(calls) - 3 <= r.runs
+    shrinking = calls[:-3]
+    assert shrinking and sum(lines(p) for p in shrinking) <= search_lines
     assert preemptions(r.schedule) <= preemptions(found.schedule)
+
+
+def test_delete_lines_keeps_exactly_the_lines_the_failure_needs():
+    """Delta debugging over operation lines: ``set`` lines and comments
+    stay, every line the predicate does not need goes."""
+    from anonvma.explore.shrink import delete_lines
+
+    text = "# a comment\nset memory 64\n" + "".join(f"P0 mmap {2 * i} 1\n" for i in range(16))
+    needed = {"P0 mmap 6 1", "P0 mmap 20 1"}
+    tried = []
+
+    def still_fails(sc, cand):
+        tried.append(cand)
+        return needed <= set(cand.splitlines())
+
+    small = delete_lines(text, still_fails)
+    assert small.splitlines() == ["# a comment", "set memory 64", "P0 mmap 6 1", "P0 mmap 20 1"]
+    assert 0 < len(tried) < 16 * 4
+    # a budget stops it early, with what it reached so far still failing
+    tried.clear()
+    early = delete_lines(text, still_fails, max_runs=3)
+    assert len(tried) == 3 and needed <= set(early.splitlines())

@@ -80,6 +80,30 @@ def test_pct_depth_one_is_a_fixed_priority_order_per_run():
     assert r.failure is None
 
 
+def test_pct_takes_a_range_of_depths_in_turn():
+    """Run i of PCT over depths 1-3 is run i of PCT with depth 1 + i mod 3:
+    the same priorities and change points."""
+    mixed = Pct(seed=4, depth=(1, 3))
+    fixed = {d: Pct(seed=4, depth=d) for d in (1, 2, 3)}
+    for i in range(9):
+        mixed.new_execution()
+        for p in fixed.values():
+            p.new_execution()
+        d = 1 + i % 3
+        assert mixed.depth == d
+        assert mixed.change_points == fixed[d].change_points
+        assert len(mixed.change_points) <= d - 1
+    assert mixed.describe()["depth"] == "1-3" and fixed[2].describe()["depth"] == 2
+
+
+def test_pct_over_a_range_finds_what_its_deepest_depth_finds():
+    # ABBA needs one preemption: depth 1 alone never finds it (above)
+    r = explore_program(ABBA(lockdep=False), Pct(seed=3, depth=(1, 2)), budget_runs=200)
+    assert r.failure is not None and r.failure.kind == "hung_task"
+    with pytest.raises(ValueError):
+        Pct(depth=(3, 1))
+
+
 def test_replay_repeats_a_failing_run():
     r = explore_program(ABBA(lockdep=False), Random(seed=1), budget_runs=500)
     ex = execute(ABBA(lockdep=False), Replay(r.schedule, strict=True))

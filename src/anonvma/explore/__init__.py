@@ -21,7 +21,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..scenario import parse, parse_file
+from ..scenario import Together, parse, parse_file
 from ..session import Config, Session
 from ..variants import is_user_spec
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
@@ -34,11 +34,17 @@ from .shrink import shrink_schedule, shrink_scenario
 from .strategies import Replay, make_strategy
 
 DEFAULT_RUNS = 1000
-# What shrinking a failure may cost, in runs: at most what the search cost,
-# and no more than these.
-SHRINK_MIN_RUNS = 100
+# What shrinking a failure may cost, in scenario lines run: at most what the
+# search cost, at least SHRINK_MIN_LINES; and in runs no more than these.
+SHRINK_MIN_LINES = 1000
 SHRINK_SCHEDULE_RUNS = 200
 SHRINK_SCENARIO_RUNS = 400
+
+
+def lines_run(sc, after: int = 0) -> int:
+    """The operation lines of ``sc`` after line ``after``."""
+    return sum(len(step.lines) if isinstance(step, Together) else 1
+               for step in sc.steps if step.lineno > after)
 
 
 def scenario_digest(text: str) -> str:
@@ -49,12 +55,16 @@ def scenario_digest(text: str) -> str:
 
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
-            variant: str | None = None, depth: int = 3, max_preemptions: int = 2,
-            minimise: bool = True, progress: bool | None = None, jobs: int = 1,
+            variant: str | None = None, depth: int | tuple[int, int] = (1, 3),
+            max_preemptions: int = 2, minimise: bool = True,
+            shrink_lines: int | None = None, progress: bool | None = None, jobs: int = 1,
             on_found=None, prefix_once: bool = True, observe=None) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
-    ``depth`` is PCT's bug depth, ``max_preemptions`` DFS's bound.  Without
-    a budget, ``DEFAULT_RUNS`` runs.  ``progress``: a progress bar on stderr
+    ``depth`` is PCT's bug depth, or a range (lo, hi) of them the runs take
+    in turn (``Pct``), ``max_preemptions`` DFS's bound.  Without
+    a budget, ``DEFAULT_RUNS`` runs.  ``shrink_lines``: what shrinking may
+    cost, in scenario lines run (default: what the search ran, at least
+    ``SHRINK_MIN_LINES``).  ``progress``: a progress bar on stderr
     (default: when stderr is a terminal).  ``jobs`` > 1 explores random or
     PCT schedules in that many processes (``parallel``).  ``on_found(result)``
     hears of a failure as found, before it is shrunk (``--report-first``).
@@ -92,18 +102,25 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
     original = text = Path(path).read_text()
     if minimise:
         # Shrinking pays for itself: together the two shrinkers run no more
-        # schedules than the search that found the failure did, the
-        # schedule's at most half of them (counted in runs, not seconds, so
-        # that the shrunk failure does not depend on how busy the machine is).
-        left = max(SHRINK_MIN_RUNS, result.runs)
+        # scenario lines than the search that found the failure did, the
+        # schedule's at most half of them.  Counted in lines, not seconds, so
+        # that the shrunk failure does not depend on how busy the machine
+        # is; nor in runs, since a search runs the sequential prefix once
+        # (``Prefixed``) and the lines after it in every run, and a shrunk
+        # scenario's run all of its own.  The count is the same whether or
+        # not the prefix is snapshot, and so is the saved failure.
+        per_run = max(1, lines_run(sc, max(session.prefix_checks, default=0)))
+        prefix = lines_run(sc) - per_run
+        left = (max(SHRINK_MIN_LINES, prefix + result.runs * per_run)
+                if shrink_lines is None else shrink_lines)
 
         def counted(program, strategy):
             nonlocal left
-            left -= 1
+            left -= per_run
             return execute(program, strategy)
 
         small = shrink_schedule(counted, program, result.schedule, result.failure.kind,
-                                max_runs=min(SHRINK_SCHEDULE_RUNS, left // 2),
+                                max_runs=min(SHRINK_SCHEDULE_RUNS, left // 2 // per_run),
                                 max_seconds=None)
         if small != result.schedule:
             result.shrunk_from = len(result.schedule)
@@ -113,11 +130,13 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         # and they cost most of a run.
         checks = result.failure.kind in ("invariant", "leak")
         text, schedule = original, result.schedule
-        if left > 0:
+        # a candidate runs at most the lines of the scenario it shrinks
+        attempts = min(SHRINK_SCENARIO_RUNS, left // lines_run(sc))
+        if attempts > 0:
             text, schedule = shrink_scenario(
                 execute, original, result.schedule, result.failure.kind,
                 lambda sc: Session(sc, Config(variant=variant, checks=checks, trace=False)),
-                max_runs=min(SHRINK_SCENARIO_RUNS, left), max_seconds=None)
+                max_runs=attempts, max_seconds=None)
         if text != original:
             session = Session(parse(text, str(path)), Config(variant=variant, trace=False))
             result.schedule = schedule

@@ -52,6 +52,8 @@ def ret_from_fork(task, pooled: bool) -> None:
             task.thread = None
             if not pooled:
                 return
+            # an idle greenlet must not keep its last task's machine alive
+            task = None
         _idle.append(g)
         task = g.parent.switch()
 
