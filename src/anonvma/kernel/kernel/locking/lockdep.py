@@ -122,15 +122,29 @@ class lock_list:
 
 
 class held_lock:
+    """One slot of the task's held-lock stack.  As in the kernel, where
+    ``task->held_locks[MAX_LOCK_DEPTH]`` is an array inside task_struct
+    filled up to ``task->lockdep_depth``, taking a lock fills the next slot
+    and allocates nothing; a task grows its array by a slot the first time
+    it holds that many locks.  Releasing clears what a free slot refers to
+    (the lock, the acquiring function), so that a task holding no lock
+    pickles with the prefix snapshot."""
+
     __slots__ = ("cls", "instance", "read", "trylock", "acquire_ip", "prev_chain_key")
 
-    def __init__(self, cls, instance, read, trylock, acquire_ip, prev_chain_key):
-        self.cls = cls
-        self.instance = instance
-        self.read = read
-        self.trylock = trylock
-        self.acquire_ip = acquire_ip      # the code object of the acquiring function
-        self.prev_chain_key = prev_chain_key
+    def __init__(self):
+        self.cls = None
+        self.instance = None
+        self.read = 0
+        self.trylock = 0
+        self.acquire_ip = None      # the code object of the acquiring function
+        self.prev_chain_key = 0
+
+
+def held_locks(curr) -> list[held_lock]:
+    """The locks ``curr`` holds, outermost first (its slots below
+    ``lockdep_depth``)."""
+    return curr.held_locks[:curr.lockdep_depth]
 
 
 # Frames of lockdep and the tracepoint plumbing: never part of a trace.
@@ -252,15 +266,25 @@ class Lockdep:
         bit = LOCK_USED_READ if read else LOCK_USED
         if not cls.usage_mask & bit:
             cls.usage_mask |= bit
+        depth = curr.lockdep_depth
+        held = curr.held_locks
+        if depth == len(held):
+            held.append(held_lock())
+        hlock = held[depth]
         prev_key = curr.curr_chain_key
-        hlock = held_lock(cls, lock, read, trylock, ip, prev_key)
+        hlock.cls = cls
+        hlock.instance = lock
+        hlock.read = read
+        hlock.trylock = trylock
+        hlock.acquire_ip = ip
+        hlock.prev_chain_key = prev_key
         if self.irq_usage:
             self.mark_irqflags(curr, hlock)
         chain_key = hash((prev_key, cls.idx, read))
         if not trylock and chain_key not in self.chains:
             self.chains.add(chain_key)
             self.validate_chain(curr, hlock)
-        curr.held_locks.append(hlock)
+        curr.lockdep_depth = depth + 1
         curr.curr_chain_key = chain_key
 
     def lock_release(self, lock, ip) -> None:
@@ -268,10 +292,15 @@ class Lockdep:
         if curr is None:
             return
         held = curr.held_locks
-        if held and held[-1].instance is lock:
-            curr.curr_chain_key = held.pop().prev_chain_key
-            return
-        for i in range(len(held) - 2, -1, -1):
+        depth = curr.lockdep_depth
+        if depth:
+            hlock = held[depth - 1]
+            if hlock.instance is lock:
+                hlock.instance = hlock.acquire_ip = None
+                curr.lockdep_depth = depth - 1
+                curr.curr_chain_key = hlock.prev_chain_key
+                return
+        for i in range(depth - 2, -1, -1):
             if held[i].instance is lock:
                 break
         else:
@@ -279,23 +308,28 @@ class Lockdep:
             return
         # Released out of order: drop it and re-acquire the locks above it,
         # re-validating the chains they now form (reacquire_held_locks()).
-        above = held[i + 1:]
+        # Their slots are refilled on the way: take what they say first.
+        above = [(h.cls, h.instance, h.read, h.trylock, h.acquire_ip) for h in held[i + 1:depth]]
         curr.curr_chain_key = held[i].prev_chain_key
-        del held[i:]
-        for h in above:
-            self.__lock_acquire(curr, h.cls, h.instance, h.read, h.trylock, h.acquire_ip)
+        for h in held[i:depth]:
+            h.instance = h.acquire_ip = None
+        curr.lockdep_depth = i
+        for cls, instance, read, trylock, ip in above:
+            self.__lock_acquire(curr, cls, instance, read, trylock, ip)
 
     # -- validation --------------------------------------------------------------
 
     def validate_chain(self, curr, next: held_lock) -> None:
         if not self.check_deadlock(curr, next):
             return
-        if curr.held_locks:
+        if curr.lockdep_depth:
             self.check_prevs_add(curr, next)
 
     def check_deadlock(self, curr, next: held_lock) -> bool:
         """Is the task taking a lock of a class it already holds?"""
-        for prev in curr.held_locks:
+        held = curr.held_locks
+        for depth in range(curr.lockdep_depth):
+            prev = held[depth]
             if prev.cls is not next.cls:
                 continue
             # read_lock(A) + read_lock(A) is fine if the second is recursive.
@@ -307,10 +341,11 @@ class Lockdep:
 
     def check_prevs_add(self, curr, next: held_lock) -> None:
         held = curr.held_locks
+        top = curr.lockdep_depth
         trace: list = []        # saved once, shared by the new edges (as the kernel does)
-        for depth in range(len(held) - 1, -1, -1):
+        for depth in range(top - 1, -1, -1):
             prev = held[depth]
-            self.check_prev_add(curr, prev, next, len(held) - depth, trace)
+            self.check_prev_add(curr, prev, next, top - depth, trace)
             # Stop after the first non-trylock entry: it added its own
             # dependencies on the locks below it already.
             if not prev.trylock:
@@ -405,7 +440,7 @@ class Lockdep:
         return f"{self.format_lock_class(h.cls)}, at: {h.acquire_ip.co_name}"
 
     def _held_locks(self, curr) -> list[str]:
-        held = curr.held_locks
+        held = held_locks(curr)
         if not held:
             return [f"no locks held by {curr.comm}/{curr.pid}."]
         n = len(held)
