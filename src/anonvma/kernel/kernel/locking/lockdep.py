@@ -256,21 +256,22 @@ class Lockdep:
         curr = self.kernel.current
         if curr is None:
             return
+        # __lock_acquire(), in the probe itself: the chain-cache hit path is
+        # a class lookup, a slot filled, a hash and a set lookup.
         cls = self.classes.get((lock.key, subclass) if subclass else lock.key)
         if cls is None:
             cls = self.register_lock_class(lock, subclass)
-        self.__lock_acquire(curr, cls, lock, read, trylock,
-                            ip if ip is not None else _acquire_ip())
-
-    def __lock_acquire(self, curr, cls, lock, read, trylock, ip) -> None:
+        if ip is None:
+            ip = _acquire_ip()
         bit = LOCK_USED_READ if read else LOCK_USED
         if not cls.usage_mask & bit:
             cls.usage_mask |= bit
         depth = curr.lockdep_depth
-        held = curr.held_locks
-        if depth == len(held):
-            held.append(held_lock())
-        hlock = held[depth]
+        try:
+            hlock = curr.held_locks[depth]
+        except IndexError:          # never this deep before: one more slot
+            hlock = held_lock()
+            curr.held_locks.append(hlock)
         prev_key = curr.curr_chain_key
         hlock.cls = cls
         hlock.instance = lock
@@ -315,7 +316,7 @@ class Lockdep:
             h.instance = h.acquire_ip = None
         curr.lockdep_depth = i
         for cls, instance, read, trylock, ip in above:
-            self.__lock_acquire(curr, cls, instance, read, trylock, ip)
+            self.lock_acquire(instance, cls.subclass, trylock, read, ip)
 
     # -- validation --------------------------------------------------------------
 
