@@ -49,7 +49,10 @@ Where the model departs from the kernel:
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
+import weakref
 from collections import deque
 
 from .... import trace as _trace_mod
@@ -147,6 +150,123 @@ def held_locks(curr) -> list[held_lock]:
     return curr.held_locks[:curr.lockdep_depth]
 
 
+def dep_kind(prev: held_lock, next: held_lock) -> int:
+    """The DEP_* kind of the dependency prev -> next."""
+    return 1 << ((prev.read == 0) + 2 * (next.read != 2))
+
+
+class validated_chains:
+    """What the runs of one process learnt validating chains, kept so that a
+    later run (a separate boot, with a graph of its own) skips the searches
+    of a validation that provably find nothing.
+
+    Every run of an exploration boots its own lockdep: a dependency run 1
+    recorded is not in run 2's graph, and run 2 must report exactly what it
+    would alone.  So run 2 validates every chain new to *it* (its chain
+    cache decides when validation runs, which decides its reports), records
+    every dependency and DEP_* kind it adds, saving their traces, as it
+    would alone; what it may skip is the breadth-first search for a cycle
+    (check_noncircular), when that search is known to find nothing:
+
+    - ``graph`` is the union of the dependency graphs of every lockdep that
+      uses this object, from its empty start: each dependency, and each
+      DEP_* kind added to one, is added here too (``add_dep``), classes told
+      by name.  A run's graph maps into it (classes to their names, edges to
+      edges with at least their kinds), so a strong path in the run maps to
+      a strong path here: a search that finds no path here finds none in
+      any run.  ``generation`` counts the changes of the union.
+    - After a chain's validation, its searches are done again in the union
+      (``learn``); if none finds a path, the chain (the class and read state
+      of the lock taken, and of the held locks check_prevs_add looks at,
+      with their trylock flags) is recorded with the generation.
+    - A later validation of the same chain, in any run, skips each search
+      while the union is still at that generation: the search would find no
+      path in that run's graph, so check_prev_add would report nothing.
+
+    Recursion (check_deadlock) is checked by class identity every time, and
+    lock classes are not shared: a run's classes carry its usage bits and
+    dependency traces, which its reports print; the classes and chains of a
+    scenario's prefix come with the prefix snapshot (explore.prefix).
+    Reports are byte-identical with and without this
+    (tests/kernel/kernel/test_lockdep_reuse.py).
+    """
+
+    __slots__ = ("graph", "generation", "chains", "serial", "__weakref__")
+    MAX_CHAINS = 1 << 16        # past that, start over (bounded memory)
+
+    def __init__(self):
+        self.graph: dict[str, lock_class] = {}
+        self.generation = 0
+        self.chains: dict[tuple, int] = {}
+        self.serial = next(_serials)
+        _live_chains[self.serial] = self
+
+    def node(self, name: str) -> lock_class:
+        cls = self.graph.get(name)
+        if cls is None:
+            cls = self.graph[name] = lock_class(len(self.graph), None, 0, name, 0)
+        return cls
+
+    def add_dep(self, prev: lock_class, next: lock_class, dep: int) -> None:
+        p, n = self.node(prev.name), self.node(next.name)
+        entry = p.locks_after.get(n)
+        if entry is None:
+            p.locks_after[n] = lock_list(n, dep, 0, [])
+        elif entry.dep & dep == dep:
+            return
+        else:
+            entry.dep |= dep
+        self.generation += 1
+
+    @staticmethod
+    def signature(curr, next: held_lock) -> tuple:
+        held = curr.held_locks
+        prevs = []
+        for depth in range(curr.lockdep_depth - 1, -1, -1):
+            prev = held[depth]
+            prevs.append((prev.cls.name, prev.read, prev.trylock))
+            if not prev.trylock:
+                break
+        return next.cls.name, next.read, tuple(prevs)
+
+    def acyclic(self, key: tuple) -> bool:
+        """Is the chain known to close no cycle in the union as it is now?"""
+        return self.chains.get(key) == self.generation
+
+    def learn(self, key: tuple, curr, next: held_lock) -> None:
+        """After check_prevs_add: record the chain if no search of it finds
+        a path in the union (which holds this run's graph)."""
+        held = curr.held_locks
+        src, recursive = self.node(next.cls.name), next.read == 2
+        for depth in range(curr.lockdep_depth - 1, -1, -1):
+            prev = held[depth]
+            if find_strong_path(src, recursive, self.node(prev.cls.name), prev.read) is not None:
+                return
+            if not prev.trylock:
+                break
+        if len(self.chains) >= self.MAX_CHAINS:
+            self.chains.clear()
+        self.chains[key] = self.generation
+
+    def __reduce__(self):
+        # pickled with a machine (the prefix snapshot): the same object when
+        # restored in this process, nothing elsewhere (its union would not
+        # hold the restored graph)
+        return _validated_chains, (os.getpid(), self.serial)
+
+
+_serials = itertools.count(1)
+_live_chains: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _validated_chains(pid: int, serial: int):
+    return _live_chains.get(serial) if pid == os.getpid() else None
+
+
+# The one every lockdep of this process shares (``Lockdep.chain_history``).
+VALIDATED_CHAINS = validated_chains()
+
+
 # Frames of lockdep and the tracepoint plumbing: never part of a trace.
 _LOCKDEP_FILES = frozenset((_lock_mod.__file__, _trace_mod.__file__, __file__))
 # ... and of the lock functions: skipped too when looking for the caller.
@@ -159,6 +279,45 @@ KERNEL_ENTRY_POINTS = frozenset({
     "handle_user_access", "kernel_clone", "do_group_exit", "bprm_mm_init", "proc_pid_maps",
     "kswapd",
 })
+
+
+def find_strong_path(src: lock_class, src_recursive: bool, tcls: lock_class, tread: int):
+    """BFS from ``src`` along ``locks_after`` for a strong path to ``tcls``
+    (taken with read state ``tread``).  Returns the path as [(class,
+    lock_list or None), ...] from src to tcls, or None.  A state is (class,
+    only_xr): whether every way we arrived by was a -(xR)-> step, after
+    which -(Sx)-> steps do not count.  The search is exact reachability over
+    those states, so a path found in a graph is found in any graph that has
+    its edges with at least their DEP_* kinds (``validated_chains``)."""
+    root = (src, src_recursive)
+    parent: dict = {root: None}
+    queue = deque((root,))
+    while queue:
+        state = queue.popleft()
+        cls, only_xr = state
+        # hlock_conflict(): found if target -> src is -(E*)-> or the
+        # path arrived by an -(*N)-> step.
+        if cls is tcls and (tread == 0 or not only_xr):
+            path = []
+            while state is not None:
+                p = parent[state]
+                path.append((state[0], p[1] if p else None))
+                state = p[0] if p else None
+            path.reverse()
+            return path
+        for nxt, entry in cls.locks_after.items():
+            dep = entry.dep
+            if only_xr:
+                dep &= ~DEP_S_MASK
+                if not dep:
+                    continue
+            nxr = not dep & DEP_N_MASK
+            s = (nxt, nxr)
+            if s in parent or (nxr and (nxt, False) in parent):
+                continue
+            parent[s] = (state, entry)
+            queue.append(s)
+    return None
 
 
 def kernel_entry(code) -> bool:
@@ -212,6 +371,9 @@ class Lockdep:
     ident = "6.18.0 (anonvma model) Not tainted"
     # Whether acquisitions mark usage bits beyond LOCK_USED (mark_irqflags)
     irq_usage = False
+    # What earlier runs validated (see validated_chains), taken at boot;
+    # None: every validation is done in full
+    chain_history: validated_chains | None = VALIDATED_CHAINS
 
     def __init__(self, kernel):
         self.kernel = kernel
@@ -222,6 +384,7 @@ class Lockdep:
         self.nr_edges = 0
         self.reports: list[str] = []
         self._reported: set = set()
+        self.history = self.chain_history
         kernel.trace.lock_acquire.register(self.lock_acquire)
         kernel.trace.lock_release.register(self.lock_release)
         kernel.lockdep = self
@@ -343,20 +506,31 @@ class Lockdep:
     def check_prevs_add(self, curr, next: held_lock) -> None:
         held = curr.held_locks
         top = curr.lockdep_depth
+        history = self.history
+        key = history.signature(curr, next) if history is not None else None
         trace: list = []        # saved once, shared by the new edges (as the kernel does)
         for depth in range(top - 1, -1, -1):
             prev = held[depth]
-            self.check_prev_add(curr, prev, next, top - depth, trace)
+            # asked for each: a new dependency may have changed the union
+            acyclic = key is not None and history.acyclic(key)
+            self.check_prev_add(curr, prev, next, top - depth, trace, acyclic)
             # Stop after the first non-trylock entry: it added its own
             # dependencies on the locks below it already.
             if not prev.trylock:
                 break
+        if key is not None and not history.acyclic(key):
+            history.learn(key, curr, next)
 
-    def check_prev_add(self, curr, prev: held_lock, next: held_lock, distance: int, trace: list) -> None:
-        path = self.check_noncircular(next, prev)
-        if path is not None:
-            self.print_circular_bug(curr, path, next, prev)
-        dep = 1 << ((prev.read == 0) + 2 * (next.read != 2))
+    def check_prev_add(self, curr, prev: held_lock, next: held_lock, distance: int, trace: list,
+                       acyclic: bool = False) -> None:
+        """``acyclic``: the search is known to find nothing (validated_chains)."""
+        if not acyclic:
+            path = self.check_noncircular(next, prev)
+            if path is not None:
+                self.print_circular_bug(curr, path, next, prev)
+        dep = dep_kind(prev, next)
+        if self.history is not None:
+            self.history.add_dep(prev.cls, next.cls, dep)
         entry = prev.cls.locks_after.get(next.cls)
         if entry is not None:
             entry.dep |= dep
@@ -370,42 +544,9 @@ class Lockdep:
         self.nr_edges += 1
 
     def check_noncircular(self, src: held_lock, target: held_lock):
-        """BFS from ``src``'s class for a strong path back to ``target``'s:
-        would the new dependency target -> src close a cycle?  Returns the
-        path as [(class, lock_list or None), ...] from src to target, or
-        None.  A state is (class, only_xr): whether every way we arrived by
-        was a -(xR)-> step, after which -(Sx)-> steps do not count."""
-        tcls = target.cls
-        tread = target.read
-        root = (src.cls, src.read == 2)
-        parent: dict = {root: None}
-        queue = deque((root,))
-        while queue:
-            state = queue.popleft()
-            cls, only_xr = state
-            # hlock_conflict(): found if target -> src is -(E*)-> or the
-            # path arrived by an -(*N)-> step.
-            if cls is tcls and (tread == 0 or not only_xr):
-                path = []
-                while state is not None:
-                    p = parent[state]
-                    path.append((state[0], p[1] if p else None))
-                    state = p[0] if p else None
-                path.reverse()
-                return path
-            for nxt, entry in cls.locks_after.items():
-                dep = entry.dep
-                if only_xr:
-                    dep &= ~DEP_S_MASK
-                    if not dep:
-                        continue
-                nxr = not dep & DEP_N_MASK
-                s = (nxt, nxr)
-                if s in parent or (nxr and (nxt, False) in parent):
-                    continue
-                parent[s] = (state, entry)
-                queue.append(s)
-        return None
+        """Would the new dependency target -> src close a cycle?  The strong
+        path from ``src``'s class back to ``target``'s, or None."""
+        return find_strong_path(src.cls, src.read == 2, target.cls, target.read)
 
     def mark_irqflags(self, curr, hlock: held_lock) -> None:
         """Usage bits of the context the lock is taken in.  The model has
