@@ -108,8 +108,7 @@ class LockdepReclaimFs(Lockdep):
         cls = hlock.cls
         if cls.usage_mask & new_bit:
             return
-        cls.usage_mask |= new_bit
-        cls.usage_traces[new_bit] = save_trace()
+        self._mark_usage(cls, new_bit, save_trace())
         for bad in USAGE_CONFLICTS[new_bit]:
             if cls.usage_mask & bad:
                 self.print_usage_bug(curr, hlock, bad, new_bit)

@@ -385,6 +385,9 @@ class Lockdep:
         self.reports: list[str] = []
         self._reported: set = set()
         self.history = self.chain_history
+        # While the registry is shared (share()): how to undo this run's
+        # changes to it, newest last
+        self.undo: list | None = None
         kernel.trace.lock_acquire.register(self.lock_acquire)
         kernel.trace.lock_release.register(self.lock_release)
         kernel.lockdep = self
@@ -394,6 +397,44 @@ class Lockdep:
         self.kernel.trace.lock_release.unregister(self.lock_release)
         self.kernel.lockdep = None
 
+    # -- the registry shared by the machines restored from one snapshot -----------
+
+    def share(self) -> list:
+        """Share the lock class registry, the chain cache and the dependency
+        graph with every copy of this lockdep a snapshot restores, instead
+        of copying them into each: returns the objects a snapshot pickles by
+        reference (explore.prefix).  Each copy starts from exactly this
+        state: it logs every change it makes to the shared objects (a class
+        or chain added, a usage bit, a dependency or a DEP_* kind), and
+        ``undo_run`` takes them back before the next copy is restored."""
+        self.undo = []
+        classes = list(self.classes.values())
+        return [self.classes, self._versions, self.chains, *classes, *(c.key for c in classes)]
+
+    @staticmethod
+    def undo_run(undo: list) -> None:
+        """Give the shared registry back as the snapshot had it."""
+        for change in reversed(undo):
+            change[0](*change[1:])
+        undo.clear()
+
+    def retire(self) -> None:
+        """A copy whose run is over, once the registry is given back: it
+        must change nothing shared any more."""
+        self.undo = None
+        self.detach()
+
+    def _mark_usage(self, cls: lock_class, bit: int, trace: list | None = None) -> None:
+        """A new usage bit for ``cls``, with the trace of it if kept."""
+        undo = self.undo
+        if undo is not None:
+            undo.append((setattr, cls, "usage_mask", cls.usage_mask))
+            if trace is not None:
+                undo.append((cls.usage_traces.pop, bit))
+        cls.usage_mask |= bit
+        if trace is not None:
+            cls.usage_traces[bit] = trace
+
     # -- classes ---------------------------------------------------------------
 
     def register_lock_class(self, lock, subclass: int) -> lock_class:
@@ -401,16 +442,22 @@ class Lockdep:
         name = key.name
         # Different keys with one name are told apart as name#2, name#3...
         versions = self._versions
+        undo = self.undo
         version = versions.get(key)
         if version is None:
             version = versions[key] = sum(1 for k in versions if k.name == name) + 1
+            if undo is not None:
+                undo.append((versions.pop, key))
         if version > 1:
             name = f"{name}#{version}"
         if subclass:
             name = f"{name}/{subclass}"
         cls = lock_class(self.nr_classes, key, subclass, name, lock.wait_type)
         self.nr_classes += 1
-        self.classes[(key, subclass) if subclass else key] = cls
+        ident = (key, subclass) if subclass else key
+        self.classes[ident] = cls
+        if undo is not None:
+            undo.append((self.classes.pop, ident))
         return cls
 
     # -- the tracepoint probes -------------------------------------------------
@@ -428,7 +475,7 @@ class Lockdep:
             ip = _acquire_ip()
         bit = LOCK_USED_READ if read else LOCK_USED
         if not cls.usage_mask & bit:
-            cls.usage_mask |= bit
+            self._mark_usage(cls, bit)
         depth = curr.lockdep_depth
         try:
             hlock = curr.held_locks[depth]
@@ -447,6 +494,8 @@ class Lockdep:
         chain_key = hash((prev_key, cls.idx, read))
         if not trylock and chain_key not in self.chains:
             self.chains.add(chain_key)
+            if self.undo is not None:
+                self.undo.append((self.chains.discard, chain_key))
             self.validate_chain(curr, hlock)
         curr.lockdep_depth = depth + 1
         curr.curr_chain_key = chain_key
@@ -532,15 +581,23 @@ class Lockdep:
         if self.history is not None:
             self.history.add_dep(prev.cls, next.cls, dep)
         entry = prev.cls.locks_after.get(next.cls)
+        undo = self.undo
         if entry is not None:
+            back = next.cls.locks_before[prev.cls]
+            if undo is not None:
+                undo += ((setattr, entry, "dep", entry.dep),
+                         (setattr, entry, "distance", entry.distance),
+                         (setattr, back, "dep", back.dep))
             entry.dep |= dep
             entry.distance = min(entry.distance, distance)
-            next.cls.locks_before[prev.cls].dep |= dep
+            back.dep |= dep
             return
         if not trace:
             trace.extend(save_trace())
         prev.cls.locks_after[next.cls] = lock_list(next.cls, dep, distance, trace)
         next.cls.locks_before[prev.cls] = lock_list(prev.cls, dep, distance, trace)
+        if undo is not None:
+            undo += ((prev.cls.locks_after.pop, next.cls), (next.cls.locks_before.pop, prev.cls))
         self.nr_edges += 1
 
     def check_noncircular(self, src: held_lock, target: held_lock):
