@@ -7,10 +7,16 @@ design (Documentation/locking/lockdep-design.rst):
 - Locks are grouped into *classes* by their ``lock_class_key``: every
   ``anon_vma->rwsem`` is one class.  ``subclass`` (``down_write_nested``)
   makes a separate class, printed ``name/N``.
-- Each task keeps its stack of held locks (``task.held_locks``) and a hash
-  of it, the *chain key* (``task.curr_chain_key``).  A held-lock stack whose
-  chain key was seen before has been validated already and costs one set
-  lookup; only new chains are validated.
+- Each task keeps its stack of held locks (``task.held_locks``, slots used
+  up to ``task.lockdep_depth``) and a hash of it, the *chain key*
+  (``task.curr_chain_key``).  A held-lock stack whose chain key was seen
+  before has been validated already and costs one set lookup: the lock
+  fills a slot, nothing is allocated and no stack is walked.  Only new
+  chains are validated, and only a new dependency or a new usage bit saves
+  a stack trace (``save_trace``, from check_prev_add and mark_lock).  The
+  one frame looked at per acquisition is the caller's (``_RET_IP_``, the
+  lock functions' ``_getframe(depth).f_code``), which held-lock lines print
+  after "at:".
 - Validating a chain: recursive locking within the stack
   (``check_deadlock``), then a dependency prev -> next from the held locks
   down to and including the first non-trylock one (``check_prevs_add``),
@@ -45,6 +51,11 @@ Where the model departs from the kernel:
   enabled, so the hardirq/softirq usage columns print '+' (used) or '.'.
 - Stack traces are the model's Python function names; addresses and
   offsets are left out.
+- Every run of an exploration is a boot of its own, so nothing one run
+  learnt may show in another's reports.  What is reused is what provably
+  changes none: the class registry, chain cache and graph of a scenario's
+  prefix, shared by every machine restored from its snapshot (``share``),
+  and the cycle searches other runs proved empty (``validated_chains``).
 """
 
 from __future__ import annotations
