@@ -23,7 +23,8 @@ their key objects, so a copied ``fs_reclaim`` key would be a class of its own.
 And lockdep's lock class registry, chain cache and dependency graph
 (``Lockdep.share``): every restored machine starts from them as the prefix
 left them, and what its run added is taken back before the next one is
-restored, so that one machine restored from a snapshot is in use at a time.
+restored.  So one restored machine is in use at a time: restoring the next
+detaches lockdep from the one before.
 
 The prefix runs under the explorer's scheduler, as in an exploration's own
 runs, so a kernel thread started there (kswapd at the first wakeup) is a
@@ -89,7 +90,7 @@ class Prefixed:
         self.snapshot: bytes | None = None
         self._objs: list = []
         self._undo: list | None = None      # the shared lockdep registry's log
-        self._restored = None               # the lockdep of the last machine restored
+        self._restored = None               # weakref: the last restored machine's lockdep
         self._shares_lockdep = False
         until = max(session.prefix_checks, default=None)
         if until is None:
