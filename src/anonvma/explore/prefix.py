@@ -20,6 +20,11 @@ What is not copied but shared with the restored machine: the session
 at module level (``fs_reclaim_map`` and its lockdep key, the trace-token
 tables...), as a fork would share them; lockdep tells lock classes apart by
 their key objects, so a copied ``fs_reclaim`` key would be a class of its own.
+And lockdep's lock class registry, chain cache and dependency graph
+(``Lockdep.share``): every restored machine starts from them as the prefix
+left them, and what its run added is taken back before the next one is
+restored.  So one restored machine is in use at a time: restoring the next
+detaches lockdep from the one before.
 
 The prefix runs under the explorer's scheduler, as in an exploration's own
 runs, so a kernel thread started there (kswapd at the first wakeup) is a
@@ -34,8 +39,9 @@ import io
 import pickle
 import sys
 import types
+import weakref
 
-from ..kernel.kernel.locking.lockdep import lockdep_map
+from ..kernel.kernel.locking.lockdep import Lockdep, lockdep_map
 from .runner import AllocFailures
 from .scheduler import Scheduler
 
@@ -83,6 +89,9 @@ class Prefixed:
         self.session = session
         self.snapshot: bytes | None = None
         self._objs: list = []
+        self._undo: list | None = None      # the shared lockdep registry's log
+        self._restored = None               # weakref: the last restored machine's lockdep
+        self._shares_lockdep = False
         until = max(session.prefix_checks, default=None)
         if until is None:
             return
@@ -97,6 +106,9 @@ class Prefixed:
         except Exception:       # a hang or a BUG: every run fails in the prefix, each shows how
             return
         objs = _shared(session)
+        lockdep = kernel.lockdep
+        if lockdep is not None:
+            objs += lockdep.share()
         shared = {id(obj): i for i, obj in enumerate(objs)}
         buf = io.BytesIO()
         try:
@@ -105,6 +117,7 @@ class Prefixed:
             return
         self.snapshot = buf.getvalue()
         self._objs = objs
+        self._shares_lockdep = lockdep is not None
 
     # What a program is to the runner: boot() gives a machine.
     def boot(self):
@@ -112,13 +125,22 @@ class Prefixed:
             return self.session.boot()
         # The unpickler makes thousands of objects and no garbage: a
         # collection during it would only walk them.
+        if self._undo is not None:
+            Lockdep.undo_run(self._undo)
+            restored = self._restored()
+            if restored is not None:
+                restored.retire()
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return _Unpickler(io.BytesIO(self.snapshot), self._objs).load()
+            machine = _Unpickler(io.BytesIO(self.snapshot), self._objs).load()
         finally:
             if enabled:
                 gc.enable()
+        if self._shares_lockdep:
+            lockdep = machine.kernel.lockdep
+            self._undo, self._restored = lockdep.undo, weakref.ref(lockdep)
+        return machine
 
     def __reduce__(self):
         # A worker process (explore --jobs) takes its own snapshot.

@@ -19,7 +19,7 @@ outside the kernel.  GFP bits are read in that era's numbering.
 
 from __future__ import annotations
 
-from ..kernel.kernel.locking.lockdep import Lockdep, held_lock, save_trace
+from ..kernel.kernel.locking.lockdep import Lockdep, held_lock, held_locks, save_trace
 from ..kernel.kernel.sched.core import PF_MEMALLOC
 from .v3_0 import _GFP_FS, _GFP_NOMEMALLOC, _GFP_WAIT
 
@@ -83,7 +83,7 @@ class LockdepReclaimFs(Lockdep):
             return          # this guy won't enter reclaim
         if not gfp_mask & _GFP_FS:
             return          # only __GFP_FS allocations for now
-        for hlock in curr.held_locks:
+        for hlock in held_locks(curr):
             self.mark_lock(curr, hlock,
                            LOCK_ENABLED_RECLAIM_FS_READ if hlock.read else LOCK_ENABLED_RECLAIM_FS)
 
@@ -108,8 +108,7 @@ class LockdepReclaimFs(Lockdep):
         cls = hlock.cls
         if cls.usage_mask & new_bit:
             return
-        cls.usage_mask |= new_bit
-        cls.usage_traces[new_bit] = save_trace()
+        self._mark_usage(cls, new_bit, save_trace())
         for bad in USAGE_CONFLICTS[new_bit]:
             if cls.usage_mask & bad:
                 self.print_usage_bug(curr, hlock, bad, new_bit)

@@ -4,7 +4,7 @@ import pytest
 
 from toy import ToyKernel
 from anonvma.kernel.kernel.locking.lock import lock_class_key
-from anonvma.kernel.kernel.locking.lockdep import lockdep_map
+from anonvma.kernel.kernel.locking.lockdep import held_locks, lockdep_map
 from anonvma.kernel.mm.page_alloc import PageAlloc, fs_reclaim_map
 from anonvma.variants.lockdep_reclaim_fs import LockdepReclaimFs
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_trylock, mutex_unlock
@@ -211,10 +211,10 @@ def test_out_of_order_release_keeps_the_stack_consistent(k):
     t = as_task(k, "t1")
     take(a, b)
     mutex_unlock(a)
-    assert [h.instance for h in t.held_locks] == [b]
+    assert [h.instance for h in held_locks(t)] == [b]
     mutex_lock(c)
     mutex_unlock(c); mutex_unlock(b)
-    assert t.held_locks == [] and t.curr_chain_key == 0
+    assert t.lockdep_depth == 0 and t.curr_chain_key == 0
     assert k.lockdep.reports == []
 
 

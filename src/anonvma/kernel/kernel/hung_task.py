@@ -11,7 +11,7 @@ kernel's text the report names the cycle of tasks waiting for each other.
 
 from __future__ import annotations
 
-from .locking.lockdep import stack_from
+from .locking.lockdep import held_locks, stack_from
 
 HUNG_TASK_TIMEOUT_SECS = 120
 
@@ -151,11 +151,11 @@ def check_hung_tasks(kernel, tasks) -> str:
     lockdep = kernel.lockdep
     if lockdep is not None:
         for t in tasks:
-            if t.held_locks:
-                n = len(t.held_locks)
+            if t.lockdep_depth:
+                n = t.lockdep_depth
                 out.append(f"{n} lock{'s' if n > 1 else ''} held by {t.comm}/{t.pid}:")
                 out.extend(f" #{i}: {lockdep.format_held_lock(h)}"
-                           for i, h in enumerate(t.held_locks))
+                           for i, h in enumerate(held_locks(t)))
     else:
         # Without lockdep the kernel has no held-lock stacks to show; the
         # locks the blocked tasks wait on still name their holders.

@@ -7,10 +7,16 @@ design (Documentation/locking/lockdep-design.rst):
 - Locks are grouped into *classes* by their ``lock_class_key``: every
   ``anon_vma->rwsem`` is one class.  ``subclass`` (``down_write_nested``)
   makes a separate class, printed ``name/N``.
-- Each task keeps its stack of held locks (``task.held_locks``) and a hash
-  of it, the *chain key* (``task.curr_chain_key``).  A held-lock stack whose
-  chain key was seen before has been validated already and costs one set
-  lookup; only new chains are validated.
+- Each task keeps its stack of held locks (``task.held_locks``, slots used
+  up to ``task.lockdep_depth``) and a hash of it, the *chain key*
+  (``task.curr_chain_key``).  A held-lock stack whose chain key was seen
+  before has been validated already and costs one set lookup: the lock
+  fills a slot, nothing is allocated and no stack is walked.  Only new
+  chains are validated, and only a new dependency or a new usage bit saves
+  a stack trace (``save_trace``, from check_prev_add and mark_lock).  The
+  one frame looked at per acquisition is the caller's (``_RET_IP_``, the
+  lock functions' ``_getframe(depth).f_code``), which held-lock lines print
+  after "at:".
 - Validating a chain: recursive locking within the stack
   (``check_deadlock``), then a dependency prev -> next from the held locks
   down to and including the first non-trylock one (``check_prevs_add``),
@@ -45,11 +51,19 @@ Where the model departs from the kernel:
   enabled, so the hardirq/softirq usage columns print '+' (used) or '.'.
 - Stack traces are the model's Python function names; addresses and
   offsets are left out.
+- Every run of an exploration is a boot of its own, so nothing one run
+  learnt may show in another's reports.  What is reused is what provably
+  changes none: the class registry, chain cache and graph of a scenario's
+  prefix, shared by every machine restored from its snapshot (``share``),
+  and the cycle searches other runs proved empty (``validated_chains``).
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
+import weakref
 from collections import deque
 
 from .... import trace as _trace_mod
@@ -122,15 +136,146 @@ class lock_list:
 
 
 class held_lock:
+    """One slot of the task's held-lock stack.  As in the kernel, where
+    ``task->held_locks[MAX_LOCK_DEPTH]`` is an array inside task_struct
+    filled up to ``task->lockdep_depth``, taking a lock fills the next slot
+    and allocates nothing; a task grows its array by a slot the first time
+    it holds that many locks.  Releasing clears what a free slot refers to
+    (the lock, the acquiring function), so that a task holding no lock
+    pickles with the prefix snapshot."""
+
     __slots__ = ("cls", "instance", "read", "trylock", "acquire_ip", "prev_chain_key")
 
-    def __init__(self, cls, instance, read, trylock, acquire_ip, prev_chain_key):
-        self.cls = cls
-        self.instance = instance
-        self.read = read
-        self.trylock = trylock
-        self.acquire_ip = acquire_ip      # the code object of the acquiring function
-        self.prev_chain_key = prev_chain_key
+    def __init__(self):
+        self.cls = None
+        self.instance = None
+        self.read = 0
+        self.trylock = 0
+        self.acquire_ip = None      # the code object of the acquiring function
+        self.prev_chain_key = 0
+
+
+def held_locks(curr) -> list[held_lock]:
+    """The locks ``curr`` holds, outermost first (its slots below
+    ``lockdep_depth``)."""
+    return curr.held_locks[:curr.lockdep_depth]
+
+
+def dep_kind(prev: held_lock, next: held_lock) -> int:
+    """The DEP_* kind of the dependency prev -> next."""
+    return 1 << ((prev.read == 0) + 2 * (next.read != 2))
+
+
+class validated_chains:
+    """What the runs of one process learnt validating chains, kept so that a
+    later run (a separate boot, with a graph of its own) skips the searches
+    of a validation that provably find nothing.
+
+    Every run of an exploration boots its own lockdep: a dependency run 1
+    recorded is not in run 2's graph, and run 2 must report exactly what it
+    would alone.  So run 2 validates every chain new to *it* (its chain
+    cache decides when validation runs, which decides its reports), records
+    every dependency and DEP_* kind it adds, saving their traces, as it
+    would alone; what it may skip is the breadth-first search for a cycle
+    (check_noncircular), when that search is known to find nothing:
+
+    - ``graph`` is the union of the dependency graphs of every lockdep that
+      uses this object, from its empty start: each dependency, and each
+      DEP_* kind added to one, is added here too (``add_dep``), classes told
+      by name.  A run's graph maps into it (classes to their names, edges to
+      edges with at least their kinds), so a strong path in the run maps to
+      a strong path here: a search that finds no path here finds none in
+      any run.  ``generation`` counts the changes of the union.
+    - After a chain's validation, its searches are done again in the union
+      (``learn``); if none finds a path, the chain (the class and read state
+      of the lock taken, and of the held locks check_prevs_add looks at,
+      with their trylock flags) is recorded with the generation.
+    - A later validation of the same chain, in any run, skips each search
+      while the union is still at that generation: the search would find no
+      path in that run's graph, so check_prev_add would report nothing.
+
+    Recursion (check_deadlock) is checked by class identity every time, and
+    lock classes are not shared: a run's classes carry its usage bits and
+    dependency traces, which its reports print; the classes and chains of a
+    scenario's prefix come with the prefix snapshot (explore.prefix).
+    Reports are byte-identical with and without this
+    (tests/kernel/kernel/test_lockdep_reuse.py).
+    """
+
+    __slots__ = ("graph", "generation", "chains", "serial", "__weakref__")
+    MAX_CHAINS = 1 << 16        # past that, start over (bounded memory)
+
+    def __init__(self):
+        self.graph: dict[str, lock_class] = {}
+        self.generation = 0
+        self.chains: dict[tuple, int] = {}
+        self.serial = next(_serials)
+        _live_chains[self.serial] = self
+
+    def node(self, name: str) -> lock_class:
+        cls = self.graph.get(name)
+        if cls is None:
+            cls = self.graph[name] = lock_class(len(self.graph), None, 0, name, 0)
+        return cls
+
+    def add_dep(self, prev: lock_class, next: lock_class, dep: int) -> None:
+        p, n = self.node(prev.name), self.node(next.name)
+        entry = p.locks_after.get(n)
+        if entry is None:
+            p.locks_after[n] = lock_list(n, dep, 0, [])
+        elif entry.dep & dep == dep:
+            return
+        else:
+            entry.dep |= dep
+        self.generation += 1
+
+    @staticmethod
+    def signature(curr, next: held_lock) -> tuple:
+        held = curr.held_locks
+        prevs = []
+        for depth in range(curr.lockdep_depth - 1, -1, -1):
+            prev = held[depth]
+            prevs.append((prev.cls.name, prev.read, prev.trylock))
+            if not prev.trylock:
+                break
+        return next.cls.name, next.read, tuple(prevs)
+
+    def acyclic(self, key: tuple) -> bool:
+        """Is the chain known to close no cycle in the union as it is now?"""
+        return self.chains.get(key) == self.generation
+
+    def learn(self, key: tuple, curr, next: held_lock) -> None:
+        """After check_prevs_add: record the chain if no search of it finds
+        a path in the union (which holds this run's graph)."""
+        held = curr.held_locks
+        src, recursive = self.node(next.cls.name), next.read == 2
+        for depth in range(curr.lockdep_depth - 1, -1, -1):
+            prev = held[depth]
+            if find_strong_path(src, recursive, self.node(prev.cls.name), prev.read) is not None:
+                return
+            if not prev.trylock:
+                break
+        if len(self.chains) >= self.MAX_CHAINS:
+            self.chains.clear()
+        self.chains[key] = self.generation
+
+    def __reduce__(self):
+        # pickled with a machine (the prefix snapshot): the same object when
+        # restored in this process, nothing elsewhere (its union would not
+        # hold the restored graph)
+        return _validated_chains, (os.getpid(), self.serial)
+
+
+_serials = itertools.count(1)
+_live_chains: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _validated_chains(pid: int, serial: int):
+    return _live_chains.get(serial) if pid == os.getpid() else None
+
+
+# The one every lockdep of this process shares (``Lockdep.chain_history``).
+VALIDATED_CHAINS = validated_chains()
 
 
 # Frames of lockdep and the tracepoint plumbing: never part of a trace.
@@ -145,6 +290,45 @@ KERNEL_ENTRY_POINTS = frozenset({
     "handle_user_access", "kernel_clone", "do_group_exit", "bprm_mm_init", "proc_pid_maps",
     "kswapd",
 })
+
+
+def find_strong_path(src: lock_class, src_recursive: bool, tcls: lock_class, tread: int):
+    """BFS from ``src`` along ``locks_after`` for a strong path to ``tcls``
+    (taken with read state ``tread``).  Returns the path as [(class,
+    lock_list or None), ...] from src to tcls, or None.  A state is (class,
+    only_xr): whether every way we arrived by was a -(xR)-> step, after
+    which -(Sx)-> steps do not count.  The search is exact reachability over
+    those states, so a path found in a graph is found in any graph that has
+    its edges with at least their DEP_* kinds (``validated_chains``)."""
+    root = (src, src_recursive)
+    parent: dict = {root: None}
+    queue = deque((root,))
+    while queue:
+        state = queue.popleft()
+        cls, only_xr = state
+        # hlock_conflict(): found if target -> src is -(E*)-> or the
+        # path arrived by an -(*N)-> step.
+        if cls is tcls and (tread == 0 or not only_xr):
+            path = []
+            while state is not None:
+                p = parent[state]
+                path.append((state[0], p[1] if p else None))
+                state = p[0] if p else None
+            path.reverse()
+            return path
+        for nxt, entry in cls.locks_after.items():
+            dep = entry.dep
+            if only_xr:
+                dep &= ~DEP_S_MASK
+                if not dep:
+                    continue
+            nxr = not dep & DEP_N_MASK
+            s = (nxt, nxr)
+            if s in parent or (nxr and (nxt, False) in parent):
+                continue
+            parent[s] = (state, entry)
+            queue.append(s)
+    return None
 
 
 def kernel_entry(code) -> bool:
@@ -198,6 +382,9 @@ class Lockdep:
     ident = "6.18.0 (anonvma model) Not tainted"
     # Whether acquisitions mark usage bits beyond LOCK_USED (mark_irqflags)
     irq_usage = False
+    # What earlier runs validated (see validated_chains), taken at boot;
+    # None: every validation is done in full
+    chain_history: validated_chains | None = VALIDATED_CHAINS
 
     def __init__(self, kernel):
         self.kernel = kernel
@@ -208,6 +395,10 @@ class Lockdep:
         self.nr_edges = 0
         self.reports: list[str] = []
         self._reported: set = set()
+        self.history = self.chain_history
+        # While the registry is shared (share()): how to undo this run's
+        # changes to it, newest last
+        self.undo: list | None = None
         kernel.trace.lock_acquire.register(self.lock_acquire)
         kernel.trace.lock_release.register(self.lock_release)
         kernel.lockdep = self
@@ -217,6 +408,44 @@ class Lockdep:
         self.kernel.trace.lock_release.unregister(self.lock_release)
         self.kernel.lockdep = None
 
+    # -- the registry shared by the machines restored from one snapshot -----------
+
+    def share(self) -> list:
+        """Share the lock class registry, the chain cache and the dependency
+        graph with every copy of this lockdep a snapshot restores, instead
+        of copying them into each: returns the objects a snapshot pickles by
+        reference (explore.prefix).  Each copy starts from exactly this
+        state: it logs every change it makes to the shared objects (a class
+        or chain added, a usage bit, a dependency or a DEP_* kind), and
+        ``undo_run`` takes them back before the next copy is restored."""
+        self.undo = []
+        classes = list(self.classes.values())
+        return [self.classes, self._versions, self.chains, *classes, *(c.key for c in classes)]
+
+    @staticmethod
+    def undo_run(undo: list) -> None:
+        """Give the shared registry back as the snapshot had it."""
+        for change in reversed(undo):
+            change[0](*change[1:])
+        undo.clear()
+
+    def retire(self) -> None:
+        """A copy whose run is over, once the registry is given back: it
+        must change nothing shared any more."""
+        self.undo = None
+        self.detach()
+
+    def _mark_usage(self, cls: lock_class, bit: int, trace: list | None = None) -> None:
+        """A new usage bit for ``cls``, with the trace of it if kept."""
+        undo = self.undo
+        if undo is not None:
+            undo.append((setattr, cls, "usage_mask", cls.usage_mask))
+            if trace is not None:
+                undo.append((cls.usage_traces.pop, bit))
+        cls.usage_mask |= bit
+        if trace is not None:
+            cls.usage_traces[bit] = trace
+
     # -- classes ---------------------------------------------------------------
 
     def register_lock_class(self, lock, subclass: int) -> lock_class:
@@ -224,16 +453,22 @@ class Lockdep:
         name = key.name
         # Different keys with one name are told apart as name#2, name#3...
         versions = self._versions
+        undo = self.undo
         version = versions.get(key)
         if version is None:
             version = versions[key] = sum(1 for k in versions if k.name == name) + 1
+            if undo is not None:
+                undo.append((versions.pop, key))
         if version > 1:
             name = f"{name}#{version}"
         if subclass:
             name = f"{name}/{subclass}"
         cls = lock_class(self.nr_classes, key, subclass, name, lock.wait_type)
         self.nr_classes += 1
-        self.classes[(key, subclass) if subclass else key] = cls
+        ident = (key, subclass) if subclass else key
+        self.classes[ident] = cls
+        if undo is not None:
+            undo.append((self.classes.pop, ident))
         return cls
 
     # -- the tracepoint probes -------------------------------------------------
@@ -242,25 +477,38 @@ class Lockdep:
         curr = self.kernel.current
         if curr is None:
             return
+        # __lock_acquire(), in the probe itself: the chain-cache hit path is
+        # a class lookup, a slot filled, a hash and a set lookup.
         cls = self.classes.get((lock.key, subclass) if subclass else lock.key)
         if cls is None:
             cls = self.register_lock_class(lock, subclass)
-        self.__lock_acquire(curr, cls, lock, read, trylock,
-                            ip if ip is not None else _acquire_ip())
-
-    def __lock_acquire(self, curr, cls, lock, read, trylock, ip) -> None:
+        if ip is None:
+            ip = _acquire_ip()
         bit = LOCK_USED_READ if read else LOCK_USED
         if not cls.usage_mask & bit:
-            cls.usage_mask |= bit
+            self._mark_usage(cls, bit)
+        depth = curr.lockdep_depth
+        try:
+            hlock = curr.held_locks[depth]
+        except IndexError:          # never this deep before: one more slot
+            hlock = held_lock()
+            curr.held_locks.append(hlock)
         prev_key = curr.curr_chain_key
-        hlock = held_lock(cls, lock, read, trylock, ip, prev_key)
+        hlock.cls = cls
+        hlock.instance = lock
+        hlock.read = read
+        hlock.trylock = trylock
+        hlock.acquire_ip = ip
+        hlock.prev_chain_key = prev_key
         if self.irq_usage:
             self.mark_irqflags(curr, hlock)
         chain_key = hash((prev_key, cls.idx, read))
         if not trylock and chain_key not in self.chains:
             self.chains.add(chain_key)
+            if self.undo is not None:
+                self.undo.append((self.chains.discard, chain_key))
             self.validate_chain(curr, hlock)
-        curr.held_locks.append(hlock)
+        curr.lockdep_depth = depth + 1
         curr.curr_chain_key = chain_key
 
     def lock_release(self, lock, ip) -> None:
@@ -268,10 +516,15 @@ class Lockdep:
         if curr is None:
             return
         held = curr.held_locks
-        if held and held[-1].instance is lock:
-            curr.curr_chain_key = held.pop().prev_chain_key
-            return
-        for i in range(len(held) - 2, -1, -1):
+        depth = curr.lockdep_depth
+        if depth:
+            hlock = held[depth - 1]
+            if hlock.instance is lock:
+                hlock.instance = hlock.acquire_ip = None
+                curr.lockdep_depth = depth - 1
+                curr.curr_chain_key = hlock.prev_chain_key
+                return
+        for i in range(depth - 2, -1, -1):
             if held[i].instance is lock:
                 break
         else:
@@ -279,23 +532,28 @@ class Lockdep:
             return
         # Released out of order: drop it and re-acquire the locks above it,
         # re-validating the chains they now form (reacquire_held_locks()).
-        above = held[i + 1:]
+        # Their slots are refilled on the way: take what they say first.
+        above = [(h.cls, h.instance, h.read, h.trylock, h.acquire_ip) for h in held[i + 1:depth]]
         curr.curr_chain_key = held[i].prev_chain_key
-        del held[i:]
-        for h in above:
-            self.__lock_acquire(curr, h.cls, h.instance, h.read, h.trylock, h.acquire_ip)
+        for h in held[i:depth]:
+            h.instance = h.acquire_ip = None
+        curr.lockdep_depth = i
+        for cls, instance, read, trylock, ip in above:
+            self.lock_acquire(instance, cls.subclass, trylock, read, ip)
 
     # -- validation --------------------------------------------------------------
 
     def validate_chain(self, curr, next: held_lock) -> None:
         if not self.check_deadlock(curr, next):
             return
-        if curr.held_locks:
+        if curr.lockdep_depth:
             self.check_prevs_add(curr, next)
 
     def check_deadlock(self, curr, next: held_lock) -> bool:
         """Is the task taking a lock of a class it already holds?"""
-        for prev in curr.held_locks:
+        held = curr.held_locks
+        for depth in range(curr.lockdep_depth):
+            prev = held[depth]
             if prev.cls is not next.cls:
                 continue
             # read_lock(A) + read_lock(A) is fine if the second is recursive.
@@ -307,69 +565,56 @@ class Lockdep:
 
     def check_prevs_add(self, curr, next: held_lock) -> None:
         held = curr.held_locks
+        top = curr.lockdep_depth
+        history = self.history
+        key = history.signature(curr, next) if history is not None else None
         trace: list = []        # saved once, shared by the new edges (as the kernel does)
-        for depth in range(len(held) - 1, -1, -1):
+        for depth in range(top - 1, -1, -1):
             prev = held[depth]
-            self.check_prev_add(curr, prev, next, len(held) - depth, trace)
+            # asked for each: a new dependency may have changed the union
+            acyclic = key is not None and history.acyclic(key)
+            self.check_prev_add(curr, prev, next, top - depth, trace, acyclic)
             # Stop after the first non-trylock entry: it added its own
             # dependencies on the locks below it already.
             if not prev.trylock:
                 break
+        if key is not None and not history.acyclic(key):
+            history.learn(key, curr, next)
 
-    def check_prev_add(self, curr, prev: held_lock, next: held_lock, distance: int, trace: list) -> None:
-        path = self.check_noncircular(next, prev)
-        if path is not None:
-            self.print_circular_bug(curr, path, next, prev)
-        dep = 1 << ((prev.read == 0) + 2 * (next.read != 2))
+    def check_prev_add(self, curr, prev: held_lock, next: held_lock, distance: int, trace: list,
+                       acyclic: bool = False) -> None:
+        """``acyclic``: the search is known to find nothing (validated_chains)."""
+        if not acyclic:
+            path = self.check_noncircular(next, prev)
+            if path is not None:
+                self.print_circular_bug(curr, path, next, prev)
+        dep = dep_kind(prev, next)
+        if self.history is not None:
+            self.history.add_dep(prev.cls, next.cls, dep)
         entry = prev.cls.locks_after.get(next.cls)
+        undo = self.undo
         if entry is not None:
+            back = next.cls.locks_before[prev.cls]
+            if undo is not None:
+                undo += ((setattr, entry, "dep", entry.dep),
+                         (setattr, entry, "distance", entry.distance),
+                         (setattr, back, "dep", back.dep))
             entry.dep |= dep
             entry.distance = min(entry.distance, distance)
-            next.cls.locks_before[prev.cls].dep |= dep
+            back.dep |= dep
             return
         if not trace:
             trace.extend(save_trace())
         prev.cls.locks_after[next.cls] = lock_list(next.cls, dep, distance, trace)
         next.cls.locks_before[prev.cls] = lock_list(prev.cls, dep, distance, trace)
+        if undo is not None:
+            undo += ((prev.cls.locks_after.pop, next.cls), (next.cls.locks_before.pop, prev.cls))
         self.nr_edges += 1
 
     def check_noncircular(self, src: held_lock, target: held_lock):
-        """BFS from ``src``'s class for a strong path back to ``target``'s:
-        would the new dependency target -> src close a cycle?  Returns the
-        path as [(class, lock_list or None), ...] from src to target, or
-        None.  A state is (class, only_xr): whether every way we arrived by
-        was a -(xR)-> step, after which -(Sx)-> steps do not count."""
-        tcls = target.cls
-        tread = target.read
-        root = (src.cls, src.read == 2)
-        parent: dict = {root: None}
-        queue = deque((root,))
-        while queue:
-            state = queue.popleft()
-            cls, only_xr = state
-            # hlock_conflict(): found if target -> src is -(E*)-> or the
-            # path arrived by an -(*N)-> step.
-            if cls is tcls and (tread == 0 or not only_xr):
-                path = []
-                while state is not None:
-                    p = parent[state]
-                    path.append((state[0], p[1] if p else None))
-                    state = p[0] if p else None
-                path.reverse()
-                return path
-            for nxt, entry in cls.locks_after.items():
-                dep = entry.dep
-                if only_xr:
-                    dep &= ~DEP_S_MASK
-                    if not dep:
-                        continue
-                nxr = not dep & DEP_N_MASK
-                s = (nxt, nxr)
-                if s in parent or (nxr and (nxt, False) in parent):
-                    continue
-                parent[s] = (state, entry)
-                queue.append(s)
-        return None
+        """Would the new dependency target -> src close a cycle?  The strong
+        path from ``src``'s class back to ``target``'s, or None."""
+        return find_strong_path(src.cls, src.read == 2, target.cls, target.read)
 
     def mark_irqflags(self, curr, hlock: held_lock) -> None:
         """Usage bits of the context the lock is taken in.  The model has
@@ -405,7 +650,7 @@ class Lockdep:
         return f"{self.format_lock_class(h.cls)}, at: {h.acquire_ip.co_name}"
 
     def _held_locks(self, curr) -> list[str]:
-        held = curr.held_locks
+        held = held_locks(curr)
         if not held:
             return [f"no locks held by {curr.comm}/{curr.pid}."]
         n = len(held)

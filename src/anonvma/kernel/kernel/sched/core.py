@@ -44,8 +44,8 @@ class task_struct:
     __slots__ = (
         "pid", "comm", "mm", "flags", "exit_state", "state",
         # lockdep (include/linux/sched.h, CONFIG_LOCKDEP): the held-lock
-        # stack and the running hash of it.
-        "held_locks", "curr_chain_key",
+        # stack (slots, the first lockdep_depth in use) and its running hash.
+        "held_locks", "lockdep_depth", "curr_chain_key",
         # What the task is blocked on (the 6.x hung-task "blocker"), and the
         # condition that makes it runnable again: the model's wait queue entry.
         "blocked_on", "sched_wait",
@@ -72,6 +72,7 @@ class task_struct:
         self.exit_state = 0
         self.state = TASK_RUNNING      # the kernel's __state
         self.held_locks = []
+        self.lockdep_depth = 0
         self.curr_chain_key = 0
         self.blocked_on = None
         self.sched_wait = None
