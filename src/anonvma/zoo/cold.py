@@ -149,8 +149,14 @@ def draw_config(rng: random.Random, kind: str) -> dict:
         weights = dict(table)
     params = {"weights": weights}
     if kind == "concurrent":
+        # swarm toggles of the concurrent programs: a process tree at the
+        # end of the prefix, preemption inside RCU read sections and
+        # spinlocks, the zone filled after the prefix
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
-                      pressure=rng.random() < 0.5)
+                      pressure=rng.random() < 0.5,
+                      tree=rng.choice((0, 1, 2, 3)) if rng.random() < 0.5 else 0,
+                      preempt=rng.random() < 0.5, fill_last=rng.random() < 0.5,
+                      block=rng.choice(((2, 3), (0, 1))))
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
                   max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.75)
@@ -172,10 +178,10 @@ def build(params: dict, gen: Choices) -> Program:
     table = dict(op_weights(None))
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
-        text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
-                                   weights=weights, exits=True, may_fork=True,
-                                   block_ops=BLOCK_OPS)
-        swarm["pressure"] = params["pressure"]
+        toggles = {k: params[k] for k in ("pressure", "tree", "preempt", "fill_last", "block")}
+        text = generate_concurrent(gen, max_ops=params["max_ops"], weights=weights, exits=True,
+                                   may_fork=True, block_ops=BLOCK_OPS, **toggles)
+        swarm.update(toggles)
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
                  merges=params["merges"])
