@@ -363,9 +363,30 @@ class Found:
     shrunk_schedule: list = field(default_factory=list)
 
 
-def problem(reports, others=()) -> tuple[str, str] | None:
-    return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS and k not in others),
-                None)
+def problem(reports, skip=None) -> tuple[str, str] | None:
+    """The first report that is a problem and that ``skip`` does not pass
+    over; the ones it passes over go to ``skip.seen``."""
+    for kind, text in reports:
+        if kind not in MESSAGE_KINDS and not (skip and skip(kind, text)):
+            return kind, text
+    return None
+
+
+class Skip:
+    """Reports to pass over: ``label(kind, text)`` names what a report is
+    (a catalogued bug the era has, say) or None; the first of each name is
+    kept in ``seen`` (name -> (seconds, programs, kind, report))."""
+
+    def __init__(self, label):
+        self.label = label
+        self.seen: dict = {}
+        self.now = (0.0, 0)             # (seconds, programs) of the search
+
+    def __call__(self, kind: str, text: str) -> bool:
+        name = self.label(kind, text)
+        if name is not None and name not in self.seen:
+            self.seen[name] = (*self.now, kind, text)
+        return name is not None
 
 
 def work(prog: Program) -> int:
@@ -376,20 +397,20 @@ def work(prog: Program) -> int:
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
-                others=()):
-    """(kind, text, schedule) of the first problem not of a kind in
-    ``others``, or None; the run's coverage goes to ``corpus``."""
+                skip: Skip | None = None):
+    """(kind, text, schedule) of the first problem that ``skip`` does not
+    pass over, or None; the run's coverage goes to ``corpus``."""
     program = watched(prog.text, era)
     hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
-        found = problem(ex.reports, others) or (ex.failure and ex.failure.kind == "exception"
-                                                 and (ex.failure.kind, ex.failure.text))
+        found = problem(ex.reports, skip) or (ex.failure and ex.failure.kind == "exception"
+                                               and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
         for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
             r = explore_program(program, strategy, budget_runs=SCHEDULES)
-            if r.failure is not None and r.failure.kind not in others:
+            if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
                 hit = r.failure.kind, r.failure.text, r.schedule
                 break
     if corpus is not None and program.machine is not None:
@@ -398,9 +419,9 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
-           feedback: bool = True, others=()) -> tuple[Found | None, int]:
+           feedback: bool = True, skip: Skip | None = None) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    (not of a kind in ``others``) or ``seconds`` are spent: (the first
+    that ``skip`` does not pass over or ``seconds`` are spent: (the first
     report or None, programs run).  ``feedback``: keep a corpus and mutate
     it (coverage feedback)."""
     rng = random.Random(seed)
@@ -416,7 +437,9 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
         n += 1
-        hit = run_program(prog, era, seed + n, corpus, others)
+        if skip is not None:
+            skip.now = (time.perf_counter() - start, n)
+        hit = run_program(prog, era, seed + n, corpus, skip)
         if hit is None:
             spent[kind] += work(prog)
             if "sweep" in prog.params:
