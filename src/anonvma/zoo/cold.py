@@ -70,7 +70,10 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # concurrent program costs as much as ten plain ones and a fail-nth sweep is
 # tens of programs, so drawing by count would leave the plain programs a few
 # per cent of the time
-SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
+# and the concurrent programs under memory pressure, ten times as long (the
+# zone's fill), are a family of their own so that the ones without pressure
+# get half the concurrent programs' time rather than a tenth
+SHARES = {"plain": 2, "faults": 2, "concurrent": 1, "pressure": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -121,7 +124,7 @@ class Program:
 def kind_of(params: dict) -> str:
     """The family a configuration belongs to, of those in ``SHARES``."""
     if params["concurrent"]:
-        return "concurrent"
+        return "pressure" if params["pressure"] else "concurrent"
     return "faults" if {"failslab", "sweep", "fail_nth"} & params.keys() else "plain"
 
 
@@ -148,12 +151,12 @@ def draw_config(rng: random.Random, kind: str) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if kind == "concurrent":
+    if kind in ("concurrent", "pressure"):
         # swarm toggles of the concurrent programs: a process tree at the
         # end of the prefix, preemption inside RCU read sections and
         # spinlocks, the zone filled after the prefix
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
-                      pressure=rng.random() < 0.5,
+                      pressure=kind == "pressure",
                       tree=rng.choice((0, 1, 2, 3)) if rng.random() < 0.5 else 0,
                       preempt=rng.random() < 0.5, fill_last=rng.random() < 0.5,
                       block=rng.choice(((2, 3), (0, 1))))
