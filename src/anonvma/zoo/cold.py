@@ -4,7 +4,7 @@ attached, until something is reported.
 Nothing here knows any bug.  Each program is drawn from one seeded stream
 (the seed of ``zoo run``), of the family of programs that is furthest
 below its share of the work done so far (``SHARES``: plain, faults,
-concurrent; ``work``), in three steps:
+concurrent, pressure; ``work``), in three steps:
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
@@ -21,12 +21,18 @@ concurrent; ``work``), in three steps:
   allocation of one random line fails, N = 1-4, counting one cache's
   allocations or all): the error paths, the second one past the
   allocations that build the state.
-- **concurrency and pressure** (the concurrent family): a concurrent program
-  (``generate_concurrent``: a generated prefix, then a together block),
-  half of them with the zone nearly full so that reclaim runs beside them,
-  and processes exiting in the block (``exits``),
-  explored under random and PCT schedules (a concurrent program costs
-  as much as a hundred plain ones).
+- **concurrency and pressure** (the concurrent and pressure families): a
+  concurrent program (``generate_concurrent``: a generated prefix, then a
+  together block), in the pressure family with the zone nearly full so
+  that reclaim runs beside it (those are ten times as long: the zone's
+  fill; drawn by count in one family they took nine tenths of its time),
+  with swarm toggles each drawn per configuration: a process tree at the
+  end of the prefix whose children write pages of their own, preemption
+  inside RCU read sections and spinlocks (``set preempt full``), the zone
+  filled after the prefix, a short block; a process exiting in the block,
+  chosen first, beside lines that free or walk (``exits``); explored under
+  random and PCT schedules (a concurrent program costs as much as a
+  hundred plain ones).
 
 - **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
   program whose trace shows an event, or a pair of consecutive events, that
@@ -72,8 +78,8 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # per cent of the time
 # and the concurrent programs under memory pressure, ten times as long (the
 # zone's fill), are a family of their own so that the ones without pressure
-# get half the concurrent programs' time rather than a tenth
-SHARES = {"plain": 2, "faults": 2, "concurrent": 1, "pressure": 1}
+# get a third of the concurrent programs' time rather than a tenth
+SHARES = {"plain": 1, "faults": 1, "concurrent": 1, "pressure": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
