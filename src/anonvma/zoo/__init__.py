@@ -108,6 +108,9 @@ def print_list(out) -> None:
         print(f"{'':13} introduced {bug.introduced}; fixed {bug.fixed_by}; "
               f"eras {bug.buggy} -> {bug.fixed}", file=out)
         print(f"{'':13} breaks: {bug.breaks}", file=out)
+        shows = ", ".join(f"{k} {t!r}" if t else k for k, t in bug.signature)
+        print(f"{'':13} reports: {shows}; present {bug.present[0]} up to {bug.present[1]}",
+              file=out)
 
 
 def print_outcome(o: Outcome, seconds: float, out) -> None:
