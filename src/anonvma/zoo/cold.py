@@ -79,7 +79,7 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # and the concurrent programs under memory pressure, ten times as long (the
 # zone's fill), are a family of their own so that the ones without pressure
 # get half the concurrent programs' time rather than a tenth
-SHARES = {"plain": 1, "faults": 1, "concurrent": 1, "pressure": 1}
+SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
