@@ -78,7 +78,9 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # per cent of the time
 # and the concurrent programs under memory pressure, ten times as long (the
 # zone's fill), are a family of their own so that the ones without pressure
-# get half the concurrent programs' time rather than a tenth
+# get half the concurrent programs' time rather than a tenth; the faults
+# programs, whose sweeps go through a few lines' allocations one by one, at
+# twice the others' share
 SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
