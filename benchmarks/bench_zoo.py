@@ -22,6 +22,7 @@ import time
 from anonvma.kernel.mm.kasan import kasan_init
 from anonvma.scenario import parse
 from anonvma.session import Config, Session
+from anonvma.zoo import others_in
 from anonvma.zoo.catalogue import BY_ID
 from anonvma.zoo.cold import search
 
@@ -32,17 +33,20 @@ FORK_EXIT = "P0 mmap 0 16\n" + "".join(f"P0 write {i}\n" for i in range(16)) + \
 
 def zoo_row(bug_id: str, seconds: float, seeds: int) -> str:
     bug = BY_ID[bug_id]
-    times, fixed_reports, found = [], 0, 0
+    times, fixed_reports, found, passed = [], 0, 0, {}
     for seed in range(seeds):
-        hit, _n = search(bug.buggy, seconds, seed, shrink=False, others=bug.others)
+        hit, _n = search(bug.buggy, seconds, seed, shrink=False, skip=others_in(bug, bug.buggy))
         times.append(hit.seconds if hit else seconds)
         found += hit is not None
-        clean, _n = search(bug.fixed, seconds, seed, shrink=False, others=bug.others)
+        skip = others_in(bug, bug.fixed)
+        clean, _n = search(bug.fixed, seconds, seed, shrink=False, skip=skip)
         fixed_reports += clean is not None
+        passed.update(skip.seen)
     median = statistics.median(times)
     mark = "" if found * 2 > seeds else " (not found: budget)"
     return (f"{bug_id:13} {bug.buggy:12} found {found}/{seeds}  median {median:6.1f} s{mark:20} "
-            f"{bug.fixed:10} reports {fixed_reports}/{seeds}")
+            f"{bug.fixed:10} reports {fixed_reports}/{seeds}"
+            + (f" (and {', '.join(passed)}, catalogued, present)" if passed else ""))
 
 
 def fork_exit_seconds(kasan: bool) -> float:

@@ -247,3 +247,25 @@ def test_b10_cold_reproducer_double_reuses_on_every_degree_era(era):
 def test_b10_cold_reproducer_runs_clean_once_fixed(era):
     ex = replay_found(str(HERE / "B10-cold.scn"), None, era)
     assert ex.failure is None and ex.reports == [], ex.reports
+
+
+def test_b5_cold_reproducer_frees_the_root_under_the_exiting_child_on_3_15():
+    """The zoo's shrunk B5 reproducer (seed 4): the parent dies of SIGSEGV
+    (a write where nothing is mapped) beside the child's exit; its exit_mmap()
+    drops the last VMA of the root's tree between the child's two
+    unlink_anon_vmas() passes, and 3.15's __put_anon_vma() frees the root
+    before the child, whose anon_vma_free() reads child->root->rwsem.
+    624483f3ea82 (3.18) frees the child first."""
+    from anonvma.explore.schedule import load_schedule
+    bug = BY_ID["B5"]
+    ex = replay_found(str(HERE / "B5-cold.scn"), str(HERE / "B5-cold.schedule.json"), None)
+    assert ex.failure is not None and ex.failure.kind == "kasan"
+    text = ex.failure.text
+    assert "BUG: KASAN: slab-use-after-free in anon_vma_free" in text
+    assert "by task P1/" in text and "(the field anon_vma->rwsem)" in text
+    assert "which belongs to the cache anon_vma" in text
+    assert "exit_mmap" in text.split("Freed by task")[1]
+    decisions, _info = load_schedule(HERE / "B5-cold.schedule.json")
+    program = _session("B5-cold", bug.fixed)
+    assert execute(program, Replay(decisions)).failure is None
+    assert explore_program(program, Random(seed=0), budget_runs=40).failure is None

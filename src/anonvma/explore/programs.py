@@ -440,41 +440,83 @@ def generate(choose: Choose, max_ops: int = 40, window: int = 32, max_procs: int
 # reclaim advice and moves that meet the prefix's VMAs (mapped from page 0).
 BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mmap 8 4",
              "madvise 0 4 pageout", "madvise 0 4 dontneed", "mremap 0 2 4")
+# the block lines' words that free pages or VMAs, or walk their rmap (pageout)
+FREEING = {"munmap", "dontneed", "pageout"}
+
+
+def _tree(choose: Choose, procs: list[str], forks: int, region: int = 8) -> list[str]:
+    """A process tree of ``forks`` more processes, each forked from one of
+    ``procs`` (extended) and writing pages of the working region (``region``
+    pages from page 0) at once: copy-on-write gives each child folios of its
+    own, in an anon_vma of its own under the tree's root, so that the rmap
+    walks of reclaim meet anon_vmas of every depth and each child's exit
+    frees one."""
+    lines = []
+    n = 1 + max((int(name[1:]) for name in procs if name[1:].isdigit()), default=0)
+    for _ in range(forks):
+        parent, child = _pick(choose, procs), f"P{n}"
+        n += 1
+        procs.append(child)
+        lines.append(f"{parent} fork {child}")
+        lines += [f"{child} write {choose(0, region - 1)}" for _ in range(choose(1, 3))]
+    return lines
 
 
 def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int] = (2, 3),
                         pressure: bool = False, block_ops=BLOCK_OPS,
                         weights: Mapping[str, int] | None = None, exits: bool = False,
-                        may_fork: bool = False) -> str:
+                        may_fork: bool = False, tree: int = 0, preempt: bool = False,
+                        fill_last: bool = False) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
     with ``max_ops`` and ``weights``, its exits and execs left out so that
-    every process can take part: an exec by a thread ends the others), then a together block of ``block`` (least,
-    most) lines from ``block_ops`` plus a fork.  With ``pressure``, a small
-    zone with swap, most of it already written, and writers in the block:
-    direct reclaim and kswapd run beside the rest.  With ``exits``, a
-    process with no other line in the block may exit in it: its mm is torn
-    down beside the faults and the walkers (the refcounts an rmap walk
-    holds then outlive the VMAs).  With ``may_fork``, the fork is there one
-    time in two only: a fork links a new VMA to every anon_vma of its
-    parent's, which keeps them alive while the rest tears them down."""
+    every process can take part: an exec by a thread ends the others), then
+    a together block of ``block`` (least, most) lines from ``block_ops``
+    plus a fork.
+
+    With ``pressure``, a small zone with swap, most of it already written,
+    and writers in the block: direct reclaim and kswapd run beside the
+    rest; ``fill_last`` fills the zone after the prefix instead of before
+    it, so that the prefix's folios are the oldest on the LRU and reclaim's
+    first.  With ``tree``, the prefix ends with a process tree of that many
+    forks whose children write pages of their own (``_tree``).  With
+    ``exits``, one time in two a process other than P0 is drawn first to
+    exit in the block, and the block's other lines go to the rest (a process
+    that exits in a block has no other line there), half of them from those
+    that free or walk (``FREEING``): its mm is torn down beside the other
+    teardowns and the walkers (the refcounts an rmap walk holds then
+    outlive the VMAs).  With ``may_fork``, the fork is there one time
+    in two only: a fork links a new VMA to every anon_vma of its parent's,
+    which keeps them alive while the rest tears them down.  ``preempt``:
+    ``set preempt full``, tasks preempted inside their RCU read sections
+    and spinlocks too."""
     prefix = [ln for ln in generate(choose, max_ops=max_ops, weights=weights).splitlines()
               if ln and ln.split()[1] not in ("exit", "exec")]
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
-    lines = [f"{_pick(choose, procs)} {_pick(choose, block_ops)}"
+    if tree:
+        prefix += _tree(choose, procs, tree)
+    exiting = _pick(choose, procs[1:]) if exits and len(procs) > 1 and choose(0, 1) else None
+    others = [p for p in procs if p != exiting]
+    # beside an exit, half the lines are drawn from the ones that free or
+    # walk what the exit frees: lifetime races are between two teardowns,
+    # or a teardown and an rmap walk
+    freeing = [op for op in block_ops if set(op.split()) & FREEING] if exiting else []
+    lines = [f"{_pick(choose, others)} "
+             f"{_pick(choose, freeing if freeing and choose(0, 1) else block_ops)}"
              for _ in range(choose(*block))]
     if not may_fork or choose(0, 1):
-        lines.append(f"{_pick(choose, procs)} fork C{choose(0, 99)}")
+        lines.append(f"{_pick(choose, others)} fork C{choose(0, 99)}")
     setup = ["P0 mmap 0 8", "P0 write 0"]
+    fill = []
     if pressure:
-        fill = choose(112, 123)
-        setup = ["set memory 128", "set swap 256", "P0 mmap 100 120",
-                 *(f"P0 write {100 + i}" for i in range(fill)), *setup]
-        lines += [f"P0 write {100 + fill + i}" for i in range(choose(2, 5))]
-    if exits:
-        idle = [p for p in procs if not any(ln.split()[0] == p for ln in lines)]
-        if idle and choose(0, 1):
-            lines.append(f"{_pick(choose, idle)} exit")
-    return "\n".join([*setup, *prefix, "together", *lines, "end", ""])
+        n = choose(112, 123)
+        fill = ["P0 mmap 100 120", *(f"P0 write {100 + i}" for i in range(n))]
+        setup = ["set memory 128", "set swap 256", *setup]
+        lines += [f"P0 write {100 + n + i}" for i in range(choose(2, 5))]
+    if exiting is not None:
+        lines.append(f"{exiting} exit")
+    head = ["set preempt full"] if preempt else []
+    body = [*setup, *prefix, *fill] if fill_last else [*setup[:-2], *fill, *setup[-2:], *prefix]
+    return "\n".join([*head, *body, "together", *lines, "end", ""])
 
 
 class Choices:

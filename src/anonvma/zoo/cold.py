@@ -4,7 +4,7 @@ attached, until something is reported.
 Nothing here knows any bug.  Each program is drawn from one seeded stream
 (the seed of ``zoo run``), of the family of programs that is furthest
 below its share of the work done so far (``SHARES``: plain, faults,
-concurrent; ``work``), in three steps:
+concurrent, pressure; ``work``), in three steps:
 
 - **swarm testing** (Groce et al., ISSTA 2012): a configuration first,
   then the program.  Each op of the generator keeps its weight, is left out,
@@ -21,12 +21,18 @@ concurrent; ``work``), in three steps:
   allocation of one random line fails, N = 1-4, counting one cache's
   allocations or all): the error paths, the second one past the
   allocations that build the state.
-- **concurrency and pressure** (the concurrent family): a concurrent program
-  (``generate_concurrent``: a generated prefix, then a together block),
-  half of them with the zone nearly full so that reclaim runs beside them,
-  and processes exiting in the block (``exits``),
-  explored under random and PCT schedules (a concurrent program costs
-  as much as a hundred plain ones).
+- **concurrency and pressure** (the concurrent and pressure families): a
+  concurrent program (``generate_concurrent``: a generated prefix, then a
+  together block), in the pressure family with the zone nearly full so
+  that reclaim runs beside it (those are ten times as long: the zone's
+  fill; drawn by count in one family they took nine tenths of its time),
+  with swarm toggles each drawn per configuration: a process tree at the
+  end of the prefix whose children write pages of their own, preemption
+  inside RCU read sections and spinlocks (``set preempt full``), the zone
+  filled after the prefix, a short block; a process exiting in the block,
+  chosen first, beside lines that free or walk (``exits``); explored under
+  random and PCT schedules (a concurrent program costs as much as a
+  hundred plain ones).
 
 - **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
   program whose trace shows an event, or a pair of consecutive events, that
@@ -70,7 +76,12 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # concurrent program costs as much as ten plain ones and a fail-nth sweep is
 # tens of programs, so drawing by count would leave the plain programs a few
 # per cent of the time
-SHARES = {"plain": 1, "faults": 1, "concurrent": 1}
+# and the concurrent programs under memory pressure, ten times as long (the
+# zone's fill), are a family of their own so that the ones without pressure
+# get half the concurrent programs' time rather than a tenth; the faults
+# programs, whose sweeps go through a few lines' allocations one by one, at
+# twice the others' share
+SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -121,7 +132,7 @@ class Program:
 def kind_of(params: dict) -> str:
     """The family a configuration belongs to, of those in ``SHARES``."""
     if params["concurrent"]:
-        return "concurrent"
+        return "pressure" if params["pressure"] else "concurrent"
     return "faults" if {"failslab", "sweep", "fail_nth"} & params.keys() else "plain"
 
 
@@ -148,9 +159,15 @@ def draw_config(rng: random.Random, kind: str) -> dict:
     if not any(weights.values()):
         weights = dict(table)
     params = {"weights": weights}
-    if kind == "concurrent":
+    if kind in ("concurrent", "pressure"):
+        # swarm toggles of the concurrent programs: a process tree at the
+        # end of the prefix, preemption inside RCU read sections and
+        # spinlocks, the zone filled after the prefix
         params.update(concurrent=True, max_ops=rng.choice((6, 12, 24)),
-                      pressure=rng.random() < 0.5)
+                      pressure=kind == "pressure",
+                      tree=rng.choice((0, 1, 2, 3)) if rng.random() < 0.5 else 0,
+                      preempt=rng.random() < 0.5, fill_last=rng.random() < 0.5,
+                      block=rng.choice(((2, 3), (0, 1))))
         return params
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
                   max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.75)
@@ -172,10 +189,10 @@ def build(params: dict, gen: Choices) -> Program:
     table = dict(op_weights(None))
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
-        text = generate_concurrent(gen, max_ops=params["max_ops"], pressure=params["pressure"],
-                                   weights=weights, exits=True, may_fork=True,
-                                   block_ops=BLOCK_OPS)
-        swarm["pressure"] = params["pressure"]
+        toggles = {k: params[k] for k in ("pressure", "tree", "preempt", "fill_last", "block")}
+        text = generate_concurrent(gen, max_ops=params["max_ops"], weights=weights, exits=True,
+                                   may_fork=True, block_ops=BLOCK_OPS, **toggles)
+        swarm.update(toggles)
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
                  merges=params["merges"])
@@ -357,9 +374,30 @@ class Found:
     shrunk_schedule: list = field(default_factory=list)
 
 
-def problem(reports, others=()) -> tuple[str, str] | None:
-    return next(((k, t) for k, t in reports if k not in MESSAGE_KINDS and k not in others),
-                None)
+def problem(reports, skip=None) -> tuple[str, str] | None:
+    """The first report that is a problem and that ``skip`` does not pass
+    over; the ones it passes over go to ``skip.seen``."""
+    for kind, text in reports:
+        if kind not in MESSAGE_KINDS and not (skip and skip(kind, text)):
+            return kind, text
+    return None
+
+
+class Skip:
+    """Reports to pass over: ``label(kind, text)`` names what a report is
+    (a catalogued bug the era has, say) or None; the first of each name is
+    kept in ``seen`` (name -> (seconds, programs, kind, report))."""
+
+    def __init__(self, label):
+        self.label = label
+        self.seen: dict = {}
+        self.now = (0.0, 0)             # (seconds, programs) of the search
+
+    def __call__(self, kind: str, text: str) -> bool:
+        name = self.label(kind, text)
+        if name is not None and name not in self.seen:
+            self.seen[name] = (*self.now, kind, text)
+        return name is not None
 
 
 def work(prog: Program) -> int:
@@ -370,20 +408,20 @@ def work(prog: Program) -> int:
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
-                others=()):
-    """(kind, text, schedule) of the first problem not of a kind in
-    ``others``, or None; the run's coverage goes to ``corpus``."""
+                skip: Skip | None = None):
+    """(kind, text, schedule) of the first problem that ``skip`` does not
+    pass over, or None; the run's coverage goes to ``corpus``."""
     program = watched(prog.text, era)
     hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
-        found = problem(ex.reports, others) or (ex.failure and ex.failure.kind == "exception"
-                                                 and (ex.failure.kind, ex.failure.text))
+        found = problem(ex.reports, skip) or (ex.failure and ex.failure.kind == "exception"
+                                               and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
         for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
             r = explore_program(program, strategy, budget_runs=SCHEDULES)
-            if r.failure is not None and r.failure.kind not in others:
+            if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
                 hit = r.failure.kind, r.failure.text, r.schedule
                 break
     if corpus is not None and program.machine is not None:
@@ -392,9 +430,9 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
-           feedback: bool = True, others=()) -> tuple[Found | None, int]:
+           feedback: bool = True, skip: Skip | None = None) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    (not of a kind in ``others``) or ``seconds`` are spent: (the first
+    that ``skip`` does not pass over or ``seconds`` are spent: (the first
     report or None, programs run).  ``feedback``: keep a corpus and mutate
     it (coverage feedback)."""
     rng = random.Random(seed)
@@ -410,7 +448,9 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
         n += 1
-        hit = run_program(prog, era, seed + n, corpus, others)
+        if skip is not None:
+            skip.now = (time.perf_counter() - start, n)
+        hit = run_program(prog, era, seed + n, corpus, skip)
         if hit is None:
             spent[kind] += work(prog)
             if "sweep" in prog.params:

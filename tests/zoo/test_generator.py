@@ -1,0 +1,70 @@
+"""The concurrent programs' swarm toggles (explore/programs.py
+``generate_concurrent``), checked on what the programs make a kernel do:
+the tree's children own folios in anon_vmas of their own, an exiting
+process is alone on its lines in the block, the zone is filled where the
+toggle says."""
+
+from __future__ import annotations
+
+from anonvma.explore.programs import FREEING, Choices, generate_concurrent
+from anonvma.scenario import parse
+from anonvma.viz.graph import run_until
+from anonvma.zoo.cold import BLOCK_OPS
+
+REGION = 0x200000000000     # page 0 of the scenario, where the working region is
+
+
+def _programs(n=200, **kw):
+    for seed in range(n):
+        yield generate_concurrent(Choices(seed), exits=True, may_fork=True,
+                                  block_ops=BLOCK_OPS, **kw)
+
+
+def test_tree_children_have_anon_vmas_of_their_own_under_one_root():
+    """anon_vma_fork() gives the region's VMA in each child of the tree an
+    anon_vma of its own under the parent's root (the parent wrote page 0),
+    where the child's writes put the folios they copy: the tree is
+    anon_vmas of every depth under one root."""
+    checked = 0
+    for text in _programs(40, tree=2, max_ops=1):
+        prefix = text.split("together\n")[0]
+        sc = parse(prefix)
+        kernel, _sink = run_until(sc)
+        tasks = {t.comm: t for t in kernel.tasks if t.mm}
+        for line in prefix.splitlines():
+            words = line.split()
+            if len(words) == 3 and words[1] == "fork" and words[2] in tasks \
+                    and words[0] in tasks:
+                child = tasks[words[2]].mm.mm_mt.find(REGION)
+                parent = tasks[words[0]].mm.mm_mt.find(REGION)
+                if child is None or parent is None or child.vm_start != REGION:
+                    continue
+                assert child.anon_vma is not None and child.anon_vma is not parent.anon_vma
+                assert child.anon_vma.root is parent.anon_vma.root
+                checked += 1
+    assert checked >= 20
+
+
+def test_an_exiting_process_has_no_other_line_in_the_block_and_meets_freeing_lines():
+    exits = freeing = 0
+    for text in _programs(tree=1):
+        parse(text)                       # an exit after another line would not parse
+        block = text.split("together\n")[1].splitlines()[:-1]
+        exiting = [ln.split()[0] for ln in block if ln.endswith(" exit")]
+        if not exiting:
+            continue
+        exits += 1
+        assert exiting[0] != "P0"
+        assert [ln for ln in block if ln.split()[0] == exiting[0]] == [f"{exiting[0]} exit"]
+        freeing += any(set(ln.split()) & FREEING for ln in block)
+    assert exits > 50 and freeing > exits // 2
+
+
+def test_fill_last_puts_the_zones_fill_after_the_prefix():
+    for fill_last in (False, True):
+        text = next(_programs(1, pressure=True, tree=1, fill_last=fill_last))
+        lines = text.split("together\n")[0].splitlines()
+        fill, fork = lines.index("P0 mmap 100 120"), next(
+            i for i, ln in enumerate(lines) if " fork " in ln)
+        assert (fill > fork) == fill_last
+    assert next(_programs(1, preempt=True)).startswith("set preempt full\n")
