@@ -3,7 +3,7 @@ hand, as the history notes (§2 B5, B6) describe them."""
 
 from __future__ import annotations
 
-from anonvma.checks.growth import SLACK, check_growth
+from anonvma.checks.growth import SLACK, Growth, check_growth, growth_metric
 from anonvma.kernel.mm.kasan import kasan_init
 from anonvma.kernel.mm.mm_types import anon_vma, folio
 from anonvma.scenario import parse
@@ -115,3 +115,44 @@ def test_rmap_sanity_check_warns_on_an_anon_vma_with_refcount_zero():
     k.folio_remove_rmap_pte(page, None)
     assert machine.reports == [("warning", "WARNING: __folio_rmap_sanity_checks: the folio's "
                                 "anon_vma has refcount 0")]
+
+
+def fork_chain(n: int) -> str:
+    """P0 forks P1, which forks P2, ... up to Pn, all of them live; then
+    the n ancestors exit."""
+    return "".join(f"P{i} fork P{i + 1}\n" for i in range(n)) + \
+        "".join(f"P{i} exit\n" for i in range(n))
+
+
+def test_a_chain_built_by_live_processes_outlives_them_within_the_bound():
+    """From 3.19 anon_vma_fork() adds an anon_vma to the child's chain only
+    when none on the parent's chain passes the reuse test: here every one
+    is the stack anon_vma of a live process (num_active_vmas 1; the root
+    has two children counting its self-parent link), so Pn's stack chain is
+    n + 1 long.  The ancestors' exits unlink their own chains only, and
+    Pn's keeps all n + 1: past 2 x (live mms) + SLACK with one mm live, but
+    within the bound on the most mms live at once (n + 1)."""
+    n = 8
+    for era in ("v4.0", "v6.0", "v6.18", "v7.0"):
+        machine = _boot(era, fork_chain(n))
+        growth = Growth(machine.kernel)
+        machine.run_steps()
+        _anon_vmas, vmas, longest = growth_metric(machine.kernel)
+        assert (vmas, longest) == (1, n + 1), era
+        assert longest > 2 * 1 + SLACK and check_growth(machine.kernel), era
+        assert growth.most_mms == n + 1 and not check_growth(machine.kernel, n + 1), era
+        assert not [r for r in machine.reports if r[0] == "growth"], era
+
+
+def test_the_fork_loop_passes_the_bound_on_the_most_mms_on_3_18():
+    """Daniel Forrest's loop keeps two mms live at most while the chain
+    grows by one a generation: the growth detector reports it once the
+    chain is past 2 x 2 + SLACK, on 3.18 only."""
+    text = fork_loop(2 * 2 + SLACK + 1)
+    for era, grows in (("v3.18", True), ("v4.0", False)):
+        machine = _boot(era, text)
+        Growth(machine.kernel)
+        machine.run_steps()
+        reports = [text for kind, text in machine.reports if kind == "growth"]
+        assert bool(reports) == grows, era
+        assert not reports or "at most 2 at once" in reports[0]

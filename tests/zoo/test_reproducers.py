@@ -53,7 +53,17 @@ def test_b8_degree_counted_on_the_wrong_anon_vma_on_3_19_rc4():
 def test_b6_chain_grows_past_the_bound_on_3_18():
     ex = replay_found(str(HERE / "B6.scn"), None, None)
     assert ex.failure is not None and ex.failure.kind == "growth"
-    assert "G-1: a chain of 7 anon_vmas for 1 live mms" in ex.failure.text
+    assert "G-1: a chain of 9 anon_vmas for 2 live mms, at most 2 at once" in ex.failure.text
+
+
+@pytest.mark.parametrize("era", ["v3.18", "v4.0", "v6.0", "v6.18", "v6.18.7", "v7.0-rc", "v7.0"])
+def test_fork_tree_whose_ancestors_exit_is_within_the_growth_bound(era):
+    """The cold search's G-1 on eras without B6: nine generations of a
+    fork tree, each fork made while its parent's chain was held by live
+    processes, leave P21 a chain of 9 anon_vmas with two mms live; at the
+    forks that built it up to 10 mms were live at once."""
+    ex = replay_found(str(HERE / "growth_fork_tree.scn"), None, era)
+    assert ex.failure is None and ex.reports == []
 
 
 @pytest.mark.parametrize("bug_id", ["B6", "B8"])
