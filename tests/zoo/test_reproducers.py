@@ -61,7 +61,7 @@ def test_fork_tree_whose_ancestors_exit_is_within_the_growth_bound(era):
     """The cold search's G-1 on eras without B6: nine generations of a
     fork tree, each fork made while its parent's chain was held by live
     processes, leave P21 a chain of 9 anon_vmas with two mms live; at the
-    forks that built it up to 10 mms were live at once."""
+    forks that built it up to 9 mms were live at once."""
     ex = replay_found(str(HERE / "growth_fork_tree.scn"), None, era)
     assert ex.failure is None and ex.reports == []
 
