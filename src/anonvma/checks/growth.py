@@ -27,9 +27,12 @@ is at least the mms of any fork that built a chain, so the bound holds with
 it on 3.19 and after, and a growing hierarchy still passes it (the fork
 loop keeps two mms live at most while its chain grows by one a generation).
 
-SLACK covers the anon_vmas the fix leaves until the next fork reuses them
-(the longest chain over 10^4 generated programs on 4.0 - 7.0 stays within
-2 x mms + 3); a growing hierarchy passes any constant.
+The factor 2 and SLACK are measured, not derived: one mm may keep more
+than one anon_vma of a chain busy (a split VMA's pieces reuse one
+ancestor each at fork, the rest get new anon_vmas), and SLACK covers the
+anon_vmas the fix leaves until the next fork reuses them (the longest
+chain over 10^4 generated programs on 4.0 - 7.0 stays within 2 x mms + 3);
+a growing hierarchy passes any constant.
 
 Like the invariants, a subscriber to ``scenario_step`` that reads the
 structures only; ``growth_metric`` is the measurement the zoo plots.
