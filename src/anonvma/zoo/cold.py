@@ -15,6 +15,9 @@ concurrent, pressure; ``work``), in three steps:
   faulted VMAs moved to where their page offsets continue a neighbour's).
   Leaving ops out is what lets a long program do one thing many times
   (fork and exit, and nothing else) instead of a bit of everything.
+  In a quarter of the plain and faults configurations (``CHURN``) fork
+  and exit are ten times likelier whatever else was drawn: process churn,
+  fork trees whose parents exit, the hierarchy anon_vma reuse works on.
 - **fault injection** (the faults family): half its programs run with failslab
   (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
   allocations fail too; in one cache or all), half with syzkaller's fail-nth (the N-th
