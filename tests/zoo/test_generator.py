@@ -2,13 +2,16 @@
 ``generate_concurrent``), checked on what the programs make a kernel do:
 the tree's children own folios in anon_vmas of their own, an exiting
 process is alone on its lines in the block, the zone is filled where the
-toggle says."""
+toggle says; and the sequential swarms' process churn."""
 
 from __future__ import annotations
+
+import random
 
 from anonvma.explore.programs import FREEING, Choices, generate_concurrent
 from anonvma.scenario import parse
 from anonvma.viz.graph import run_until
+from anonvma.zoo import cold
 from anonvma.zoo.cold import BLOCK_OPS
 
 REGION = 0x200000000000     # page 0 of the scenario, where the working region is
@@ -68,3 +71,35 @@ def test_fill_last_puts_the_zones_fill_after_the_prefix():
             i for i, ln in enumerate(lines) if " fork " in ln)
         assert (fill > fork) == fill_last
     assert next(_programs(1, preempt=True)).startswith("set preempt full\n")
+
+
+def _exited_generations(text: str) -> int:
+    """The most generations of exited ancestors above a process at the
+    moment it forks (Daniel Forrest's fork loop has one per iteration)."""
+    parent, exited, best = {}, set(), 0
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[1] == "fork":
+            gens, proc = 0, words[0]
+            while proc in parent and parent[proc] in exited:
+                gens, proc = gens + 1, parent[proc]
+            best = max(best, gens)
+            parent[words[2]] = words[0]
+        elif words[1:] == ["exit"]:
+            exited.add(words[0])
+    return best
+
+
+def test_process_churn_makes_fork_trees_whose_parents_exit(monkeypatch):
+    """The churn dimension of the sequential swarms: with it, a fork by a
+    process whose parent and grandparent have exited (the hierarchies anon_vma
+    reuse works on, three anon_vmas of dead processes on the chain) is common;
+    without it, rare."""
+    deep = {}
+    for churn in (0.0, 1.0):
+        monkeypatch.setattr(cold, "CHURN", churn)
+        rng = random.Random(1)
+        programs = [cold.build(cold.draw_config(rng, "plain"), Choices(rng.randrange(1 << 30)))
+                    for _ in range(200)]
+        deep[churn] = sum(_exited_generations(p.text) >= 2 for p in programs)
+    assert deep[1.0] >= 40 and deep[1.0] >= 10 * max(deep[0.0], 1)

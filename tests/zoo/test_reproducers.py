@@ -241,21 +241,29 @@ def test_b10_double_reuse_gives_one_anon_vma_two_chains_on_5_19():
     assert ex.failure is None and ex.reports == [], ex.reports
 
 
+# the cold search's B10 reproducers and the fork their I-9 follows
+B10_COLD = [("B10-cold.scn", "(P9 fork P10)"), ("B10-v5.19-cold.scn", "(P25 fork P32)")]
+
+
 @pytest.mark.parametrize("era", ["v3.19", "v4.0", "v5.19"])
-def test_b10_cold_reproducer_double_reuses_on_every_degree_era(era):
+@pytest.mark.parametrize("name,fork", B10_COLD)
+def test_b10_cold_reproducer_double_reuses_on_every_degree_era(era, name, fork):
     """The cold search found B10 on v4.0, B6's fixed era, whose fix
     (7a3ef208e662) brought the degree rule in: ten lines of forks and
-    exits, nothing mapped but the stack.  Every era with ``degree`` gives
-    the same broken invariant; 6.0's num_children/num_active_vmas do not."""
-    ex = replay_found(str(HERE / "B10-cold.scn"), None, era)
+    exits, nothing mapped but the stack; and, with process churn in the
+    swarms, on v5.19 itself: a chain of forks in which two parents exit.
+    Every era with ``degree`` gives the same broken invariant; 6.0's
+    num_children/num_active_vmas do not."""
+    ex = replay_found(str(HERE / name), None, era)
     assert ex.failure is not None and ex.failure.kind == "invariant"
     assert "I-9: VMAs sharing one anon_vma have different chains" in ex.failure.text
-    assert "(P9 fork P10)" in ex.failure.text
+    assert fork in ex.failure.text
 
 
 @pytest.mark.parametrize("era", ["v6.0", "v6.18"])
-def test_b10_cold_reproducer_runs_clean_once_fixed(era):
-    ex = replay_found(str(HERE / "B10-cold.scn"), None, era)
+@pytest.mark.parametrize("name", [name for name, _fork in B10_COLD])
+def test_b10_cold_reproducer_runs_clean_once_fixed(era, name):
+    ex = replay_found(str(HERE / name), None, era)
     assert ex.failure is None and ex.reports == [], ex.reports
 
 

@@ -15,6 +15,9 @@ concurrent, pressure; ``work``), in three steps:
   faulted VMAs moved to where their page offsets continue a neighbour's).
   Leaving ops out is what lets a long program do one thing many times
   (fork and exit, and nothing else) instead of a bit of everything.
+  In a quarter of the plain and faults configurations (``CHURN``) fork
+  and exit are ten times likelier whatever else was drawn: process churn,
+  fork trees whose parents exit, the hierarchy anon_vma reuse works on.
 - **fault injection** (the faults family): half its programs run with failslab
   (``failslab.probability`` 5-80 %, ``ignore_gfp_wait`` N, so GFP_KERNEL
   allocations fail too; in one cache or all), half with syzkaller's fail-nth (the N-th
@@ -71,6 +74,8 @@ _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
 CORE = ("mmap", "write")  # the ops that make anonymous memory
 NARROW = 0.4            # the share of narrow swarms
+CHURN = 0.25            # the share of sequential programs that churn processes
+PROCESS_OPS = ("fork", "exit")  # what builds and tears down the anon_vma tree
 SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # the share of the work (``work``) each family of programs gets: a
 # concurrent program costs as much as ten plain ones and a fail-nth sweep is
@@ -169,6 +174,13 @@ def draw_config(rng: random.Random, kind: str) -> dict:
                       preempt=rng.random() < 0.5, fill_last=rng.random() < 0.5,
                       block=rng.choice(((2, 3), (0, 1))))
         return params
+    if rng.random() < CHURN:
+        # process churn, a swarm dimension of its own: fork and exit ten
+        # times likelier whatever the other ops got, so that the program is
+        # a tree of generations whose parents exit (the hierarchy anon_vma
+        # reuse works on) rather than a few forks among other ops; alone
+        # the weights give it to about one configuration in forty
+        weights.update((op, w * 10) for op, w in table if op in PROCESS_OPS)
     params.update(concurrent=False, max_ops=rng.choice((20, 40, 80, 200)),
                   max_procs=rng.choice((2, 4, 8)), merges=rng.random() < 0.75)
     if kind == "plain":
