@@ -117,6 +117,11 @@ class Scenario:
     def concurrent(self) -> bool:
         return any(isinstance(s, Together) for s in self.steps)
 
+    def lines_after(self, lineno: int = 0) -> int:
+        """The operation lines after line ``lineno``, a together block's each."""
+        return sum(len(step.lines) if isinstance(step, Together) else 1
+                   for step in self.steps if step.lineno > lineno)
+
 
 # -- parsing ---------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def test_shrinking_runs_no_more_lines_than_the_search(nonowait, monkeypatch):
     scn = example("reclaim_beside_fork.scn")
     sc = parse_file(str(scn))
     first = next(s for s in sc.steps if isinstance(s, Together))
-    per_run, total = explore_mod.lines_run(sc, first.lineno - 1), explore_mod.lines_run(sc)
+    per_run, total = sc.lines_after(first.lineno - 1), sc.lines_after()
     assert 0 < per_run < total          # a prefix the search runs once
     calls = []
 
@@ -117,7 +117,7 @@ def test_shrinking_runs_no_more_lines_than_the_search(nonowait, monkeypatch):
         return execute(program, strategy, events)
 
     def lines(program):
-        return per_run if isinstance(program, Prefixed) else explore_mod.lines_run(program.sc)
+        return per_run if isinstance(program, Prefixed) else program.sc.lines_after()
 
     monkeypatch.setattr(explore_mod, "execute", counting)
     monkeypatch.setattr(explore_mod, "SHRINK_MIN_LINES", 2)

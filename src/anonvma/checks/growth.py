@@ -57,11 +57,12 @@ def live_mms(kernel) -> int:
 SLACK = 4
 
 
-def check_growth(kernel, most_mms: int = 0) -> list[str]:
+def check_growth(kernel, most_mms: int = 0, mms: int | None = None) -> list[str]:
     """G-1, with ``most_mms`` the most mms live at once so far (the live
-    ones if more)."""
+    ones if more); ``mms``: the live ones, if the caller counted them."""
     anon_vmas, vmas, longest = growth_metric(kernel)
-    mms = live_mms(kernel)
+    if mms is None:
+        mms = live_mms(kernel)
     most = max(most_mms, mms)
     if longest > 2 * most + SLACK:
         return [f"G-1: a chain of {longest} anon_vmas for {mms} live mms, at most {most} "
@@ -78,8 +79,9 @@ class Growth:
         kernel.trace.scenario_step.register(self.after_step)
 
     def after_step(self, step) -> None:
-        self.most_mms = max(self.most_mms, live_mms(self.kernel))
-        problems = check_growth(self.kernel, self.most_mms)
+        mms = live_mms(self.kernel)
+        self.most_mms = max(self.most_mms, mms)
+        problems = check_growth(self.kernel, self.most_mms, mms)
         if problems:
             self.kernel.trace.report("growth", f"after line {step.lineno} ({step}):\n"
                                      + "".join(f"  {p}\n" for p in problems))

@@ -21,7 +21,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..scenario import Together, parse, parse_file
+from ..scenario import parse, parse_file
 from ..session import Config, Session
 from ..variants import is_user_spec
 from .parallel import PARALLEL_STRATEGIES, explore_parallel
@@ -39,12 +39,6 @@ DEFAULT_RUNS = 1000
 SHRINK_MIN_LINES = 1000
 SHRINK_SCHEDULE_RUNS = 200
 SHRINK_SCENARIO_RUNS = 400
-
-
-def lines_run(sc, after: int = 0) -> int:
-    """The operation lines of ``sc`` after line ``after``."""
-    return sum(len(step.lines) if isinstance(step, Together) else 1
-               for step in sc.steps if step.lineno > after)
 
 
 def scenario_digest(text: str) -> str:
@@ -109,8 +103,8 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         # (``Prefixed``) and the lines after it in every run, and a shrunk
         # scenario's run all of its own.  The count is the same whether or
         # not the prefix is snapshot, and so is the saved failure.
-        per_run = max(1, lines_run(sc, max(session.prefix_checks, default=0)))
-        prefix = lines_run(sc) - per_run
+        per_run = max(1, sc.lines_after(max(session.prefix_checks, default=0)))
+        prefix = sc.lines_after() - per_run
         left = (max(SHRINK_MIN_LINES, prefix + result.runs * per_run)
                 if shrink_lines is None else shrink_lines)
 
@@ -131,7 +125,7 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         checks = result.failure.kind in ("invariant", "leak")
         text, schedule = original, result.schedule
         # a candidate runs at most the lines of the scenario it shrinks
-        attempts = min(SHRINK_SCENARIO_RUNS, left // lines_run(sc))
+        attempts = min(SHRINK_SCENARIO_RUNS, left // sc.lines_after())
         if attempts > 0:
             text, schedule = shrink_scenario(
                 execute, original, result.schedule, result.failure.kind,
