@@ -18,10 +18,10 @@ from ..scenario import parse
 from ..session import Config, Session
 from .costs import CostModel, load_costs
 from .locks import LockTiming, lock_semantics, lock_stat
-from .sched import VirtualTimeScheduler
+from .sched import PREEMPT_MODELS, VirtualTimeScheduler
 from .workloads import WORKLOADS, Program, spawn_pressure
 
-__all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS"]
+__all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS", "PREEMPT_MODELS"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class PerfRun:
     busy_ns: float                      # CPU time of all CPUs
     stat: lock_stat
     semantics: str
+    preempt: str = "voluntary"
     slices: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     reclaims: int = 0                   # direct reclaims entered
@@ -54,7 +55,7 @@ class PerfRun:
 
 def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
                  seed: int = 0, pressure: bool = False, timeline: bool = False,
-                 trace: bool = False) -> PerfRun:
+                 trace: bool = False, preempt: str = "voluntary") -> PerfRun:
     costs = costs or load_costs()
     workload = WORKLOADS[name]
     params = costs["workloads"][name]
@@ -65,7 +66,7 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     machine.run_steps()
     kernel = machine.kernel
     nr_cpus = workload.machine_cpus(cpus)
-    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed)
+    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed, preempt)
     sched.record_timeline = timeline
     semantics = lock_semantics(session.kernel_class)
     timing = LockTiming(kernel, sched, semantics)
@@ -82,5 +83,5 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
-                   timing.slices + cost.slices if trace else [], sched.timeline,
+                   preempt, timing.slices + cost.slices if trace else [], sched.timeline,
                    cost.reclaims, cost.reclaims_locked)

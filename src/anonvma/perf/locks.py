@@ -130,6 +130,7 @@ class LockTiming:
         self.locks: dict = {}
         self.stat = lock_stat("")
         self.released_at: dict = {}     # other locks: when last released
+        self.spins: dict = {}           # task -> spinlocks it holds or spins for
         self.slices: list = []          # (pid, start, end, what) for the trace
         trace = kernel.trace
         trace.lock_acquire.register(self.acquire)
@@ -143,9 +144,10 @@ class LockTiming:
         return any(task in lt.holders for lt in self.locks.values())
 
     def preempt_disabled(self, task) -> bool:
-        """spin_lock() disables preemption; a mutex or rwsem holder may be
-        preempted at a voluntary preemption point inside its section."""
-        return self.kind == "ticket" and self.holds_lock(task)
+        """spin_lock() disables preemption, from the spin on until the
+        unlock (preempt_count); a mutex or rwsem holder may be preempted
+        inside its section."""
+        return self.spins.get(task, 0) > 0
 
     def owner_sleeps(self, task) -> None:
         """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
@@ -189,6 +191,8 @@ class LockTiming:
     def acquire(self, lock, subclass, trylock, read, ip) -> None:
         sched = self.sched
         task = self.kernel.current
+        if lock.wait_type == 2:
+            self.spins[task] = self.spins.get(task, 0) + 1
         if lock.key.name not in ANON_VMA_LOCK_CLASSES:
             sched.charge(task, self.costs["fast_ns"], "_raw_spin_lock")
             return
@@ -223,6 +227,8 @@ class LockTiming:
         sched = self.sched
         lt = self.locks.get(lock)
         task = self.kernel.current
+        if lock.wait_type == 2:
+            self.spins[task] = self.spins.get(task, 0) - 1
         if lt is None:
             if lock.key.name not in ANON_VMA_LOCK_CLASSES:
                 self.released_at[lock] = sched.clock[task]
@@ -232,6 +238,11 @@ class LockTiming:
         # neighbouring anon_vma_chain, last written by the previous holder.
         sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, sched.cpu_of[task]),
                      "anon_vma_chain_link")
+        # CONFIG_PREEMPT: a wakeup during the section preempts the holder
+        # here, before mutex_unlock(); the lock stays held while the task
+        # waits for its CPU, and spinners see its owner off the CPU.
+        if lock.wait_type != 2:
+            sched.preempt_point()
         lt.prev_cpu = sched.cpu_of[task]
         sched.schedule()
         now = sched.clock[task]

@@ -15,11 +15,17 @@ run queue; a woken one sets that CPU's task's need_resched (CFS's wakeup
 preemption: the sleeper's vruntime is behind), as does a used-up slice with
 a task waiting: a 3.0 mutex spinner stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
-preempts, gives its CPU to the head of the run queue, unless it holds the
-anon_vma spinlock (spin_lock() disables preemption).  A mutex or rwsem holder
-is preempted there like any task (CONFIG_PREEMPT_VOLUNTARY: might_sleep()
-is might_resched(), and a GFP_KERNEL allocation under the lock calls it),
-and keeps the lock while it waits for its CPU.  Sleeping (a mutex or rwsem
+preempts, gives its CPU to the head of the run queue, unless it holds a
+spinlock (spin_lock() disables preemption).  A mutex or rwsem holder is
+preempted like any task, and keeps the lock while it waits for its CPU.
+Where that can happen is the preemption model (``PREEMPT_MODELS``, the
+kernel's Kconfig choice): under ``voluntary`` (CONFIG_PREEMPT_VOLUNTARY)
+only at those points (might_sleep() is might_resched(), and a GFP_KERNEL
+allocation under the lock calls it); under ``full`` (CONFIG_PREEMPT) also
+at every ``preempt_point``: the end of each operation the cost model
+charges and of each anon_vma lock's critical section, where the kernel
+would return from the resched IPI or timer interrupt into preemptible code
+(preempt_schedule_irq) with the lock still held.  Sleeping (a mutex or rwsem
 waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
@@ -67,9 +73,18 @@ class EarliestVirtualTime:
         return self.sched.rng.randrange(n)
 
 
+# The kernel's preemption models the timing layer knows: where a task whose
+# need_resched is set gives up its CPU.
+PREEMPT_MODELS = ("voluntary", "full")
+
+
 class VirtualTimeScheduler(Scheduler):
 
-    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0):
+    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0,
+                 preempt: str = "voluntary"):
+        if preempt not in PREEMPT_MODELS:
+            raise ValueError(f"preemption model {preempt!r}: one of {', '.join(PREEMPT_MODELS)}")
+        self.preempt = preempt
         self.rng = random.Random(seed)
         super().__init__(kernel, EarliestVirtualTime(self))
         self.costs = costs
@@ -236,6 +251,17 @@ class VirtualTimeScheduler(Scheduler):
         self.schedule()
 
     might_sleep = cond_resched
+
+    def preempt_point(self) -> None:
+        """CONFIG_PREEMPT: the current task is preemptible here (no spinlock
+        held, preempt_count 0), so a set need_resched preempts it at once, in
+        or out of a mutex or rwsem section.  Under voluntary preemption the
+        kernel has no such point: the task runs on to its next might_resched()."""
+        if self.preempt != "full":
+            return
+        task = self.kernel.current
+        if self.on_cpu(task) and self.need_resched(task) and not self.preempt_disabled(task):
+            self.cond_resched()
 
     # -- sleeping and waking --------------------------------------------------------
 
