@@ -28,16 +28,22 @@ HOLD = 10 * US          # the owner's section
 INTRUDER = 50 * US      # the woken task's run on the owner's CPU
 
 
-def race(variant: str, preempt: str):
+def race(variant: str, preempt: str, rcu_run_ns: float = 0):
     """O takes the anon_vma lock on CPU 0 and holds it ``HOLD``; S comes to it
     from CPU 1 at 1 us, while O runs; Q waits for CPU 0, and its wakeup sets
-    O's need_resched once O holds the lock.  The times each event happened."""
+    O's need_resched once O holds the lock.  With ``rcu_run_ns`` CPU 0's RCU
+    kthread wakes at 5 us instead, and Q is not woken.  The times each event
+    happened."""
     cls = get_variant(variant)
     kernel = cls()
     kernel.spawn_init("P0")
     costs = load_costs()
     costs["jitter"] = 0
+    if rcu_run_ns:
+        costs["sched"]["rcu_kthread"].update(period_ns=1e9, run_ns=rcu_run_ns)
     sched = VirtualTimeScheduler(kernel, costs, 2, preempt=preempt)
+    if rcu_run_ns:
+        sched.cpus[0].rcu_next, sched.cpus[1].rcu_next = 5 * US, float("inf")
     LockTiming(kernel, sched, lock_semantics(cls))
     kernel.sched = sched
     if lock_semantics(cls) == "ticket":
@@ -51,7 +57,7 @@ def race(variant: str, preempt: str):
         t[name + " arrives"] = sched.clock[kernel.current]
         take(lock)
         t[name + " takes"] = sched.clock[kernel.current]
-        if name == "O":
+        if name == "O" and not rcu_run_ns:
             sched.cpus[0].resched = True    # Q's wakeup, while O is in its section
         sched.charge(kernel.current, HOLD, "user")
         sched.preempt_point()           # the end of an operation in the section
@@ -129,3 +135,18 @@ def test_perf_command_takes_the_preemption_model(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["perf", "exim", "--preempt", "none"])
     assert "invalid choice: 'none'" in capsys.readouterr().err
+
+
+def test_rcu_kthread_preempts_a_mutex_holder_only_under_full_preemption():
+    """3.0-rc1's rcuc kthread (SCHED_FIFO) wakes on CPU 0 in O's section:
+    under CONFIG_PREEMPT it runs at once and O keeps the mutex meanwhile;
+    under voluntary preemption O first finishes its section."""
+    run = 30 * US
+    t, sched = race("v3.0-rc1", "full", rcu_run_ns=run)
+    assert t["O drops"] - t["O takes"] >= HOLD + run
+    assert sched.cpu_time["rcu_cpu_kthread"] == run
+    # S spun on a running owner until the kthread took O's CPU, then slept
+    assert t["S takes"] >= t["O drops"] + sched.costs["sched"]["wakeup_ns"]
+    t, sched = race("v3.0-rc1", "voluntary", rcu_run_ns=run)
+    assert t["O drops"] - t["O takes"] < HOLD + 2 * US
+    assert t["S takes"] < t["O drops"] + 2 * US

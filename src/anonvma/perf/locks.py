@@ -314,7 +314,7 @@ class LockTiming:
             return False
         sched = self.sched
         owner = lt.owner
-        return owner is not None and sched.on_cpu(owner) and not sched.need_resched(task)
+        return owner is not None and sched.running(owner) and not sched.need_resched(task)
 
     def _contended(self, lock, lt: lock_time, task, read) -> None:
         sched = self.sched

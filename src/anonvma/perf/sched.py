@@ -47,7 +47,8 @@ from ..kernel.kernel.sched.core import TASK_DEAD
 class cpu_struct:
     """One simulated CPU (the kernel's struct rq, in short)."""
 
-    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched")
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched", "rcu_next",
+                 "rcu_until")
 
     def __init__(self, cpu: int, socket: int):
         self.cpu = cpu
@@ -56,6 +57,8 @@ class cpu_struct:
         self.rq: list = []              # tasks waiting for it, FIFO
         self.idle_since = 0.0           # virtual time it went idle
         self.resched = False            # TIF_NEED_RESCHED of its task: a wakeup preempts
+        self.rcu_next = float("inf")    # the next wakeup of its rcuc kthread
+        self.rcu_until = 0.0            # its task is off the CPU until then
 
 
 class EarliestVirtualTime:
@@ -102,6 +105,13 @@ class VirtualTimeScheduler(Scheduler):
         self.timeline: list = []             # (ns, pid, what), in order
         self.record_timeline = False
         self.hub_clock = 0.0
+        # 3.0-rc1's per-CPU RCU callback kthreads (costs "rcu_kthread"):
+        # each CPU's wakes every period_ns, at a phase of its own
+        rcu = costs["sched"]["rcu_kthread"]
+        self.rcu_period, self.rcu_run = rcu["period_ns"], rcu["run_ns"]
+        if self.rcu_period:
+            for cpu in self.cpus:
+                cpu.rcu_next = self.rng.random() * self.rcu_period
 
     # -- time ---------------------------------------------------------------------
 
@@ -167,6 +177,10 @@ class VirtualTimeScheduler(Scheduler):
             self.clock[task] += exit_ns
             self.cpu_time["cpuidle exit"] += exit_ns
         self.slice_start[task] = self.clock[task]
+        if self.rcu_period and self.clock[task] >= cpu.rcu_next:
+            # the kthread's wakeups while the CPU idled preempted nobody
+            cpu.rcu_next += ((self.clock[task] - cpu.rcu_next) // self.rcu_period + 1) \
+                * self.rcu_period
         self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
 
     def leave_cpu(self, task) -> None:
@@ -181,6 +195,11 @@ class VirtualTimeScheduler(Scheduler):
     def on_cpu(self, task) -> bool:
         cpu = self.cpu_of.get(task)
         return cpu is not None and cpu.curr is task
+
+    def running(self, task) -> bool:
+        """``task`` is on its CPU, not preempted by the CPU's RCU kthread, at
+        the current task's time (mutex_spin_on_owner()'s owner->on_cpu)."""
+        return self.on_cpu(task) and self.now() >= self.cpu_of[task].rcu_until
 
     # -- the Scheduler interface ----------------------------------------------------
 
@@ -239,8 +258,28 @@ class VirtualTimeScheduler(Scheduler):
                 self.wake(parent, self.clock[task])
         super()._reap()
 
+    def rcu_kthread(self, task) -> None:
+        """3.0-rc1 ran RCU callbacks in a SCHED_FIFO kthread per CPU (rcuc%d,
+        a26ac2455ffc; back in softirq by 3.0), woken from the tick: at its
+        first preemption point past the wakeup, the CPU's task gives the CPU
+        to the kthread for ``run_ns`` and two context switches, holding
+        whatever sleeping lock it holds; spinners on that lock see the owner
+        leave its CPU.  A kthread wakeup on an idle CPU preempts nobody."""
+        cpu = self.cpu_of[task]
+        if self.clock[task] < cpu.rcu_next:
+            return
+        self.schedule()                 # the tasks behind in time spin on its locks first
+        self.owner_sleeps(task)
+        self.charge(task, self.rcu_run, "rcu_cpu_kthread")
+        self.charge(task, 2 * self.costs["sched"]["context_switch_ns"], "schedule")
+        cpu.rcu_until = self.clock[task]
+        periods = (self.clock[task] - cpu.rcu_next) // self.rcu_period + 1
+        cpu.rcu_next += periods * self.rcu_period
+
     def cond_resched(self) -> None:
         task = self.kernel.current
+        if self.rcu_period and self.on_cpu(task) and not self.preempt_disabled(task):
+            self.rcu_kthread(task)
         if self.need_resched(task) and not self.preempt_disabled(task):
             # A woken task preempts, or the slice is used up and someone
             # waits: to the back of the queue.
@@ -260,7 +299,8 @@ class VirtualTimeScheduler(Scheduler):
         if self.preempt != "full":
             return
         task = self.kernel.current
-        if self.on_cpu(task) and self.need_resched(task) and not self.preempt_disabled(task):
+        if self.on_cpu(task) and not self.preempt_disabled(task) and (
+                self.need_resched(task) or self.clock[task] >= self.cpu_of[task].rcu_next):
             self.cond_resched()
 
     # -- sleeping and waking --------------------------------------------------------
