@@ -414,6 +414,7 @@ class LockTiming:
                 head.woken = True
                 sched.wake(head.task, sched.clock[task])
         lt.free_at = free_at
+        self._rcu_kthread_wakes_spinners(lt, now)
         if not lt.spinners:
             return
         # The spinners re-read the line the unlock invalidated, each a line
@@ -440,6 +441,24 @@ class LockTiming:
             else:
                 s_.woken = True
                 sched.clock[s_.task] = max(sched.clock[s_.task], r)
+        lt.spinners[:] = keep
+
+    def _rcu_kthread_wakes_spinners(self, lt: lock_time, now: float) -> None:
+        """A spinner whose CPU's RCU kthread woke (``sched.rcu_kthread``)
+        before this release had need_resched set from then: it left the spin
+        loop at that wakeup, to sleep on the wait list and give its CPU to
+        the kthread."""
+        sched = self.sched
+        if not sched.rcu_period:
+            return
+        keep = []
+        for s in lt.spinners:
+            wakeup = sched.cpu_of[s.task].rcu_next
+            if wakeup <= now:
+                s.woken = True
+                sched.clock[s.task] = max(sched.clock[s.task], wakeup)
+            else:
+                keep.append(s)
         lt.spinners[:] = keep
 
     def _handoff_release(self, lt: lock_time, task, now: float) -> None:
