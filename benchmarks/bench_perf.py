@@ -2,6 +2,7 @@
 §1.3, §1.5), and its 2-CPU/1-CPU scaling against the live kernel's.
 
     python -m benchmarks.bench_perf [--quick] [--only TABLE] [--preempt full] [--clients NS]
+                                    [--costs FILE]
 
 Every figure is a ratio: a kernel against the baseline kernel of the same
 table, run in the same invocation; the target beside it is the published
@@ -134,13 +135,14 @@ def main(argv=None) -> None:
                     help="one table only")
     ap.add_argument("--preempt", choices=PREEMPT_MODELS, default="voluntary",
                     help="the preemption model of every run (default voluntary)")
+    ap.add_argument("--costs", metavar="FILE", help="a JSON file of costs over the package's")
     ap.add_argument("--clients", type=float, default=None, metavar="NS",
                     help="exim's clients as tasks, each working NS per message "
                     "(workloads.exim.client_ns; default the package's costs)")
     args = ap.parse_args(argv)
     global PREEMPT
     PREEMPT = args.preempt
-    costs = load_costs()
+    costs = load_costs(args.costs)
     if args.clients is not None:
         costs["workloads"]["exim"]["client_ns"] = args.clients
     print(f"preemption model {PREEMPT}, exim client_ns "

@@ -150,3 +150,12 @@ def test_rcu_kthread_preempts_a_mutex_holder_only_under_full_preemption():
     t, sched = race("v3.0-rc1", "voluntary", rcu_run_ns=run)
     assert t["O drops"] - t["O takes"] < HOLD + 2 * US
     assert t["S takes"] < t["O drops"] + 2 * US
+
+
+def test_rcu_kthreads_are_the_3_0_rc_kernels():
+    """a26ac2455ffc moved RCU callbacks to kthreads for 3.0-rc1; 2.6.39 ran
+    them in softirq, and 3.0 did again."""
+    from anonvma.perf import rcu_callbacks_in_kthreads
+    assert [rcu_callbacks_in_kthreads(get_variant(v)) for v in
+            ("v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0-rc2", "v3.0", "v3.8")] == \
+        [False, True, True, True, False, False]

@@ -53,6 +53,16 @@ class PerfRun:
         return self.cpu_time.get(symbol, 0.0) / (self.makespan_ns * self.cpus)
 
 
+def rcu_callbacks_in_kthreads(kernel_class: type) -> bool:
+    """a26ac2455ffc "rcu: move TREE_RCU from softirq to kthread" (3.0-rc1)
+    ran RCU callbacks in a SCHED_FIFO kthread per CPU until 3.0 ran them in
+    softirq again: the 3.0-rc mutex kernels (3.0-rc2's class and those over
+    it), not 3.0's, and not 2.6.39's, a step back from 3.0-rc2."""
+    from ..variants import Linux_3_0, Linux_3_0_rc2
+    return (issubclass(kernel_class, Linux_3_0_rc2) and not issubclass(kernel_class, Linux_3_0)
+            and kernel_class.anon_vma_lock == "mutex")
+
+
 def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
                  seed: int = 0, pressure: bool = False, timeline: bool = False,
                  trace: bool = False, preempt: str = "voluntary") -> PerfRun:
@@ -66,7 +76,8 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     machine.run_steps()
     kernel = machine.kernel
     nr_cpus = workload.machine_cpus(cpus)
-    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed, preempt)
+    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed, preempt,
+                                 rcu_callbacks_in_kthreads(session.kernel_class))
     sched.record_timeline = timeline
     semantics = lock_semantics(session.kernel_class)
     timing = LockTiming(kernel, sched, semantics)

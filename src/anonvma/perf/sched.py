@@ -84,7 +84,7 @@ PREEMPT_MODELS = ("voluntary", "full")
 class VirtualTimeScheduler(Scheduler):
 
     def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0,
-                 preempt: str = "voluntary"):
+                 preempt: str = "voluntary", rcu_kthreads: bool = True):
         if preempt not in PREEMPT_MODELS:
             raise ValueError(f"preemption model {preempt!r}: one of {', '.join(PREEMPT_MODELS)}")
         self.preempt = preempt
@@ -105,10 +105,12 @@ class VirtualTimeScheduler(Scheduler):
         self.timeline: list = []             # (ns, pid, what), in order
         self.record_timeline = False
         self.hub_clock = 0.0
-        # 3.0-rc1's per-CPU RCU callback kthreads (costs "rcu_kthread"):
-        # each CPU's wakes every period_ns, at a phase of its own
+        # 3.0-rc1's per-CPU RCU callback kthreads (costs "rcu_kthread"), on
+        # the eras that have them: each CPU's wakes every period_ns, at a
+        # phase of its own
         rcu = costs["sched"]["rcu_kthread"]
-        self.rcu_period, self.rcu_run = rcu["period_ns"], rcu["run_ns"]
+        self.rcu_period = rcu["period_ns"] if rcu_kthreads else 0
+        self.rcu_run = rcu["run_ns"]
         if self.rcu_period:
             for cpu in self.cpus:
                 cpu.rcu_next = self.rng.random() * self.rcu_period
