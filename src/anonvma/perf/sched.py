@@ -25,7 +25,9 @@ allocation under the lock calls it); under ``full`` (CONFIG_PREEMPT) also
 at every ``preempt_point``: the end of each operation the cost model
 charges and of each anon_vma lock's critical section, where the kernel
 would return from the resched IPI or timer interrupt into preemptible code
-(preempt_schedule_irq) with the lock still held.  Sleeping (a mutex or rwsem
+(preempt_schedule_irq) with the lock still held.  On the 3.0-rc kernels a
+per-CPU RCU callback kthread (``rcu_kthread``, off by default) takes the CPU
+at the task's first such point past each of its wakeups.  Sleeping (a mutex or rwsem
 waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
@@ -262,7 +264,7 @@ class VirtualTimeScheduler(Scheduler):
 
     def rcu_kthread(self, task) -> None:
         """3.0-rc1 ran RCU callbacks in a SCHED_FIFO kthread per CPU (rcuc%d,
-        a26ac2455ffc; back in softirq by 3.0), woken from the tick: at its
+        a26ac2455ffc; in softirq again by 3.0), woken from the tick: at its
         first preemption point past the wakeup, the CPU's task gives the CPU
         to the kthread for ``run_ns`` and two context switches, holding
         whatever sleeping lock it holds; spinners on that lock see the owner
