@@ -14,6 +14,7 @@ import json
 import pytest
 
 from anonvma.cli import main
+from anonvma.kernel.kernel.locking.lock import lock_class_key
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
 from anonvma.kernel.kernel.locking.spinlock import spin_lock, spin_unlock, spinlock_t
 from anonvma.kernel.kernel.sched.core import task_struct
@@ -159,3 +160,45 @@ def test_rcu_kthreads_are_the_3_0_rc_kernels():
     assert [rcu_callbacks_in_kthreads(get_variant(v)) for v in
             ("v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0-rc2", "v3.0", "v3.8")] == \
         [False, True, True, True, False, False]
+
+
+def test_a_spinlock_nested_in_a_mutex_section_defers_the_preemption():
+    """Under CONFIG_PREEMPT a mutex holder that takes a spinlock inside its
+    section is not preemptible until spin_unlock() (preempt_count), and is
+    preempted at the next point after it, still holding the mutex."""
+    cls = get_variant("v3.0-rc1")
+    kernel = cls()
+    kernel.spawn_init("P0")
+    costs = load_costs()
+    costs["jitter"] = 0
+    sched = VirtualTimeScheduler(kernel, costs, 1, preempt="full")
+    LockTiming(kernel, sched, lock_semantics(cls))
+    kernel.sched = sched
+    m = mutex(kernel, kernel.anon_vma_mutex_key)
+    inner = spinlock_t(kernel, lock_class_key("&mm->page_table_lock"))
+    t: dict = {}
+
+    def owner():
+        mutex_lock(m)
+        spin_lock(inner)
+        sched.cpus[0].resched = True        # Q's wakeup, under the spinlock
+        sched.charge(kernel.current, HOLD, "user")
+        sched.preempt_point()               # preempt_count 1: no preemption
+        t["spinlock section done"] = sched.clock[kernel.current]
+        spin_unlock(inner)
+        sched.preempt_point()               # preemptible again: Q runs now
+        t["back"] = sched.clock[kernel.current]
+        mutex_unlock(m)
+
+    def intruder():
+        t["Q runs"] = sched.clock[kernel.current]
+        t["mutex owner while Q runs"] = m.owner
+        sched.charge(kernel.current, INTRUDER, "user")
+
+    o = task_struct(kernel.alloc_pid(), "O")
+    sched.spawn(o, owner)
+    sched.spawn(task_struct(kernel.alloc_pid(), "Q"), intruder)
+    sched.run()
+    assert t["spinlock section done"] <= t["Q runs"]
+    assert t["mutex owner while Q runs"] is o
+    assert t["back"] >= t["Q runs"] + INTRUDER
