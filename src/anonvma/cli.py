@@ -612,6 +612,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the preemption model: voluntary (CONFIG_PREEMPT_VOLUNTARY, the "
                    "default) preempts a mutex holder only at might_resched(); full "
                    "(CONFIG_PREEMPT) wherever no spinlock is held")
+    p.add_argument("--debug-locks", action="store_true",
+                   help="a kernel built with CONFIG_DEBUG_SPINLOCK and CONFIG_DEBUG_MUTEXES: "
+                   "a test-and-set spinlock, a mutex without fast path or optimistic "
+                   "spinning whose lock and unlock both take wait_lock")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots into DIR")
     p.add_argument("--trace", metavar="FILE",

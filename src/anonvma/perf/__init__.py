@@ -37,6 +37,7 @@ class PerfRun:
     stat: lock_stat
     semantics: str
     preempt: str = "voluntary"
+    debug_locks: bool = False           # CONFIG_DEBUG_SPINLOCK + CONFIG_DEBUG_MUTEXES
     slices: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     reclaims: int = 0                   # direct reclaims entered
@@ -65,7 +66,11 @@ def rcu_callbacks_in_kthreads(kernel_class: type) -> bool:
 
 def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
                  seed: int = 0, pressure: bool = False, timeline: bool = False,
-                 trace: bool = False, preempt: str = "voluntary") -> PerfRun:
+                 trace: bool = False, preempt: str = "voluntary",
+                 debug_locks: bool = False) -> PerfRun:
+    """``debug_locks``: the kernel built with CONFIG_DEBUG_SPINLOCK and
+    CONFIG_DEBUG_MUTEXES (the lock timing's ``spinlock-debug`` and
+    ``mutex-debug``; docs/performance.md)."""
     costs = costs or load_costs()
     workload = WORKLOADS[name]
     params = costs["workloads"][name]
@@ -79,8 +84,8 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed, preempt,
                                  rcu_callbacks_in_kthreads(session.kernel_class))
     sched.record_timeline = timeline
-    semantics = lock_semantics(session.kernel_class)
-    timing = LockTiming(kernel, sched, semantics)
+    semantics = lock_semantics(session.kernel_class, debug_locks)
+    timing = LockTiming(kernel, sched, semantics, debug_locks)
     cost = CostModel(kernel, sched, costs, timing)
     kernel.sched = sched
     prog = Program(machine.runner, sched)
@@ -94,5 +99,5 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
-                   preempt, timing.slices + cost.slices if trace else [], sched.timeline,
+                   preempt, debug_locks, timing.slices + cost.slices if trace else [], sched.timeline,
                    cost.reclaims, cost.reclaims_locked)

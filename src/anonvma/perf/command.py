@@ -49,7 +49,8 @@ def perf(args) -> int:
                 trace = bool(args.trace) and v == variants[-1] and n == cpus[-1]
                 runs[v, n] = run_workload(args.workload, v, n, costs, seed=args.seed,
                                           pressure=args.pressure, trace=trace,
-                                          preempt=args.preempt)
+                                          preempt=args.preempt,
+                                          debug_locks=args.debug_locks)
                 progress.advance(job)
     if args.json:
         json.dump(report.as_json(runs, variants, cpus), sys.stdout, indent=1)

@@ -32,6 +32,26 @@ The semantics (``lock_semantics`` reads them off the era's class):
             herd and spins on; one that re-reads the line only after that
             sees the owner changed, "a sign for heavy contention", and
             sleeps.  Sleepers enter and retry under ``wait_lock``.
+``spinlock-debug``  the ticket spinlock under CONFIG_DEBUG_SPINLOCK
+            (lib/spinlock_debug.c): do_raw_spin_lock(), out of line, is
+            arch_spin_trylock() and then __spin_lock_debug()'s loop of
+            arch_spin_trylock() + __delay(1): a test-and-set lock.  Waiters
+            spin (in ``do_raw_spin_lock``) re-reading the line; at a release
+            the nearest wins after the cmpxchg of every spinner that saw the
+            lock free by then, as the 3.0 mutex's spinners do; no FIFO.
+``mutex-debug``  the 3.0 mutex under CONFIG_DEBUG_MUTEXES (kernel/mutex.c
+            with mutex-debug.h and asm-generic/mutex-null.h; Kconfig.locks:
+            MUTEX_SPIN_ON_OWNER is ``SMP && !DEBUG_MUTEXES``): no fast path and
+            no optimistic spinning.  Every mutex_lock() takes ``wait_lock``
+            (spin_lock_mutex(): irqs off, arch_spin_lock(), a FIFO ticket
+            lock spun on inside ``__mutex_lock_common``), puts its waiter on
+            the tail of the wait list and xchg()s the count to -1: a free
+            mutex is its, else it drops wait_lock and sleeps, and retries
+            under wait_lock when woken, still on the list.  Every
+            mutex_unlock() is __mutex_unlock_common_slowpath(): under
+            wait_lock the count becomes 1 and the first waiter is woken; a
+            newcomer that takes wait_lock before the woken waiter gets the
+            mutex, and the waiter sleeps again.
 ``rwsem-handoff``  3.8's rwsem: every waiter sleeps; up_write hands the lock
             to the first waiter, which owns it while it wakes up.
 ``rwsem-steal``  3.9's rwsem (ce6711f3d196): up_write wakes the first waiter,
@@ -48,10 +68,14 @@ from ..trace_tokens import kernel_name
 ANON_VMA_LOCK_CLASSES = ("&anon_vma->lock", "&anon_vma->mutex", "&anon_vma->rwsem")
 
 # perf report's symbol for the CPU a waiter burns, per semantics
-SPIN_SYMBOL = {"ticket": "do_raw_spin_lock", "mutex": "__mutex_lock_common",
+SPIN_SYMBOL = {"ticket": "do_raw_spin_lock", "spinlock-debug": "do_raw_spin_lock",
+               "mutex": "__mutex_lock_common", "mutex-debug": "__mutex_lock_common",
                "rwsem-spin": "rwsem_optimistic_spin"}
-SLEEP_SYMBOL = {"mutex": "__mutex_lock_common", "rwsem-handoff": "rwsem_down_write_failed",
+SLEEP_SYMBOL = {"mutex": "__mutex_lock_common", "mutex-debug": "__mutex_lock_common",
+                "rwsem-handoff": "rwsem_down_write_failed",
                 "rwsem-steal": "rwsem_down_write_failed", "rwsem-spin": "rwsem_down_write_slowpath"}
+# whose waiters spin with preemption off and never sleep
+SPINLOCKS = ("ticket", "spinlock-debug")
 
 # The callers perf's call graph shows for the lock functions: the first of
 # these on the stack (the kernel inlines anon_vma_chain_link, anon_vma_lock
@@ -61,12 +85,16 @@ CALLERS = ("anon_vma_clone", "unlink_anon_vmas", "anon_vma_fork", "anon_vma_free
            "rmap_walk_anon", "vma_prepare", "vma_adjust", "move_vma", "dup_anon_vma")
 
 
-def lock_semantics(kernel_class: type) -> str:
+def lock_semantics(kernel_class: type, debug_locks: bool = False) -> str:
+    """The era's anon_vma lock; ``debug_locks``: built with
+    CONFIG_DEBUG_SPINLOCK and CONFIG_DEBUG_MUTEXES (lib/Kconfig.debug's
+    DEBUG_LOCK_ALLOC and PROVE_LOCKING select both), which change the
+    spinlock's and the mutex's code, not the rwsem's."""
     kind = kernel_class.anon_vma_lock
     if kind == "spinlock":
-        return "ticket"
+        return "spinlock-debug" if debug_locks else "ticket"
     if kind == "mutex":
-        return "mutex"
+        return "mutex-debug" if debug_locks else "mutex"
     if getattr(kernel_class, "rwsem_spin_on_owner", True):
         return "rwsem-spin"
     return "rwsem-steal" if kernel_class.rwsem_writer_lock_stealing else "rwsem-handoff"
@@ -121,10 +149,13 @@ class lock_time:
 class LockTiming:
     """Attach to a kernel running under ``VirtualTimeScheduler``."""
 
-    def __init__(self, kernel, sched, semantics: str):
+    def __init__(self, kernel, sched, semantics: str, debug_locks: bool = False):
         self.kernel = kernel
         self.sched = sched
         self.kind = semantics
+        # CONFIG_DEBUG_SPINLOCK's checks in every other spinlock as well
+        self.other_lock_ns = sched.costs["lock"]["fast_ns"] + (
+            sched.costs["lock"]["debug_spinlock_ns"] if debug_locks else 0.0)
         self.costs = sched.costs["lock"]
         self.topo = sched.costs["topology"]
         self.locks: dict = {}
@@ -155,7 +186,7 @@ class LockTiming:
         and sleep."""
         now = self.sched.clock[task]
         for lt in self.locks.values():
-            if lt.owner is task and self.kind != "ticket":
+            if lt.owner is task and self.kind not in SPINLOCKS:
                 for s in lt.spinners:
                     s.woken = True
                     self.sched.clock[s.task] = max(self.sched.clock[s.task], now)
@@ -164,7 +195,7 @@ class LockTiming:
     def resched_curr(self, task) -> None:
         """need_resched set on a spinner's CPU: mutex_spin_on_owner() and
         the rwsem's optimistic spin give up, and the task sleeps."""
-        if self.kind == "ticket":
+        if self.kind in SPINLOCKS:
             return
         now = self.sched.clock[self.kernel.current] if self.kernel.current in self.sched.cpu_of \
             else self.sched.hub_clock
@@ -194,7 +225,7 @@ class LockTiming:
         if lock.wait_type == 2:
             self.spins[task] = self.spins.get(task, 0) + 1
         if lock.key.name not in ANON_VMA_LOCK_CLASSES:
-            sched.charge(task, self.costs["fast_ns"], "_raw_spin_lock")
+            sched.charge(task, self.other_lock_ns, "_raw_spin_lock")
             return
         lt = self.locks.get(lock)
         if lt is None:
@@ -212,8 +243,16 @@ class LockTiming:
                 self._take(lt, task, read)
             return
         sched.schedule()                # let every earlier task act first
-        self._bounce(lt, task)
-        sched.charge(task, self.costs["fast_ns"], "lock_fastpath")
+        if self.kind == "mutex-debug":
+            self._debug_mutex_lock(lock, lt, task, read)
+            return
+        # CONFIG_DEBUG_SPINLOCK: the whole lock, fast path and checks, is
+        # the out-of-line do_raw_spin_lock()
+        fast = "do_raw_spin_lock" if self.kind == "spinlock-debug" else "lock_fastpath"
+        self._bounce(lt, task, fast)
+        sched.charge(task, self.costs["fast_ns"], fast)
+        if self.kind == "spinlock-debug":
+            sched.charge(task, self.costs["debug_spinlock_ns"], fast)
         if self._can_take(lt, read):
             if sched.clock[task] < lt.free_at:
                 # the unlocker has not set the count to 1 yet: the
@@ -257,6 +296,10 @@ class LockTiming:
             lt.owner = None
         if self.kind == "ticket":
             self._ticket_release(lt, task, now)
+        elif self.kind == "spinlock-debug":
+            self._herd_grant(lt, task, now, now)
+        elif self.kind == "mutex-debug":
+            self._debug_mutex_unlock(lt, task)
         elif self.kind == "mutex":
             self._mutex_release(lt, task, now)
         elif self.kind == "rwsem-handoff":
@@ -289,12 +332,12 @@ class LockTiming:
         lt.holders[task] = self.sched.clock[task]
         self.stat.acquisitions += 1
 
-    def _bounce(self, lt: lock_time, task) -> None:
+    def _bounce(self, lt: lock_time, task, symbol: str) -> None:
         cpu = self.sched.cpu_of[task]
         cost = self.transfer(lt.line_cpu, cpu)
         if cost:
             self.stat.acq_bounces += 1
-            self.sched.charge(task, cost, "lock_fastpath")
+            self.sched.charge(task, cost, symbol)
         lt.line_cpu = cpu
 
     def _caller(self) -> str:
@@ -308,7 +351,7 @@ class LockTiming:
 
     def _may_spin(self, lt: lock_time, task) -> bool:
         kind = self.kind
-        if kind == "ticket":
+        if kind in SPINLOCKS:
             return True
         if kind not in ("mutex", "rwsem-spin"):
             return False
@@ -331,7 +374,7 @@ class LockTiming:
         first = True                    # only a newcomer spins (a woken sleeper retries once)
         while True:
             w = waiter(task, read, sched.clock[task])
-            if (first or self.kind == "ticket") and self._may_spin(lt, task):
+            if (first or self.kind in SPINLOCKS) and self._may_spin(lt, task):
                 lt.spinners.append(w)
                 sched.wait_for(lock, w, spin=True)
                 spun = sched.clock[task] - w.since
@@ -398,8 +441,6 @@ class LockTiming:
         and with sleepers __mutex_unlock_common_slowpath()."""
         sched = self.sched
         c = self.costs
-        me = sched.cpu_of[task]
-        local = self.topo["line_transfer_local_ns"]
         free_at = now
         head = lt.sleepers[0] if lt.sleepers else None
         if head is not None:
@@ -415,33 +456,128 @@ class LockTiming:
                 sched.wake(head.task, sched.clock[task])
         lt.free_at = free_at
         self._rcu_kthread_wakes_spinners(lt, now)
-        if not lt.spinners:
+        granted = self._herd_grant(lt, task, now, free_at)
+        if granted is None:
             return
+        # mutex_spin_on_owner(): a spinner that re-read lock->owner only
+        # after the winner's mutex_set_owner() sees another owner, "a sign
+        # for heavy contention", and goes to sleep
+        at, reads = granted
+        keep = []
+        for s_ in lt.spinners:
+            if reads[s_] < at:
+                keep.append(s_)
+            else:
+                s_.woken = True
+                sched.clock[s_.task] = max(sched.clock[s_.task], reads[s_])
+        lt.spinners[:] = keep
+
+    def _herd_grant(self, lt: lock_time, task, now: float, free_at: float):
+        """A lock freed at ``now`` (takeable from ``free_at``) whose spinners
+        re-read the line and cmpxchg when they see it free: the 3.0 mutex's
+        spin loop, the debug spinlock's arch_spin_trylock() loop.  Grants it
+        to the nearest spinner; returns the grant time and when each spinner
+        left re-read the line, or None without spinners."""
+        if not lt.spinners:
+            return None
+        sched = self.sched
+        me = sched.cpu_of[task]
+        local = self.topo["line_transfer_local_ns"]
         # The spinners re-read the line the unlock invalidated, each a line
         # transfer away, nearest first (the latest comer among equals).
         order = sorted(lt.spinners, key=lambda s: (self.transfer(me, sched.cpu_of[s.task]),
                                                    -s.since, s.task.pid))
-        reads = [now + (self.transfer(me, sched.cpu_of[s_.task]) or local) for s_ in order]
+        reads = {s_: now + (self.transfer(me, sched.cpu_of[s_.task]) or local) for s_ in order}
         w = order[0]
-        start = max(free_at, reads[0])
-        # atomic_cmpxchg(&lock->count, 1, 0) of every spinner that saw the
-        # owner NULL by then: each takes the line exclusive in turn
-        herd = sum(1 for r in reads[1:] if r < start)
+        start = max(free_at, reads[w])
+        # the cmpxchg of every spinner that saw the lock free by then: each
+        # takes the line exclusive in turn
+        herd = sum(1 for s_ in order[1:] if reads[s_] < start)
         at = start + (self.transfer(me, sched.cpu_of[w.task]) or local) * (1 + herd)
         lt.spinners.remove(w)
         lt.line_cpu = sched.cpu_of[w.task]
         self._grant(lt, w, at)
-        # mutex_spin_on_owner(): a spinner that re-read lock->owner only
-        # after the winner's mutex_set_owner() sees another owner, "a sign
-        # for heavy contention", and goes to sleep
-        keep = []
-        for s_, r in zip(order[1:], reads[1:]):
-            if r < at:
-                keep.append(s_)
-            else:
-                s_.woken = True
-                sched.clock[s_.task] = max(sched.clock[s_.task], r)
-        lt.spinners[:] = keep
+        return at, reads
+
+    # -- CONFIG_DEBUG_MUTEXES -------------------------------------------------------
+
+    def _spin_lock_mutex(self, lt: lock_time, task, symbol: str) -> None:
+        """mutex-debug.h's spin_lock_mutex(): local_irq_save() and an
+        inlined arch_spin_lock() of ``wait_lock``, a FIFO ticket lock in
+        the mutex's cache line, spun on in ``symbol``; the holder then
+        does its list work and debug checks (``wait_lock_ns``,
+        ``debug_mutex_ns``).  The caller charges what else it does under
+        wait_lock and lets go by setting ``wait_lock_free``."""
+        sched = self.sched
+        clock = sched.clock[task]
+        if lt.wait_lock_free > clock:
+            sched.charge(task, lt.wait_lock_free - clock, symbol)
+            sched.clock[task] = max(sched.clock[task], lt.wait_lock_free)
+        self._bounce(lt, task, symbol)
+        sched.charge(task, self.costs["fast_ns"] + self.costs["wait_lock_ns"]
+                     + self.costs["debug_mutex_ns"], symbol)
+
+    def _debug_mutex_lock(self, lock, lt: lock_time, task, read) -> None:
+        """__mutex_lock_common() under CONFIG_DEBUG_MUTEXES, for every
+        mutex_lock(): all of its time is CPU in __mutex_lock_common but the
+        sleeps, and perf's call graph gives it to the caller."""
+        sched = self.sched
+        stat = self.stat
+        symbol = SLEEP_SYMBOL["mutex-debug"]
+        caller = self._caller()
+        arrived = sched.clock[task]
+        burnt = 0.0
+        w = None
+        while True:
+            t0 = sched.clock[task]
+            self._spin_lock_mutex(lt, task, symbol)
+            # atomic_xchg(&lock->count, -1) == 1: the mutex is ours
+            took = self._can_take(lt, read)
+            if took:
+                if w is not None:
+                    lt.sleepers.remove(w)       # mutex_remove_waiter()
+                self._take(lt, task, read)
+            elif w is None:
+                # lock_contended(): on the tail of the wait list, where it
+                # stays across its sleeps
+                stat.contentions += 1
+                if lt.owner is not None and sched.cpu_of.get(lt.owner) is not None and \
+                        sched.cpu_of[lt.owner].socket != sched.cpu_of[task].socket:
+                    stat.con_bounces += 1
+                w = waiter(task, read, t0)
+                lt.sleepers.append(w)
+            lt.wait_lock_free = sched.clock[task]       # spin_unlock_mutex()
+            if took:
+                burnt += sched.clock[task] - t0
+                break
+            # __set_task_state(), schedule(): off the CPU until the unlock
+            # that finds it first on the list wakes it
+            sched.charge(task, self.costs["slowpath_ns"], symbol)
+            burnt += sched.clock[task] - t0
+            w.woken = False
+            sched.sleep(lock, w)
+            sched.schedule()            # retake wait_lock in virtual-time order
+        stat.callers[caller] = stat.callers.get(caller, 0.0) + burnt
+        if w is not None:
+            stat.waits.append(sched.clock[task] - arrived)
+            self.slices.append((None, task.pid, arrived, sched.clock[task], "wait"))
+
+    def _debug_mutex_unlock(self, lt: lock_time, task) -> None:
+        """__mutex_unlock_common_slowpath() under CONFIG_DEBUG_MUTEXES, for
+        every mutex_unlock(): under wait_lock, debug_mutex_unlock(), the
+        count set to 1 (__mutex_slowpath_needs_to_unlock()), and
+        wake_up_process() of the first waiter on the list, unless it is
+        awake already (woken by an earlier unlock, not yet back under
+        wait_lock)."""
+        sched = self.sched
+        symbol = "__mutex_unlock_slowpath"
+        self._spin_lock_mutex(lt, task, symbol)
+        head = lt.sleepers[0] if lt.sleepers else None
+        if head is not None and not head.woken:
+            sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
+            head.woken = True
+            sched.wake(head.task, sched.clock[task])
+        lt.wait_lock_free = sched.clock[task]
 
     def _rcu_kthread_wakes_spinners(self, lt: lock_time, now: float) -> None:
         """A spinner whose CPU's RCU kthread woke (``sched.rcu_kthread``)

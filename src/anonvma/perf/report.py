@@ -13,7 +13,7 @@ from . import PerfRun
 from .locks import SLEEP_SYMBOL, SPIN_SYMBOL
 
 LOCK_SYMBOLS = tuple(dict.fromkeys(list(SPIN_SYMBOL.values()) + list(SLEEP_SYMBOL.values())
-                                   + ["try_to_wake_up", "lock_fastpath"]))
+                                   + ["__mutex_unlock_slowpath", "try_to_wake_up", "lock_fastpath"]))
 
 
 def throughput_table(runs: dict, variants: list, cpus: list, unit: str) -> str:
@@ -110,7 +110,7 @@ def as_json(runs: dict, variants: list, cpus: list) -> dict:
             base = runs[variants[0], n].throughput
             out.append({
                 "variant": v, "cpus": n, "machine_cpus": r.cpus, "semantics": r.semantics,
-                "preempt": r.preempt,
+                "preempt": r.preempt, "debug_locks": r.debug_locks,
                 "throughput": r.throughput, "relative": r.throughput / base,
                 "makespan_ns": r.makespan_ns, "idle": idle_share(r),
                 "lock_share": {s: r.share(s) for s in LOCK_SYMBOLS if r.cpu_time.get(s)},
