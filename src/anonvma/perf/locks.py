@@ -332,11 +332,13 @@ class LockTiming:
         lt.holders[task] = self.sched.clock[task]
         self.stat.acquisitions += 1
 
-    def _bounce(self, lt: lock_time, task, symbol: str) -> None:
+    def _bounce(self, lt: lock_time, task, symbol: str, acquire: bool = True) -> None:
+        """The lock's line moves to the task's CPU; lock_stat's acq-bounces
+        counts it for an acquisition (``acquire``), not for an unlock."""
         cpu = self.sched.cpu_of[task]
         cost = self.transfer(lt.line_cpu, cpu)
         if cost:
-            self.stat.acq_bounces += 1
+            self.stat.acq_bounces += acquire
             self.sched.charge(task, cost, symbol)
         lt.line_cpu = cpu
 
@@ -501,19 +503,20 @@ class LockTiming:
 
     # -- CONFIG_DEBUG_MUTEXES -------------------------------------------------------
 
-    def _spin_lock_mutex(self, lt: lock_time, task, symbol: str) -> None:
+    def _spin_lock_mutex(self, lt: lock_time, task, symbol: str, acquire: bool) -> None:
         """mutex-debug.h's spin_lock_mutex(): local_irq_save() and an
         inlined arch_spin_lock() of ``wait_lock``, a FIFO ticket lock in
         the mutex's cache line, spun on in ``symbol``; the holder then
         does its list work and debug checks (``wait_lock_ns``,
         ``debug_mutex_ns``).  The caller charges what else it does under
-        wait_lock and lets go by setting ``wait_lock_free``."""
+        wait_lock and lets go by setting ``wait_lock_free``; ``acquire``:
+        a mutex_lock()'s first take, which lock_stat's acq-bounces counts."""
         sched = self.sched
         clock = sched.clock[task]
         if lt.wait_lock_free > clock:
             sched.charge(task, lt.wait_lock_free - clock, symbol)
             sched.clock[task] = max(sched.clock[task], lt.wait_lock_free)
-        self._bounce(lt, task, symbol)
+        self._bounce(lt, task, symbol, acquire)
         sched.charge(task, self.costs["fast_ns"] + self.costs["wait_lock_ns"]
                      + self.costs["debug_mutex_ns"], symbol)
 
@@ -530,7 +533,7 @@ class LockTiming:
         w = None
         while True:
             t0 = sched.clock[task]
-            self._spin_lock_mutex(lt, task, symbol)
+            self._spin_lock_mutex(lt, task, symbol, w is None)
             # atomic_xchg(&lock->count, -1) == 1: the mutex is ours
             took = self._can_take(lt, read)
             if took:
@@ -571,7 +574,7 @@ class LockTiming:
         wait_lock)."""
         sched = self.sched
         symbol = "__mutex_unlock_slowpath"
-        self._spin_lock_mutex(lt, task, symbol)
+        self._spin_lock_mutex(lt, task, symbol, False)
         head = lt.sleepers[0] if lt.sleepers else None
         if head is not None and not head.woken:
             sched.charge(task, self.costs["wake_ns"], "try_to_wake_up")
