@@ -200,3 +200,26 @@ def test_exim_deliveries_write_the_daemons_swapped_pages(variant):
     costs = small_costs()
     r = run_workload("exim", variant, 4, costs, pressure=True)
     assert r.reclaims > 0
+
+
+def first_forks(r) -> list[float]:
+    """When each forking task (a connection) forked first."""
+    first = {}
+    for ns, pid, symbol in r.timeline:
+        if symbol == "copy_process":
+            first.setdefault(pid, ns)
+    return sorted(first.values())
+
+
+def test_exim_stagger_starts_the_connections_out_of_step():
+    costs = small_costs()
+    p = costs["workloads"]["exim"]
+    message = p["receive_ns"] + p["deliver_ns"]
+    n = 4
+    together = first_forks(run_workload("exim", "v3.0", n, costs, timeline=True))
+    p["stagger"] = 1
+    apart = first_forks(run_workload("exim", "v3.0", n, costs, timeline=True))
+    assert len(together) == len(apart) == n
+    # connection i of n forks its first delivery i/n of a message's work late
+    assert all(t >= i * message / n for i, t in enumerate(apart))
+    assert together[-1] < message / n

@@ -191,12 +191,15 @@ class Exim(Workload):
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n):
+            # ``stagger``: connection i of n starts i/n of a message's work
+            # (times stagger) late, so that their forks do not come in step
+            start = p["stagger"] * (p["receive_ns"] + p["deliver_ns"]) * i / n
             if p["client_ns"]:
                 to_server, to_client = Channel(), Channel()
-                prog.spawn(f"C{i}", self.connection, p, to_server, to_client)
+                prog.spawn(f"C{i}", self.connection, p, start, to_server, to_client)
                 prog.spawn(f"K{i}", self.client, p, to_server, to_client)
             else:
-                prog.spawn(f"C{i}", self.connection, p)
+                prog.spawn(f"C{i}", self.connection, p, start)
 
     def client(self, prog: Program, name: str, p: dict, to_server: Channel,
                to_client: Channel) -> None:
@@ -206,8 +209,9 @@ class Exim(Workload):
             to_client.recv(prog, m + 1)     # the server's "250 OK"
         prog.line(name, "exit")
 
-    def connection(self, prog: Program, conn: str, p: dict, to_server: Channel | None = None,
-                   to_client: Channel | None = None) -> None:
+    def connection(self, prog: Program, conn: str, p: dict, start_ns: float,
+                   to_server: Channel | None = None, to_client: Channel | None = None) -> None:
+        prog.work(start_ns)
         for m in range(p["messages"]):
             if to_server is not None:
                 to_server.recv(prog, m + 1)
