@@ -29,7 +29,7 @@ from ..include.mm import PAGE_SHIFT, VM_LOCKED, vma_address, linear_page_index
 from ..kernel.locking.lock import lock_class_key
 from ..kernel.locking.rwsem import (
     down_read, down_read_trylock, down_write, rw_semaphore,
-    rwsem_is_locked, up_read, up_write,
+    up_read, up_write,
 )
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
 from .interval_tree import (
@@ -128,7 +128,8 @@ class Rmap:
         # the root lock without a reference after seeing this anon_vma: the
         # write lock waits until such a reader has left.
         self.might_sleep()
-        if rwsem_is_locked(av.root.rwsem):
+        rwsem = av.root.rwsem
+        if rwsem.owner is not None or rwsem.readers:      # rwsem_is_locked(), inline
             self.anon_vma_lock_write(av)
             self.anon_vma_unlock_write(av)
         self.kmem_cache_free(self.anon_vma_cachep, av)

@@ -36,7 +36,8 @@ class kmem_cache:
     freelist holds every object of the slabs that is not live."""
 
     __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
-                 "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live", "discarded")
+                 "nr_slabs", "freelist", "discard_at", "nr_allocated", "nr_freed", "live",
+                 "discarded")
 
     def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
@@ -49,6 +50,7 @@ class kmem_cache:
         self.objs_per_slab = 4096 // object_size
         self.nr_slabs = 0
         self.freelist: list = []
+        self.discard_at = (MIN_PARTIAL + 1) * self.objs_per_slab
         # Objects of slabs given back to the zone: what the cache's next
         # new slab is made of
         self.discarded: list = []
@@ -129,8 +131,11 @@ class Slub:
         del s.live[obj]
         s.nr_freed += 1
         obj.freed = True
-        s.freelist.append(obj)
-        if (s.nr_slabs - MIN_PARTIAL - 1) * s.objs_per_slab >= len(s.live):
+        freelist = s.freelist
+        freelist.append(obj)
+        # More than MIN_PARTIAL slabs' worth of free objects: an empty slab
+        # beyond those the node keeps
+        if len(freelist) >= s.discard_at:
             self.discard_slab(s)
 
     def discard_slab(self, s: kmem_cache) -> None:
