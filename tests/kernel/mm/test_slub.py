@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from anonvma.kernel import Linux
 from anonvma.kernel.include.gfp import GFP_KERNEL
+from anonvma.kernel.mm.mm_types import anon_vma_chain
 from anonvma.kernel.mm.slub import MIN_PARTIAL, SLAB_TYPESAFE_BY_RCU
 from anonvma.scenario import parse
 from anonvma.session import Config, Session
@@ -103,3 +104,24 @@ def test_a_return_to_user_space_ends_the_grace_period_of_a_munmap():
     assert k.rcu_state.cblist == []
     assert s.nr_slabs == _ceil_div(len(s.live), s.objs_per_slab) + MIN_PARTIAL < slabs
     assert k.zone.nr_free > free
+
+
+def test_a_new_slab_constructs_all_its_objects_and_the_freelist_holds_every_free_one():
+    """allocate_slab() runs setup_object(), the constructor, on every object
+    of a new slab; the slab's other objects are then handed out without
+    another page, and only a full cache takes one."""
+    k = Linux()
+    k.spawn_init("P0")
+    constructed = []
+    s = k.kmem_cache_create("test", anon_vma_chain, 64, ctor=constructed.append)
+    free = k.zone.nr_free
+    objs = [k.kmem_cache_alloc(s, GFP_KERNEL)]
+    assert len(constructed) == s.objs_per_slab and k.zone.nr_free == free - 1
+    objs += [k.kmem_cache_alloc(s, GFP_KERNEL) for _ in range(s.objs_per_slab - 1)]
+    assert len(constructed) == s.objs_per_slab and k.zone.nr_free == free - 1
+    assert set(objs) == set(constructed) and not s.freelist
+    objs.append(k.kmem_cache_alloc(s, GFP_KERNEL))
+    assert len(constructed) == 2 * s.objs_per_slab and k.zone.nr_free == free - 2
+    for obj in objs:
+        k.kmem_cache_free(s, obj)
+    assert len(s.freelist) == s.nr_slabs * s.objs_per_slab
