@@ -1,7 +1,8 @@
 """The performance model against the published tables (history.md §1.2,
 §1.3, §1.5), and its 2-CPU/1-CPU scaling against the live kernel's.
 
-    python -m benchmarks.bench_perf [--quick]
+    python -m benchmarks.bench_perf [--quick] [--only TABLE] [--preempt full] [--clients NS]
+                                    [--costs FILE]
 
 Every figure is a ratio: a kernel against the baseline kernel of the same
 table, run in the same invocation; the target beside it is the published
@@ -20,14 +21,16 @@ import subprocess
 import tempfile
 import time
 
-from anonvma.perf import load_costs, run_workload
+from anonvma.perf import PREEMPT_MODELS, load_costs, run_workload
 from anonvma.perf.calibrate import build
 from anonvma.perf.report import hold_tail
+
+PREEMPT = "voluntary"       # --preempt: the preemption model of every run
 
 
 def exim(costs, cpus: int) -> None:
     kernels = ("v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0")
-    runs = {v: run_workload("exim", v, cpus, costs) for v in kernels}
+    runs = {v: run_workload("exim", v, cpus, costs, preempt=PREEMPT) for v in kernels}
     base = runs["v2.6.39"]
     target = {"v3.0-rc1": "0.41 (68.0/166.7)", "v3.0-rc2-clone": "between",
               "v3.0": "0.84 (140.3/166.7)"}
@@ -39,9 +42,9 @@ def exim(costs, cpus: int) -> None:
     split = runs["v3.0-rc1"].stat.callers
     total = sum(split.values()) or 1
     print("  v3.0-rc1 caller split of the lock time (target clone 39 / unlink 38 / fork 12 / "
-          "free 12): " + ", ".join(f"{k} {100 * v / total:.0f}" for k, v in split.items()))
+          "free 12): " + ", ".join(f"{k} {100 * v / total:.0f}" for k, v in sorted(split.items())))
     t = time.perf_counter()
-    again = run_workload("exim", "v3.0", cpus, costs, seed=1)
+    again = run_workload("exim", "v3.0", cpus, costs, seed=1, preempt=PREEMPT)
     print(f"  v3.0 seed 1 / seed 0: {again.throughput / runs['v3.0'].throughput:.3f} "
           f"(target within 0.02), one run {time.perf_counter() - t:.1f} s")
 
@@ -52,8 +55,8 @@ def pressure(costs, cpus: int) -> None:
     print(f"exim at {cpus} CPUs under memory pressure (the seed's claim)")
     runs = {}
     for v in ("v3.0-rc2", "v3.0"):
-        calm = run_workload("exim", v, cpus, costs)
-        r = runs[v] = run_workload("exim", v, cpus, costs, pressure=True)
+        calm = run_workload("exim", v, cpus, costs, preempt=PREEMPT)
+        r = runs[v] = run_workload("exim", v, cpus, costs, pressure=True, preempt=PREEMPT)
         tail = hold_tail(r)
         print(f"  {v:>9}: pressure/no pressure {r.throughput / calm.throughput:6.3f}, "
               f"{r.reclaims} direct reclaims, {r.reclaims_locked} holding the root lock "
@@ -67,8 +70,8 @@ def mmap_merge(costs, tasks) -> None:
     print("mmap-merge, mutex (v3.0-rc1) real time / spinlock (v2.6.39) real time (target)")
     target = {48: "0.56", 3: "0.90"}
     for n in tasks:
-        spin = run_workload("mmap-merge", "v2.6.39", n, costs)
-        mutex = run_workload("mmap-merge", "v3.0-rc1", n, costs)
+        spin = run_workload("mmap-merge", "v2.6.39", n, costs, preempt=PREEMPT)
+        mutex = run_workload("mmap-merge", "v3.0-rc1", n, costs, preempt=PREEMPT)
         sys_ratio = mutex.busy_ns / spin.busy_ns
         print(f"  {n:>3} tasks: real {spin.throughput / mutex.throughput:6.3f} "
               f"({target.get(n, '-')}), sys {sys_ratio:6.3f}"
@@ -76,7 +79,8 @@ def mmap_merge(costs, tasks) -> None:
 
 
 def fork_test(costs, cpus: int) -> None:
-    runs = {v: run_workload("fork_test", v, cpus, costs) for v in ("v3.0", "v3.8", "v3.9")}
+    runs = {v: run_workload("fork_test", v, cpus, costs, preempt=PREEMPT)
+            for v in ("v3.0", "v3.8", "v3.9")}
     base = runs["v3.0"].throughput
     print(f"aim7-like fork_test at {cpus} CPUs, relative to the mutex kernel v3.0 (target)")
     print(f"  v3.8 (rwsem, FIFO handoff) {runs['v3.8'].throughput / base:6.3f} (0.5)")
@@ -113,7 +117,7 @@ def scaling(costs) -> None:
         per_cpu = max(t[1] for t in two) / max(t[1] for t in one)
     c = load_costs()
     c["workloads"]["fork_test"].update(vmas=12, forks=50, child_ns=0, tasks_per_cpu=1)
-    m1, m2 = (run_workload("fork_test", "v6.18", n, c) for n in (1, 2))
+    m1, m2 = (run_workload("fork_test", "v6.18", n, c, preempt=PREEMPT) for n in (1, 2))
     model_wall = m2.throughput / m1.throughput
     model_cpu = (m2.units / m2.busy_ns) / (m1.units / m1.busy_ns)
     print("fork_test 2-CPU/1-CPU scaling, live kernel against the model (target within 0.15 of 1)")
@@ -129,8 +133,20 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer CPUs and tasks")
     ap.add_argument("--only", choices=("exim", "pressure", "mmap-merge", "fork_test", "scaling"),
                     help="one table only")
+    ap.add_argument("--preempt", choices=PREEMPT_MODELS, default="voluntary",
+                    help="the preemption model of every run (default voluntary)")
+    ap.add_argument("--costs", metavar="FILE", help="a JSON file of costs over the package's")
+    ap.add_argument("--clients", type=float, default=None, metavar="NS",
+                    help="exim's clients as tasks, each working NS per message "
+                    "(workloads.exim.client_ns; default the package's costs)")
     args = ap.parse_args(argv)
-    costs = load_costs()
+    global PREEMPT
+    PREEMPT = args.preempt
+    costs = load_costs(args.costs)
+    if args.clients is not None:
+        costs["workloads"]["exim"]["client_ns"] = args.clients
+    print(f"preemption model {PREEMPT}, exim client_ns "
+          f"{costs['workloads']['exim']['client_ns']:g}")
     if args.only:
         table = {"exim": lambda: exim(costs, 8 if args.quick else 40),
                  "pressure": lambda: pressure(costs, 8 if args.quick else 16),

@@ -608,6 +608,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--costs", metavar="FILE", help="a JSON file of costs over the package's")
     p.add_argument("--pressure", action="store_true",
                    help="run with memory pressure: allocations enter direct reclaim")
+    p.add_argument("--preempt", choices=("voluntary", "full"), default="voluntary",
+                   help="the preemption model: voluntary (CONFIG_PREEMPT_VOLUNTARY, the "
+                   "default) preempts a mutex holder only at might_resched(); full "
+                   "(CONFIG_PREEMPT) wherever no spinlock is held")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots into DIR")
     p.add_argument("--trace", metavar="FILE",

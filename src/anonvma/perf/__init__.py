@@ -18,10 +18,10 @@ from ..scenario import parse
 from ..session import Config, Session
 from .costs import CostModel, load_costs
 from .locks import LockTiming, lock_semantics, lock_stat
-from .sched import VirtualTimeScheduler
+from .sched import PREEMPT_MODELS, VirtualTimeScheduler
 from .workloads import WORKLOADS, Program, spawn_pressure
 
-__all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS"]
+__all__ = ["PerfRun", "run_workload", "load_costs", "WORKLOADS", "PREEMPT_MODELS"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class PerfRun:
     busy_ns: float                      # CPU time of all CPUs
     stat: lock_stat
     semantics: str
+    preempt: str = "voluntary"
     slices: list = field(default_factory=list)
     timeline: list = field(default_factory=list)
     reclaims: int = 0                   # direct reclaims entered
@@ -52,9 +53,19 @@ class PerfRun:
         return self.cpu_time.get(symbol, 0.0) / (self.makespan_ns * self.cpus)
 
 
+def rcu_callbacks_in_kthreads(kernel_class: type) -> bool:
+    """a26ac2455ffc "rcu: move TREE_RCU from softirq to kthread" (3.0-rc1)
+    ran RCU callbacks in a SCHED_FIFO kthread per CPU until 3.0 ran them in
+    softirq again: the 3.0-rc mutex kernels (3.0-rc2's class and those over
+    it), not 3.0's, and not 2.6.39's, a step back from 3.0-rc2."""
+    from ..variants import Linux_3_0, Linux_3_0_rc2
+    return (issubclass(kernel_class, Linux_3_0_rc2) and not issubclass(kernel_class, Linux_3_0)
+            and kernel_class.anon_vma_lock == "mutex")
+
+
 def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
                  seed: int = 0, pressure: bool = False, timeline: bool = False,
-                 trace: bool = False) -> PerfRun:
+                 trace: bool = False, preempt: str = "voluntary") -> PerfRun:
     costs = costs or load_costs()
     workload = WORKLOADS[name]
     params = costs["workloads"][name]
@@ -65,7 +76,8 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     machine.run_steps()
     kernel = machine.kernel
     nr_cpus = workload.machine_cpus(cpus)
-    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed)
+    sched = VirtualTimeScheduler(kernel, costs, nr_cpus, seed, preempt,
+                                 rcu_callbacks_in_kthreads(session.kernel_class))
     sched.record_timeline = timeline
     semantics = lock_semantics(session.kernel_class)
     timing = LockTiming(kernel, sched, semantics)
@@ -82,5 +94,5 @@ def run_workload(name: str, variant: str, cpus: int, costs: dict | None = None,
     makespan = max(sched.hub_clock, 1.0)
     return PerfRun(name, session.variant, nr_cpus, seed, workload.units(cpus, params), makespan,
                    dict(sched.cpu_time), sum(sched.cpu_time.values()), timing.stat, semantics,
-                   timing.slices + cost.slices if trace else [], sched.timeline,
+                   preempt, timing.slices + cost.slices if trace else [], sched.timeline,
                    cost.reclaims, cost.reclaims_locked)

@@ -48,7 +48,8 @@ def perf(args) -> int:
             for n in cpus:
                 trace = bool(args.trace) and v == variants[-1] and n == cpus[-1]
                 runs[v, n] = run_workload(args.workload, v, n, costs, seed=args.seed,
-                                          pressure=args.pressure, trace=trace)
+                                          pressure=args.pressure, trace=trace,
+                                          preempt=args.preempt)
                 progress.advance(job)
     if args.json:
         json.dump(report.as_json(runs, variants, cpus), sys.stdout, indent=1)

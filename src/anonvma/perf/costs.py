@@ -105,6 +105,7 @@ class CostModel:
             task = kernel.current
             if task in sched.cpu_of:
                 sched.charge(task, ns, symbol)
+                sched.preempt_point()
         return probe
 
     def _reclaim_begin(self, order, gfp_flags) -> None:

@@ -130,6 +130,7 @@ class LockTiming:
         self.locks: dict = {}
         self.stat = lock_stat("")
         self.released_at: dict = {}     # other locks: when last released
+        self.spins: dict = {}           # task -> spinlocks it holds or spins for
         self.slices: list = []          # (pid, start, end, what) for the trace
         trace = kernel.trace
         trace.lock_acquire.register(self.acquire)
@@ -143,9 +144,10 @@ class LockTiming:
         return any(task in lt.holders for lt in self.locks.values())
 
     def preempt_disabled(self, task) -> bool:
-        """spin_lock() disables preemption; a mutex or rwsem holder may be
-        preempted at a voluntary preemption point inside its section."""
-        return self.kind == "ticket" and self.holds_lock(task)
+        """spin_lock() disables preemption, from the spin on until the
+        unlock (preempt_count); a mutex or rwsem holder may be preempted
+        inside its section."""
+        return self.spins.get(task, 0) > 0
 
     def owner_sleeps(self, task) -> None:
         """mutex_spin_on_owner()'s owner->on_cpu test: spinners on a lock
@@ -189,6 +191,8 @@ class LockTiming:
     def acquire(self, lock, subclass, trylock, read, ip) -> None:
         sched = self.sched
         task = self.kernel.current
+        if lock.wait_type == 2:
+            self.spins[task] = self.spins.get(task, 0) + 1
         if lock.key.name not in ANON_VMA_LOCK_CLASSES:
             sched.charge(task, self.costs["fast_ns"], "_raw_spin_lock")
             return
@@ -223,6 +227,8 @@ class LockTiming:
         sched = self.sched
         lt = self.locks.get(lock)
         task = self.kernel.current
+        if lock.wait_type == 2:
+            self.spins[task] = self.spins.get(task, 0) - 1
         if lt is None:
             if lock.key.name not in ANON_VMA_LOCK_CLASSES:
                 self.released_at[lock] = sched.clock[task]
@@ -232,6 +238,11 @@ class LockTiming:
         # neighbouring anon_vma_chain, last written by the previous holder.
         sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, sched.cpu_of[task]),
                      "anon_vma_chain_link")
+        # CONFIG_PREEMPT: a wakeup during the section preempts the holder
+        # here, before mutex_unlock(); the lock stays held while the task
+        # waits for its CPU, and spinners see its owner off the CPU.
+        if lock.wait_type != 2:
+            sched.preempt_point()
         lt.prev_cpu = sched.cpu_of[task]
         sched.schedule()
         now = sched.clock[task]
@@ -303,7 +314,7 @@ class LockTiming:
             return False
         sched = self.sched
         owner = lt.owner
-        return owner is not None and sched.on_cpu(owner) and not sched.need_resched(task)
+        return owner is not None and sched.running(owner) and not sched.need_resched(task)
 
     def _contended(self, lock, lt: lock_time, task, read) -> None:
         sched = self.sched
@@ -403,6 +414,7 @@ class LockTiming:
                 head.woken = True
                 sched.wake(head.task, sched.clock[task])
         lt.free_at = free_at
+        self._rcu_kthread_wakes_spinners(lt, now)
         if not lt.spinners:
             return
         # The spinners re-read the line the unlock invalidated, each a line
@@ -429,6 +441,24 @@ class LockTiming:
             else:
                 s_.woken = True
                 sched.clock[s_.task] = max(sched.clock[s_.task], r)
+        lt.spinners[:] = keep
+
+    def _rcu_kthread_wakes_spinners(self, lt: lock_time, now: float) -> None:
+        """A spinner whose CPU's RCU kthread woke (``sched.rcu_kthread``)
+        before this release had need_resched set from then: it left the spin
+        loop at that wakeup, to sleep on the wait list and give its CPU to
+        the kthread."""
+        sched = self.sched
+        if not sched.rcu_period:
+            return
+        keep = []
+        for s in lt.spinners:
+            wakeup = sched.cpu_of[s.task].rcu_next
+            if wakeup <= now:
+                s.woken = True
+                sched.clock[s.task] = max(sched.clock[s.task], wakeup)
+            else:
+                keep.append(s)
         lt.spinners[:] = keep
 
     def _handoff_release(self, lt: lock_time, task, now: float) -> None:

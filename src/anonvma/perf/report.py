@@ -110,6 +110,7 @@ def as_json(runs: dict, variants: list, cpus: list) -> dict:
             base = runs[variants[0], n].throughput
             out.append({
                 "variant": v, "cpus": n, "machine_cpus": r.cpus, "semantics": r.semantics,
+                "preempt": r.preempt,
                 "throughput": r.throughput, "relative": r.throughput / base,
                 "makespan_ns": r.makespan_ns, "idle": idle_share(r),
                 "lock_share": {s: r.share(s) for s in LOCK_SYMBOLS if r.cpu_time.get(s)},

@@ -15,11 +15,19 @@ run queue; a woken one sets that CPU's task's need_resched (CFS's wakeup
 preemption: the sleeper's vruntime is behind), as does a used-up slice with
 a task waiting: a 3.0 mutex spinner stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
-preempts, gives its CPU to the head of the run queue, unless it holds the
-anon_vma spinlock (spin_lock() disables preemption).  A mutex or rwsem holder
-is preempted there like any task (CONFIG_PREEMPT_VOLUNTARY: might_sleep()
-is might_resched(), and a GFP_KERNEL allocation under the lock calls it),
-and keeps the lock while it waits for its CPU.  Sleeping (a mutex or rwsem
+preempts, gives its CPU to the head of the run queue, unless it holds a
+spinlock (spin_lock() disables preemption).  A mutex or rwsem holder is
+preempted like any task, and keeps the lock while it waits for its CPU.
+Where that can happen is the preemption model (``PREEMPT_MODELS``, the
+kernel's Kconfig choice): under ``voluntary`` (CONFIG_PREEMPT_VOLUNTARY)
+only at those points (might_sleep() is might_resched(), and a GFP_KERNEL
+allocation under the lock calls it); under ``full`` (CONFIG_PREEMPT) also
+at every ``preempt_point``: the end of each operation the cost model
+charges and of each anon_vma lock's critical section, where the kernel
+would return from the resched IPI or timer interrupt into preemptible code
+(preempt_schedule_irq) with the lock still held.  On the 3.0-rc kernels a
+per-CPU RCU callback kthread (``rcu_kthread``, off by default) takes the CPU
+at the task's first such point past each of its wakeups.  Sleeping (a mutex or rwsem
 waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
@@ -41,7 +49,8 @@ from ..kernel.kernel.sched.core import TASK_DEAD
 class cpu_struct:
     """One simulated CPU (the kernel's struct rq, in short)."""
 
-    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched")
+    __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched", "rcu_next",
+                 "rcu_until")
 
     def __init__(self, cpu: int, socket: int):
         self.cpu = cpu
@@ -50,6 +59,8 @@ class cpu_struct:
         self.rq: list = []              # tasks waiting for it, FIFO
         self.idle_since = 0.0           # virtual time it went idle
         self.resched = False            # TIF_NEED_RESCHED of its task: a wakeup preempts
+        self.rcu_next = float("inf")    # the next wakeup of its rcuc kthread
+        self.rcu_until = 0.0            # its task is off the CPU until then
 
 
 class EarliestVirtualTime:
@@ -67,9 +78,18 @@ class EarliestVirtualTime:
         return self.sched.rng.randrange(n)
 
 
+# The kernel's preemption models the timing layer knows: where a task whose
+# need_resched is set gives up its CPU.
+PREEMPT_MODELS = ("voluntary", "full")
+
+
 class VirtualTimeScheduler(Scheduler):
 
-    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0):
+    def __init__(self, kernel, costs, nr_cpus: int, seed: int = 0,
+                 preempt: str = "voluntary", rcu_kthreads: bool = True):
+        if preempt not in PREEMPT_MODELS:
+            raise ValueError(f"preemption model {preempt!r}: one of {', '.join(PREEMPT_MODELS)}")
+        self.preempt = preempt
         self.rng = random.Random(seed)
         super().__init__(kernel, EarliestVirtualTime(self))
         self.costs = costs
@@ -87,6 +107,15 @@ class VirtualTimeScheduler(Scheduler):
         self.timeline: list = []             # (ns, pid, what), in order
         self.record_timeline = False
         self.hub_clock = 0.0
+        # 3.0-rc1's per-CPU RCU callback kthreads (costs "rcu_kthread"), on
+        # the eras that have them: each CPU's wakes every period_ns, at a
+        # phase of its own
+        rcu = costs["sched"]["rcu_kthread"]
+        self.rcu_period = rcu["period_ns"] if rcu_kthreads else 0
+        self.rcu_run = rcu["run_ns"]
+        if self.rcu_period:
+            for cpu in self.cpus:
+                cpu.rcu_next = self.rng.random() * self.rcu_period
 
     # -- time ---------------------------------------------------------------------
 
@@ -152,6 +181,10 @@ class VirtualTimeScheduler(Scheduler):
             self.clock[task] += exit_ns
             self.cpu_time["cpuidle exit"] += exit_ns
         self.slice_start[task] = self.clock[task]
+        if self.rcu_period and self.clock[task] >= cpu.rcu_next:
+            # the kthread's wakeups while the CPU idled preempted nobody
+            cpu.rcu_next += ((self.clock[task] - cpu.rcu_next) // self.rcu_period + 1) \
+                * self.rcu_period
         self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
 
     def leave_cpu(self, task) -> None:
@@ -166,6 +199,11 @@ class VirtualTimeScheduler(Scheduler):
     def on_cpu(self, task) -> bool:
         cpu = self.cpu_of.get(task)
         return cpu is not None and cpu.curr is task
+
+    def running(self, task) -> bool:
+        """``task`` is on its CPU, not preempted by the CPU's RCU kthread, at
+        the current task's time (mutex_spin_on_owner()'s owner->on_cpu)."""
+        return self.on_cpu(task) and self.now() >= self.cpu_of[task].rcu_until
 
     # -- the Scheduler interface ----------------------------------------------------
 
@@ -224,8 +262,28 @@ class VirtualTimeScheduler(Scheduler):
                 self.wake(parent, self.clock[task])
         super()._reap()
 
+    def rcu_kthread(self, task) -> None:
+        """3.0-rc1 ran RCU callbacks in a SCHED_FIFO kthread per CPU (rcuc%d,
+        a26ac2455ffc; in softirq again by 3.0), woken from the tick: at its
+        first preemption point past the wakeup, the CPU's task gives the CPU
+        to the kthread for ``run_ns`` and two context switches, holding
+        whatever sleeping lock it holds; spinners on that lock see the owner
+        leave its CPU.  A kthread wakeup on an idle CPU preempts nobody."""
+        cpu = self.cpu_of[task]
+        if self.clock[task] < cpu.rcu_next:
+            return
+        self.schedule()                 # the tasks behind in time spin on its locks first
+        self.owner_sleeps(task)
+        self.charge(task, self.rcu_run, "rcu_cpu_kthread")
+        self.charge(task, 2 * self.costs["sched"]["context_switch_ns"], "schedule")
+        cpu.rcu_until = self.clock[task]
+        periods = (self.clock[task] - cpu.rcu_next) // self.rcu_period + 1
+        cpu.rcu_next += periods * self.rcu_period
+
     def cond_resched(self) -> None:
         task = self.kernel.current
+        if self.rcu_period and self.on_cpu(task) and not self.preempt_disabled(task):
+            self.rcu_kthread(task)
         if self.need_resched(task) and not self.preempt_disabled(task):
             # A woken task preempts, or the slice is used up and someone
             # waits: to the back of the queue.
@@ -236,6 +294,18 @@ class VirtualTimeScheduler(Scheduler):
         self.schedule()
 
     might_sleep = cond_resched
+
+    def preempt_point(self) -> None:
+        """CONFIG_PREEMPT: the current task is preemptible here (no spinlock
+        held, preempt_count 0), so a set need_resched preempts it at once, in
+        or out of a mutex or rwsem section.  Under voluntary preemption the
+        kernel has no such point: the task runs on to its next might_resched()."""
+        if self.preempt != "full":
+            return
+        task = self.kernel.current
+        if self.on_cpu(task) and not self.preempt_disabled(task) and (
+                self.need_resched(task) or self.clock[task] >= self.cpu_of[task].rcu_next):
+            self.cond_resched()
 
     # -- sleeping and waking --------------------------------------------------------
 

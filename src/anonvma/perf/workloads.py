@@ -13,7 +13,11 @@ and one *program* per worker, run as a task on the simulated CPUs.
                 pages and exits, while the connection process receives the
                 next message; the daemon's anonymous VMAs are shared down the
                 tree, so every fork and exit takes the daemon's root lock.
-                N clients on N CPUs.
+                N clients on N CPUs; with ``client_ns`` > 0 the clients are
+                tasks on the same CPUs (MOSBENCH runs them on the server's
+                machine), each a process of its own that works ``client_ns``
+                per message, sends it (waking its connection process) and
+                sleeps until the connection's reply.
 ``mmap-merge``  Peter Zijlstra's benchmark (lore 1303392504.2035.137.camel@laptop):
                 N forked tasks each munmap() and mmap(MAP_FIXED) one page of
                 the parent's faulted anonymous mapping, over and over: a split
@@ -110,13 +114,16 @@ def _shared_parent(vmas: int) -> list[str]:
     return lines
 
 
-def _setup(own: list[str], workers: list[str], pressure: dict | None) -> str:
-    """The setup scenario: the workload's own mappings, under pressure the
-    writer's zone-filling, then the workers' forks."""
+def _setup(own: list[str], workers: list[str], pressure: dict | None,
+           apart: list[str] = ()) -> str:
+    """The setup scenario: the processes forked before P0 maps anything
+    (``apart``: no anon_vma of P0's), the workload's own mappings, under
+    pressure the writer's zone-filling, then the workers' forks."""
     lines = ["set lockdep off"]
     if pressure:
         memory = pressure["memory"]
         lines += [f"set memory {memory}", f"set swap {4 * memory}", f"P0 fork {HOG}"]
+    lines += apart
     lines += own
     if pressure:
         lines += [f"{HOG} mmap {HOG_FIRST} {2 * pressure['memory']} rw"]
@@ -140,25 +147,74 @@ def spawn_pressure(prog: Program, pressure: dict) -> None:
     prog.sched.spawn(prog.runner.procs[HOG].task, writer, prog, HOG)
 
 
+class Channel:
+    """One direction of a client's SMTP connection: the messages sent so
+    far, and the task asleep in read() for the next one."""
+
+    __slots__ = ("sent", "reader")
+
+    def __init__(self):
+        self.sent = 0
+        self.reader = None
+
+    def send(self, prog: Program) -> None:
+        """write(): the reader, if asleep, is woken (try_to_wake_up on the
+        writer's CPU time)."""
+        sched = prog.sched
+        self.sent += 1
+        if self.reader is not None:
+            task = sched.kernel.current
+            sched.charge(task, sched.costs["lock"]["wake_ns"], "try_to_wake_up")
+            sched.wake(self.reader, sched.clock[task])
+            self.reader = None
+
+    def recv(self, prog: Program, n: int) -> None:
+        """read() until the ``n``-th message has come."""
+        if self.sent >= n:
+            return
+        self.reader = prog.sched.kernel.current
+        prog.sched.sleep(self, lambda: self.sent >= n)
+
+
 class Exim(Workload):
 
     def __init__(self):
         super().__init__("exim", "messages")
 
     def setup(self, n: int, p: dict, pressure) -> str:
-        return _setup(_shared_parent(p["vmas"]), [f"P0 fork C{i}" for i in range(n)], pressure)
+        clients = [f"P0 fork K{i}" for i in range(n)] if p["client_ns"] else []
+        return _setup(_shared_parent(p["vmas"]), [f"P0 fork C{i}" for i in range(n)], pressure,
+                      clients)
 
     def units(self, n: int, p: dict) -> int:
         return n * p["messages"]
 
     def spawn(self, prog: Program, n: int, p: dict) -> None:
         for i in range(n):
-            prog.spawn(f"C{i}", self.connection, p)
+            if p["client_ns"]:
+                to_server, to_client = Channel(), Channel()
+                prog.spawn(f"C{i}", self.connection, p, to_server, to_client)
+                prog.spawn(f"K{i}", self.client, p, to_server, to_client)
+            else:
+                prog.spawn(f"C{i}", self.connection, p)
 
-    def connection(self, prog: Program, conn: str, p: dict) -> None:
+    def client(self, prog: Program, name: str, p: dict, to_server: Channel,
+               to_client: Channel) -> None:
         for m in range(p["messages"]):
+            prog.work(p["client_ns"])
+            to_server.send(prog)
+            to_client.recv(prog, m + 1)     # the server's "250 OK"
+        prog.line(name, "exit")
+
+    def connection(self, prog: Program, conn: str, p: dict, to_server: Channel | None = None,
+                   to_client: Channel | None = None) -> None:
+        for m in range(p["messages"]):
+            if to_server is not None:
+                to_server.recv(prog, m + 1)
             child = prog.fork(conn, f"D{conn[1:]}.{m}",
                               lambda name: self.delivery(prog, name, p))
+            if to_client is not None:
+                to_client.send(prog)
             prog.work(p["receive_ns"])
             prog.wait4(child)
         prog.line(conn, "exit")
