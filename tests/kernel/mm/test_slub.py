@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from anonvma.kernel import Linux
 from anonvma.kernel.include.gfp import GFP_KERNEL
+from anonvma.kernel.kernel.locking.rwsem import down_write
 from anonvma.kernel.mm.mm_types import anon_vma_chain
 from anonvma.kernel.mm.slub import MIN_PARTIAL, SLAB_TYPESAFE_BY_RCU
 from anonvma.scenario import parse
@@ -125,3 +126,24 @@ def test_a_new_slab_constructs_all_its_objects_and_the_freelist_holds_every_free
     for obj in objs:
         k.kmem_cache_free(s, obj)
     assert len(s.freelist) == s.nr_slabs * s.objs_per_slab
+
+
+def test_the_constructor_initialises_a_reused_anon_vma_rwsem_in_place():
+    """anon_vma_ctor()'s init_rwsem() writes the rwsem inside the object:
+    an anon_vma of a slab given back and allocated again has the same rwsem,
+    unlocked, whatever a buggy user left in it."""
+    k = Linux()
+    k.spawn_init("P0")
+    s = k.anon_vma_cachep
+    objs = [k.anon_vma_alloc() for _ in range(20 * s.objs_per_slab)]
+    stale = objs[0]
+    sem = stale.rwsem
+    down_write(sem)                     # freed with its lock held
+    for av in objs:
+        k.kmem_cache_free(s, av)
+    k.rcu_qs()
+    assert stale in s.discarded
+    again = [k.anon_vma_alloc() for _ in range(20 * s.objs_per_slab)]
+    assert stale in again and stale.rwsem is sem
+    assert sem.owner is None and not sem.readers and not sem.wait_list
+    assert all(av.rwsem.key is k.anon_vma_rwsem_key for av in again)
