@@ -633,6 +633,8 @@ class Runner:
             return
         k.current = proc.task
         self.run_op(proc, line)
+        # back in user space: a quiescent state
+        k.rcu_qs()
         # Chosen by the OOM killer meanwhile: SIGKILL on the way back to
         # user space.
         if not proc.dead and proc.task.oom_victim:

@@ -28,6 +28,8 @@ class Exit:
         self.exit_mm()
         tsk.exit_state = 1
         self.tasks.remove(tsk)
+        # do_task_dead(): the task's last __schedule()
+        self.rcu_qs()
 
     def exit_mm(self) -> None:
         tsk = self.current

@@ -28,8 +28,8 @@ from ..include.gfp import GFP_KERNEL, GFP_NOWAIT
 from ..include.mm import PAGE_SHIFT, VM_LOCKED, vma_address, linear_page_index
 from ..kernel.locking.lock import lock_class_key
 from ..kernel.locking.rwsem import (
-    down_read, down_read_trylock, down_write, rw_semaphore,
-    rwsem_is_locked, up_read, up_write,
+    down_read, down_read_trylock, down_write, init_rwsem, rw_semaphore,
+    up_read, up_write,
 )
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
 from .interval_tree import (
@@ -107,7 +107,11 @@ class Rmap:
             "anon_vma_chain", anon_vma_chain, 64, SLAB_PANIC | SLAB_ACCOUNT)
 
     def anon_vma_ctor(self, av: anon_vma) -> None:
-        av.rwsem = rw_semaphore(self, self.anon_vma_rwsem_key)
+        if av.rwsem is None:
+            av.rwsem = rw_semaphore(self, self.anon_vma_rwsem_key)
+        else:
+            # an object of a discarded slab: its rwsem is part of its memory
+            init_rwsem(av.rwsem)
         av.refcount = 0
 
     def anon_vma_alloc(self) -> anon_vma | None:
@@ -128,7 +132,8 @@ class Rmap:
         # the root lock without a reference after seeing this anon_vma: the
         # write lock waits until such a reader has left.
         self.might_sleep()
-        if rwsem_is_locked(av.root.rwsem):
+        rwsem = av.root.rwsem
+        if rwsem.owner is not None or rwsem.readers:      # rwsem_is_locked(), inline
             self.anon_vma_lock_write(av)
             self.anon_vma_unlock_write(av)
         self.kmem_cache_free(self.anon_vma_cachep, av)

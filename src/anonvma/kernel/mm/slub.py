@@ -32,10 +32,12 @@ class kmem_cache:
     """A cache of one object type.  Its slabs are order-0 pages from the
     zone, ``objs_per_slab`` objects each.  The model packs the live objects
     into as few slabs as they need, so the slabs beyond those are the empty
-    ones; SLUB keeps MIN_PARTIAL of them and discards the rest."""
+    ones; SLUB keeps MIN_PARTIAL of them and discards the rest.  The
+    freelist holds every object of the slabs that is not live."""
 
     __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
-                 "nr_slabs", "freelist", "nr_allocated", "nr_freed", "live", "discarded")
+                 "nr_slabs", "freelist", "discard_at", "nr_allocated", "nr_freed", "live",
+                 "discarded")
 
     def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
@@ -48,6 +50,7 @@ class kmem_cache:
         self.objs_per_slab = 4096 // object_size
         self.nr_slabs = 0
         self.freelist: list = []
+        self.discard_at = (MIN_PARTIAL + 1) * self.objs_per_slab
         # Objects of slabs given back to the zone: what the cache's next
         # new slab is made of
         self.discarded: list = []
@@ -76,31 +79,15 @@ class Slub:
         self.might_alloc(gfpflags)
         if self.failslab is not None and self.should_failslab(s, gfpflags):
             obj = None
-        elif s.freelist:
-            # A freed object is still in its slab: the cache has room
-            # without a new slab (the live objects and the freelist always
-            # fit in the slabs; discard_slab() takes a slab's worth of
-            # freelist objects with the slab).
+        elif s.freelist or self.new_slab(s, gfpflags):
+            # Every free object of the cache's slabs is on the freelist, so
+            # an empty one means the slabs are full.
             obj = s.freelist.pop()
             obj.freed = False
             s.nr_allocated += 1
             s.live[obj] = None
-        elif len(s.live) == s.nr_slabs * s.objs_per_slab and not self.new_slab(s, gfpflags):
-            obj = None
         else:
-            # A new slab's objects: those of the cache's last discarded
-            # slab if there are any (the page allocator hands its most
-            # recently freed page out first), constructed again as
-            # setup_object() does for every object of a new slab.
-            if s.discarded:
-                obj = s.discarded.pop()
-                obj.freed = False
-            else:
-                obj = s.object_type()
-            if s.ctor is not None:
-                s.ctor(obj)
-            s.nr_allocated += 1
-            s.live[obj] = None
+            obj = None
         if obj is None:
             tp = self.trace.slab_out_of_memory
             if tp.probes:
@@ -112,10 +99,29 @@ class Slub:
 
     def new_slab(self, s: kmem_cache, gfpflags: int) -> bool:
         """A new slab page, allocated with the caller's GFP flags: this is
-        where a slab allocation may reclaim, or fail under pressure."""
+        where a slab allocation may reclaim, or fail under pressure.  Its
+        objects go on the freelist, constructed as allocate_slab()'s
+        setup_object() does for every object of a new slab: those of the
+        cache's last discarded slab if there are any (the page allocator
+        hands its most recently freed page out first), handed out in the
+        order they were discarded in, latest first."""
         if not self.alloc_pages(gfpflags):
             return False
         s.nr_slabs += 1
+        n = s.objs_per_slab
+        discarded = s.discarded
+        if discarded:
+            objs = discarded[-n:]
+            del discarded[-n:]
+        else:
+            objs = [s.object_type() for _ in range(n)]
+            for obj in objs:
+                obj.freed = True
+        ctor = s.ctor
+        if ctor is not None:
+            for obj in objs:
+                ctor(obj)
+        s.freelist.extend(objs)
         return True
 
     def kmem_cache_free(self, s: kmem_cache, obj) -> None:
@@ -125,8 +131,11 @@ class Slub:
         del s.live[obj]
         s.nr_freed += 1
         obj.freed = True
-        s.freelist.append(obj)
-        if (s.nr_slabs - MIN_PARTIAL - 1) * s.objs_per_slab >= len(s.live):
+        freelist = s.freelist
+        freelist.append(obj)
+        # More than MIN_PARTIAL slabs' worth of free objects: an empty slab
+        # beyond those the node keeps
+        if len(freelist) >= s.discard_at:
             self.discard_slab(s)
 
     def discard_slab(self, s: kmem_cache) -> None:

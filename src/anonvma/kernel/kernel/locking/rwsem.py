@@ -40,6 +40,17 @@ class rw_semaphore(Lock):
         return "rwsem_down_read_slowpath" if read else "rwsem_down_write_slowpath"
 
 
+def init_rwsem(sem: rw_semaphore) -> None:
+    """``init_rwsem()`` of an rwsem that is part of an object's memory and
+    is initialised again in place (a slab constructor on a reused slab):
+    unlocked, nobody queued, the same lock class.  The object is the same
+    one, as the kernel's is the same address."""
+    sem.owner = None
+    sem.readers = 0
+    sem.wait_list.clear()
+    sem.read_owners.clear()
+
+
 def _read_lock(sem: rw_semaphore, task) -> None:
     sem.readers += 1
     sem.read_owners.append(task)

@@ -17,10 +17,12 @@ which the model has no CPU for).  A grace period is the snapshot of that
 table at its start.  Callbacks never run inside ``call_rcu()``; they run
 (``rcu_core()``, the kernel's RCU softirq) in the task that ends their
 grace period, at the last waited-for reader's outermost
-``rcu_read_unlock()``, or, if nobody was reading, at the next outermost
-``rcu_read_unlock()`` or ``rcu_barrier()``.  A sequential run never has a
-reader besides the current task, so every grace period is over at once and
-the bookkeeping is a counter and a dict entry per outermost section.
+``rcu_read_unlock()``, or, if nobody was reading, at the next quiescent
+state of a task (``rcu_qs()``: its return to user space, its last context
+switch at exit), outermost ``rcu_read_unlock()`` or ``rcu_barrier()``.  A
+sequential run never has a reader besides the current task, so every grace
+period is over at once and the bookkeeping is a counter and a dict entry
+per outermost section.
 
 Preemption inside a read section is allowed (PREEMPT_RCU); sleeping is
 not, and neither is ``synchronize_rcu()`` from inside one.
@@ -80,6 +82,17 @@ class Rcu:
         return self.current.rcu_read_lock_nesting > 0
 
     # -- kernel/rcu/tree.c -------------------------------------------------------------
+
+    def rcu_qs(self) -> None:
+        """The current task passes a quiescent state outside any read
+        section: a context switch (``__schedule()`` ->
+        ``rcu_note_context_switch()``) or user mode (the next tick's
+        ``rcu_sched_clock_irq(user)``).  The kernel's softirq then invokes
+        the callbacks of the grace periods that ended; without one here, a
+        run that takes no ``rcu_read_lock()`` (fork and exit do not) would
+        keep every callback, and every slab page waiting in one, for good."""
+        if self.rcu_state.cblist:
+            self.rcu_core()
 
     def synchronize_rcu(self) -> None:
         """Wait for a grace period: for every reader now in a section to
