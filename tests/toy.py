@@ -193,4 +193,39 @@ class Late(ToyProgram):
         k.sched.run()
 
 
-PROGRAMS = {p.name: p for p in (ABBA, Ordered, ReadWriteInversion, Late)}
+class Window(ToyProgram):
+    """t1 gives way ``steps`` times, reads two flags, gives way once more
+    and reads them again; t2 and t3 each set one.  A report if both were
+    set inside t1's window and neither before it.
+
+    The shape of a time-of-check/time-of-use race with two writers: t1 must
+    not be stopped at its first ``steps`` yields and must be stopped at the
+    last one long enough for both others to run."""
+
+    name = "window"
+
+    def __init__(self, steps: int = 4, lockdep: bool = False):
+        super().__init__(lockdep)
+        self.steps = steps
+
+    def run(self, k: ToyKernel) -> None:
+        flags = {"a": 0, "b": 0}
+
+        def t1():
+            for _ in range(self.steps):
+                k.sched.yield_()
+            before = dict(flags)
+            k.sched.yield_()
+            if before == {"a": 0, "b": 0} and flags == {"a": 1, "b": 1}:
+                k.trace.report("bug", "both flags set inside t1's window\n")
+
+        def setter(name):
+            flags[name] = 1
+
+        k.sched.spawn(k.new_task("t1"), t1)
+        k.sched.spawn(k.new_task("t2"), setter, "a")
+        k.sched.spawn(k.new_task("t3"), setter, "b")
+        k.sched.run()
+
+
+PROGRAMS = {p.name: p for p in (ABBA, Ordered, ReadWriteInversion, Late, Window)}

@@ -50,6 +50,15 @@ def _depths(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+def _noise(text: str) -> float:
+    """contend's ``--noise``: a probability above 0, at most 1."""
+    value = _bounded(float, what="a probability")(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a probability above 0, "
+                                         "at most 1")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = _bounded(float, what="a number of seconds")(text)
     if value <= 0:
@@ -178,12 +187,15 @@ def _report_first(r) -> None:
 def cmd_explore(args) -> int:
     import json
     from .explore import explore
+    from .explore.parallel import PARALLEL_STRATEGIES
     from .explore.strategies import STRATEGIES
     if args.strategy not in STRATEGIES:
         raise UserError(f"unknown strategy {args.strategy!r}; one of {', '.join(STRATEGIES)}")
-    if args.jobs > 1 and args.strategy not in ("random", "pct"):
-        raise UserError("--jobs: more than one process works with the random and pct "
-                        "strategies only")
+    if args.jobs > 1 and args.strategy not in PARALLEL_STRATEGIES:
+        raise UserError(f"--jobs: more than one process works with the "
+                        f"{', '.join(PARALLEL_STRATEGIES)} strategies only")
+    if args.noise is not None and args.strategy != "contend":
+        raise UserError(f"--noise is an option of the contend strategy, not {args.strategy}")
     sc = parse_file(args.file)
     if args.timeline:
         from pathlib import Path
@@ -195,7 +207,7 @@ def cmd_explore(args) -> int:
         runs = 1        # without a together block there is one schedule
     r = explore(args.file, strategy=args.strategy, budget_runs=runs,
                 budget_seconds=args.seconds if sc.concurrent else None, seed=args.seed,
-                out_dir=args.save, variant=args.variant, depth=args.depth,
+                out_dir=args.save, variant=args.variant, depth=args.depth, noise=args.noise,
                 max_preemptions=args.preemptions, minimise=not args.no_shrink,
                 shrink_lines=args.shrink_lines, progress=False if args.json else None, jobs=args.jobs if sc.concurrent else 1,
                 on_found=_report_first if args.report_first and not args.json else None)
@@ -495,15 +507,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "stop at the first problem (lockdep, hung task, invariant, leak)")
     p.add_argument("file")
     p.add_argument("--strategy", default="random", metavar="NAME",
-                   help="sequential, random, pct or dfs (default: random)")
+                   help="sequential, random, pct, contend or dfs (default: random)")
     p.add_argument("--runs", type=_bounded(int, 1, 10**9, "a number of runs"), metavar="N",
                    help="budget of runs (default: 1000 unless --seconds is given)")
     p.add_argument("--seconds", type=_positive_seconds, metavar="S", help="budget of time")
     p.add_argument("--seed", type=_bounded(int, 0, 2**63, "a seed"), default=0,
-                   help="seed of random and pct (default: 0)")
-    p.add_argument("--depth", type=_depths, default=(1, 3), metavar="D|LO-HI",
+                   help="seed of random, pct and contend (default: 0)")
+    p.add_argument("--depth", type=_depths, metavar="D|LO-HI",
                    help="pct: bug depth d, or a range of depths the runs take in turn "
-                   "(default: 1-3)")
+                   "(default: 1-3); contend: the same change points (default: 1, none)")
+    p.add_argument("--noise", type=_noise, metavar="P",
+                   help="contend: the probability that a task yielding or finding a lock "
+                   "held is delayed behind every other task (default: 0.25)")
     p.add_argument("--preemptions", type=_bounded(int, 0, 100, "a number of preemptions"),
                    default=2, help="dfs: preemption bound (default: 2)")
     p.add_argument("--save", metavar="DIR", default="failures",
@@ -517,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "shrinking changed it)")
     p.add_argument("--jobs", type=_bounded(int, 1, MAX_JOBS, "a number of processes"),
                    default=1, metavar="N",
-                   help="random and pct: explore in N processes, each with its own seed "
+                   help="random, pct and contend: explore in N processes, each with its own seed "
                    "(default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--timeline", metavar="DIR",

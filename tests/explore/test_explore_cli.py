@@ -22,6 +22,18 @@ def test_explore_rejects_an_unknown_strategy(tmp_path, capsys):
     assert "unknown strategy 'chess'" in capsys.readouterr().err
 
 
+def test_noise_is_an_option_of_contend_only(tmp_path, capsys):
+    scn = tmp_path / "race.scn"
+    scn.write_text(RACE)
+    assert main(["explore", str(scn), "--strategy", "pct", "--noise", "0.5"]) == 2
+    assert "--noise is an option of the contend strategy, not pct" in capsys.readouterr().err
+    assert main(["explore", str(scn), "--strategy", "contend", "--noise", "0.5", "--depth", "2",
+                 "--runs", "20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["strategy"] == {"strategy": "contend", "seed": 0, "depth": 2, "execution": 19,
+                               "noise": 0.5} and out["runs"] == 20
+
+
 def test_replay_reports_a_bad_schedule_file(tmp_path, capsys):
     scn = tmp_path / "race.scn"
     scn.write_text(RACE)
@@ -58,7 +70,9 @@ def test_bad_options_are_messages(tmp_path, capsys):
     for args in (["--runs", "0"], ["--runs", "-1"], ["--seconds", "nan"], ["--seconds", "-1"],
                  ["--seconds", "inf"], ["--depth", "0"], ["--depth", "3-1"], ["--depth", "1-"],
                  ["--depth", "1-101"], ["--shrink-lines", "0"], ["--preemptions", "-1"],
-                 ["--jobs", "0"], ["--jobs", "100000"], ["--variant", ""], ["--seed", "-3"]):
+                 ["--jobs", "0"], ["--jobs", "100000"], ["--variant", ""], ["--seed", "-3"],
+                 ["--strategy", "contend", "--noise", "0"], ["--strategy", "contend", "--noise", "1.5"],
+                 ["--strategy", "contend", "--noise", "nan"], ["--strategy", "contend", "--noise", "x"]):
         try:
             status = main(["explore", str(scn), *args])
         except SystemExit as e:

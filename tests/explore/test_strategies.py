@@ -160,3 +160,106 @@ def test_dfs_enumerates_modelled_choices_and_replay_repeats_them():
     q = Choices(lockdep=False)
     execute(q, Replay(ex.schedule, strict=True))
     assert q.picked == p.picked
+
+
+def test_contend_is_seeded_and_its_runs_replay():
+    from toy import Window
+    from anonvma.explore.strategies import Contend
+    a = [execute(Window(), s).schedule for s in _runs(Contend(seed=5), 20)]
+    b = [execute(Window(), s).schedule for s in _runs(Contend(seed=5), 20)]
+    c = [execute(Window(), s).schedule for s in _runs(Contend(seed=6), 20)]
+    assert a == b and a != c
+    assert make_strategy("contend", seed=2, noise=0.5).describe() == {
+        "strategy": "contend", "seed": 2, "depth": 1, "execution": -1, "noise": 0.5}
+    for noise in (0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="probability"):
+            Contend(noise=noise)
+
+
+def _runs(strategy, n):
+    for _ in range(n):
+        assert strategy.new_execution()
+        yield strategy
+
+
+def test_contend_keeps_a_yielding_task_running_unless_it_delays_it():
+    """PCT lowers a task at every yield, so t1 of Window is always stopped at
+    its first one, after which t2 and t3 run to their end: the window never
+    opens.  contend delays a task at a yield with probability ``noise`` and
+    otherwise leaves it running: t1 highest (1 run in 3), not delayed at its
+    4 first yields and delayed at the fifth, 1/3 * 0.75^4 * 0.25 = 2.6 % of
+    the runs at the default noise."""
+    from toy import Window
+    from anonvma.explore.strategies import Contend
+    pct = explore_program(Window(), Pct(seed=1, depth=2), budget_runs=300)
+    assert pct.failure is None
+    r = explore_program(Window(), Contend(seed=1), budget_runs=300)
+    assert r.failure is not None and r.failure.kind == "bug"
+    hits = sum(execute(Window(), s).failure is not None for s in _runs(Contend(seed=3), 1000))
+    assert 10 <= hits <= 50         # 26 expected
+    # the failing run replays from its schedule alone, decision for decision
+    ex = execute(Window(), Replay(r.schedule, strict=True))
+    assert ex.failure.text == r.failure.text and ex.schedule == r.schedule
+    # a noise too small to be drawn: t1 is never preempted at a yield
+    quiet = Contend(seed=1, noise=1e-12)
+    assert all(not any(d.preempting for d in execute(Window(), s).schedule)
+               for s in _runs(quiet, 50))
+
+
+class Waiter(ToyProgram):
+    """``holder`` takes mutex M across a yield and a scheduling point, ``waiter``
+    takes it, ``other`` has three scheduling points of its own; each logs
+    its end (the waiter's is once it holds M)."""
+
+    name = "waiter"
+
+    def run(self, k):
+        from anonvma.kernel.kernel.locking.lock import lock_class_key
+        from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
+        m = mutex(k, lock_class_key("M"))
+        log = self.log = []
+        self.contended = []
+        k.trace.lock_contended.register(lambda lock, ip: self.contended.append(k.current.comm))
+
+        def holder():
+            mutex_lock(m)
+            k.sched.yield_()
+            k.cond_resched()
+            mutex_unlock(m)
+            log.append("holder")
+
+        def waiter():
+            mutex_lock(m)
+            log.append("waiter")
+            mutex_unlock(m)
+
+        def other():
+            for _ in range(3):
+                k.cond_resched()
+            log.append("other")
+
+        for fn in (holder, waiter, other):
+            k.sched.spawn(k.new_task(fn.__name__), fn)
+        k.sched.run()
+
+
+def test_contend_delays_a_waiter_behind_the_holder_and_every_other_task():
+    """With noise 1 (and no change points) the holder is delayed where it
+    yields inside its critical section, and a task that then blocks on the
+    mutex is delayed at once: granted the mutex at the holder's unlock, it
+    still runs only after the holder and the other task have ended.  With a
+    noise too small to be drawn, preempted only at change points, it keeps
+    its priority and, above the other task's, goes first."""
+    from anonvma.explore.strategies import Contend
+
+    def contended_runs(noise, depth):
+        for s in _runs(Contend(seed=0, noise=noise, depth=depth), 300):
+            p = Waiter(lockdep=False)
+            assert execute(p, s).failure is None
+            if p.contended == ["waiter"]:
+                yield p.log
+
+    delayed = list(contended_runs(1.0, 1))
+    assert delayed and all(log[-1] == "waiter" for log in delayed)
+    kept = list(contended_runs(1e-12, 3))
+    assert ["holder", "waiter", "other"] in kept

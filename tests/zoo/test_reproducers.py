@@ -163,6 +163,27 @@ def test_b4_fixed_era_survives_the_schedule_and_others():
             assert explore_program(program, strategy, budget_runs=40).failure is None, era
 
 
+def test_b4_contend_opens_the_window_from_the_scenario_alone():
+    """kswapd must go past the lookups of page 0 (two yields at
+    preempt_schedule_irq()) and stop at that of P1's page until P1 has
+    exited and P2's fork has taken the freed slot.  PCT lowers a yielding
+    task at every yield, so kswapd always stops at its first one, before it
+    has read P1's anon_vma; contend delays it at one yield in four and
+    otherwise lets it go on, and finds the unlock of the new root in a few
+    dozen runs (about one run in twenty: docs/concurrency.md)."""
+    from anonvma.explore.strategies import Contend, Pct
+    bug = BY_ID["B4"]
+    assert explore_program(_session("B4", bug.buggy), Pct(seed=0, depth=2),
+                           budget_runs=60).failure is None
+    r = explore_program(_session("B4", bug.buggy), Contend(seed=0), budget_runs=60)
+    assert r.failure is not None and r.failure.kind == "lockdep"
+    assert "[ BUG: bad unlock balance detected! ]" in r.failure.text
+    ex = execute(_session("B4", bug.buggy), Replay(r.schedule, strict=True))
+    assert ex.failure.text == r.failure.text
+    assert explore_program(_session("B4", bug.fixed), Contend(seed=0),
+                           budget_runs=60).failure is None
+
+
 class _Kept:
     """A program whose booted machine stays around for the test to read."""
 

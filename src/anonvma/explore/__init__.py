@@ -49,13 +49,15 @@ def scenario_digest(text: str) -> str:
 
 def explore(path, strategy: str = "random", budget_runs: int | None = None,
             budget_seconds: float | None = None, seed: int = 0, out_dir=None,
-            variant: str | None = None, depth: int | tuple[int, int] = (1, 3),
-            max_preemptions: int = 2, minimise: bool = True,
+            variant: str | None = None, depth: int | tuple[int, int] | None = None,
+            noise: float | None = None, max_preemptions: int = 2, minimise: bool = True,
             shrink_lines: int | None = None, progress: bool | None = None, jobs: int = 1,
             on_found=None, prefix_once: bool = True, observe=None) -> Result:
     """Explore the scenario file ``path``; see the module docstring.
     ``depth`` is PCT's bug depth, or a range (lo, hi) of them the runs take
-    in turn (``Pct``), ``max_preemptions`` DFS's bound.  Without
+    in turn (``Pct``; default 1-3), and contend's change points likewise
+    (``Contend``; default 1), ``noise`` contend's probability of a delay,
+    ``max_preemptions`` DFS's bound.  Without
     a budget, ``DEFAULT_RUNS`` runs.  ``shrink_lines``: what shrinking may
     cost, in scenario lines run (default: what the search ran, at least
     ``SHRINK_MIN_LINES``).  ``progress``: a progress bar on stderr
@@ -73,7 +75,8 @@ def explore(path, strategy: str = "random", budget_runs: int | None = None,
         program = observe(session)
     else:
         program = Prefixed(session) if prefix_once else session
-    params = {"pct": {"depth": depth}, "dfs": {"max_preemptions": max_preemptions}}
+    params = {"pct": {"depth": depth or (1, 3)}, "dfs": {"max_preemptions": max_preemptions},
+              "contend": {k: v for k, v in (("depth", depth), ("noise", noise)) if v is not None}}
     strat = make_strategy(strategy, seed=seed, **params.get(strategy, {}))
     if budget_runs is None and budget_seconds is None:
         budget_runs = DEFAULT_RUNS

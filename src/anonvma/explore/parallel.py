@@ -1,6 +1,6 @@
 """Exploring on several cores.
 
-The seeded strategies (random, PCT) need no coordination: each worker
+The seeded strategies (random, PCT, contend) need no coordination: each worker
 process explores with its own seed (``seed * jobs + worker``) and its share
 of the budget.  All workers finish their share, and the failure of the
 lowest-numbered failing worker is the result, so the outcome does not
@@ -15,7 +15,7 @@ from collections import Counter
 from .runner import Result, explore_program
 from .strategies import make_strategy
 
-PARALLEL_STRATEGIES = ("random", "pct")
+PARALLEL_STRATEGIES = ("random", "pct", "contend")
 
 
 def _worker(program, strategy: str, seed: int, params: dict, budget_runs, budget_seconds) -> Result:

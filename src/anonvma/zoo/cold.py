@@ -34,8 +34,9 @@ concurrent, pressure; ``work``), in three steps:
   inside RCU read sections and spinlocks (``set preempt full``), the zone
   filled after the prefix, a short block; a process exiting in the block,
   chosen first, beside lines that free or walk (``exits``); explored under
-  random and PCT schedules (a concurrent program costs as much as a
-  hundred plain ones).
+  random schedules and under PCT's priorities with noise at
+  synchronization points (``STRATEGIES``; a concurrent program costs as
+  much as a hundred plain ones).
 
 - **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
   program whose trace shows an event, or a pair of consecutive events, that
@@ -62,7 +63,7 @@ from ..explore import programs
 from ..explore.programs import Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
-from ..explore.strategies import Pct, Random, Replay
+from ..explore.strategies import Contend, Random, Replay
 from ..kernel.mm.kasan import kasan_init
 from ..kernel.include.gfp import __GFP_NOFAIL
 from ..scenario import ScenarioError, Together, parse
@@ -72,6 +73,13 @@ from ..session import MESSAGE_KINDS, Config, Session
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
+# the strategies a concurrent program is explored under, by seed: uniform
+# random, and PCT's priorities with one change point (depth 2) and noise
+# at synchronization points (``Contend``: a task that yields or meets a held
+# lock is delayed behind every other one time in four, where PCT lowers a
+# yielding task every time and so never lets it past two yields while
+# others wait)
+STRATEGIES = (lambda seed: Random(seed=seed), lambda seed: Contend(seed=seed, depth=2))
 CORE = ("mmap", "write")  # the ops that make anonymous memory
 NARROW = 0.4            # the share of narrow swarms
 CHURN = 0.25            # the share of sequential programs that churn processes
@@ -416,7 +424,7 @@ def work(prog: Program) -> int:
     """What running a program costs, in lines run: the time shares are
     counted in it rather than in seconds so that a seed draws the same
     programs however loaded the machine is."""
-    return (prog.text.count("\n") + 1) * (2 * SCHEDULES if prog.concurrent else 1)
+    return (prog.text.count("\n") + 1) * (len(STRATEGIES) * SCHEDULES if prog.concurrent else 1)
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
@@ -431,8 +439,8 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
                                                and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
-        for strategy in (Random(seed=seed), Pct(seed=seed, depth=2)):
-            r = explore_program(program, strategy, budget_runs=SCHEDULES)
+        for strategy in STRATEGIES:
+            r = explore_program(program, strategy(seed), budget_runs=SCHEDULES)
             if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
                 hit = r.failure.kind, r.failure.text, r.schedule
                 break

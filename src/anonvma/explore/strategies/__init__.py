@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .contend import Contend
 from .dfs import Dfs
 from .pct import Pct
 from .random import Random
@@ -42,7 +43,8 @@ class Strategy(Protocol):
         """The strategy and its parameters, for reports and saved files."""
 
 
-STRATEGIES = {"sequential": Sequential, "random": Random, "pct": Pct, "dfs": Dfs}
+STRATEGIES = {"sequential": Sequential, "random": Random, "pct": Pct, "contend": Contend,
+              "dfs": Dfs}
 
 
 def make_strategy(name: str, seed: int = 0, **params):
@@ -54,5 +56,5 @@ def make_strategy(name: str, seed: int = 0, **params):
     return cls(seed=seed, **params)
 
 
-__all__ = ["Dfs", "Pct", "Random", "Replay", "ScheduleMismatch", "Sequential",
+__all__ = ["Contend", "Dfs", "Pct", "Random", "Replay", "ScheduleMismatch", "Sequential",
            "STRATEGIES", "Strategy", "make_strategy"]

@@ -80,7 +80,8 @@ class Pct:
                 prio.insert(self.rng.randint(0, len(prio)), t.pid)
         self.steps += 1
         if current is not None and current.pid in prio and (
-                self.steps in self.change_points or is_yielding):
+                self.steps in self.change_points or self._gives_way(current, runnable,
+                                                                    is_yielding)):
             self._lower(current.pid)
         # the highest priority runnable: a handful of tasks, so the ranks are
         # looked up rather than a map built at every step
@@ -90,6 +91,10 @@ class Pct:
             if r < rank:
                 best, rank = t, r
         return best
+
+    def _gives_way(self, current, runnable, is_yielding: bool) -> bool:
+        """Is ``current`` lowered at this step, besides the change points?"""
+        return is_yielding
 
     def choose(self, n: int) -> int:
         return self.rng.randrange(n)
