@@ -167,6 +167,7 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
+        trace.lock_is_locked.register(self.is_locked)
         sched.preempt_disabled = self.preempt_disabled
         sched.owner_sleeps = self.owner_sleeps
         sched.resched_curr = self.resched_curr
@@ -306,6 +307,19 @@ class LockTiming:
             self._handoff_release(lt, task, now)
         else:
             self._steal_release(lt, task, now)
+
+    def is_locked(self, lock) -> bool:
+        """mutex_is_locked() / rwsem_is_locked() at the caller's time, after
+        every task with an earlier clock has acted (3.0's anon_vma_free()
+        asks right after the caller's own unlock of the root): held by an
+        owner or readers this layer granted it to, or a 3.0 mutex whose
+        unlocker has not set the count to 1 yet."""
+        lt = self.locks.get(lock)
+        if lt is None:
+            return False
+        self.sched.schedule()
+        return (lt.owner is not None or bool(lt.readers)
+                or self.sched.clock[self.kernel.current] < lt.free_at)
 
     def _model_acquired(self, lock, ip) -> None:
         # A lock this layer does not time was contended in the model: the
