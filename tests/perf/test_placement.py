@@ -28,7 +28,9 @@ class T:
 @pytest.fixture
 def sched():
     kernel = get_variant("v3.0")()
-    return VirtualTimeScheduler(kernel, load_costs(), 40)
+    costs = load_costs()
+    costs["sched"]["placement"] = "select_task_rq_fair"
+    return VirtualTimeScheduler(kernel, costs, 40)
 
 
 def run(sched, cpu: int, name: str = "busy") -> T:

@@ -377,11 +377,16 @@ class VirtualTimeScheduler(Scheduler):
         for task in [t for t in self.tasks if t.state == TASK_DEAD]:
             self.hub_clock = max(self.hub_clock, self.clock[task])
             parent = self.children_waited.pop(task, None)
-            if parent is not None:
+            if parent is not None and self.placement == "select_task_rq_fair":
                 # exit_notify()'s __wake_up_parent(), a sync wakeup from the
                 # exiting child's CPU before its last schedule()
                 self.wake(parent, self.clock[task], waker=task, sync=True)
+                parent = None
             self.leave_cpu(task)
+            if parent is not None:
+                # idle-longest, as the model placed tasks before it had
+                # select_task_rq_fair(): the child's CPU free first
+                self.wake(parent, self.clock[task])
         super()._reap()
 
     def rcu_kthread(self, task) -> None:
