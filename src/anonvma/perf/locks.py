@@ -167,7 +167,8 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
-        trace.lock_is_locked.register(self.is_locked)
+        if self.costs["is_locked_in_virtual_time"]:
+            trace.lock_is_locked.register(self.is_locked)
         sched.preempt_disabled = self.preempt_disabled
         sched.owner_sleeps = self.owner_sleeps
         sched.resched_curr = self.resched_curr
