@@ -177,8 +177,10 @@ def test_mutex_is_locked_answers_at_the_callers_virtual_time(timed):
     alone (no timing layer answering lock_is_locked) reads its own lock,
     which the other task has not reached yet."""
     kernel, sched, timing = machine("v3.0", 2)
-    if not timed:
-        kernel.trace.lock_is_locked.probes = ()
+    # costs lock.is_locked_in_virtual_time, off by default
+    assert not kernel.trace.lock_is_locked.probes
+    if timed:
+        kernel.trace.lock_is_locked.register(timing.is_locked)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     seen = {}
 

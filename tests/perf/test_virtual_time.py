@@ -119,10 +119,8 @@ def test_pressure_reclaims_under_the_root_lock_on_3_0_rc2_never_on_3_0():
     assert rc2.reclaims and fixed.reclaims
     assert rc2.reclaims_locked > 0
     assert fixed.reclaims_locked == 0
-    # the holder's reclaim is in the lock's hold times: rc2's tail is longer
-    # than any of 3.0's holds (whose longest are a woken waiter's way back
-    # to a CPU, its C-state exit included)
-    assert max(rc2.stat.holds) > max(fixed.stat.holds)
+    # the holder's reclaim is in the lock's hold times
+    assert max(rc2.stat.holds) > 10 * max(fixed.stat.holds)
 
 
 # kernel/locking/lockdep_proc.c, seq_header(): the columns after "class name"

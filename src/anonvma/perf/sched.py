@@ -9,14 +9,14 @@ kernel model's events happen in virtual-time order wherever they can
 interact: the anon_vma lock's probes yield before they decide anything.
 
 CPUs: a task runs on one CPU at a time; a CPU runs one task at a time and
-keeps a FIFO run queue (``cpu.rq``).  A new or woken task's CPU is chosen
-as 3.0's select_task_rq_fair() chooses it (``select_cpu``): a woken task
-goes to the CPU it last ran on, or to the waker's where wake_affine()
-allows, if that is idle, else to the first idle CPU of that CPU's socket,
-else to its run queue; a new one to the idlest CPU of the idlest socket
-(find_idlest_group/find_idlest_cpu); costs ``sched.placement``
-"idle-longest" gives the CPU idle longest instead, else the shortest run
-queue.  A woken task sets that CPU's task's need_resched (CFS's wakeup
+keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to the CPU
+idle longest, else the shortest run queue (costs ``sched.placement``
+"idle-longest", the default), or where 3.0's select_task_rq_fair() puts it
+("select_task_rq_fair", ``select_cpu``): a woken task to the CPU it last
+ran on, or to the waker's where wake_affine() allows, if that is idle,
+else to the first idle CPU of that CPU's socket, else to its run queue; a
+new one to the idlest CPU of the idlest socket (find_idlest_group/
+find_idlest_cpu).  A woken task sets that CPU's task's need_resched (CFS's wakeup
 preemption: the sleeper's vruntime is behind), as does a used-up slice with
 a task waiting: a 3.0 mutex spinner stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
