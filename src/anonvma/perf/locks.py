@@ -312,15 +312,17 @@ class LockTiming:
     def is_locked(self, lock) -> bool:
         """mutex_is_locked() / rwsem_is_locked() at the caller's time, after
         every task with an earlier clock has acted (3.0's anon_vma_free()
-        asks right after the caller's own unlock of the root): held by an
-        owner or readers this layer granted it to, or a 3.0 mutex whose
-        unlocker has not set the count to 1 yet."""
+        asks right after the caller's own unlock of the root): held by a
+        task this layer granted it to by then, or a 3.0 mutex whose
+        unlocker has not set the count to 1 yet.  A grant decided for a
+        later time (a spinner's cmpxchg after the line has come over) does
+        not hold it yet."""
         lt = self.locks.get(lock)
         if lt is None:
             return False
         self.sched.schedule()
-        return (lt.owner is not None or bool(lt.readers)
-                or self.sched.clock[self.kernel.current] < lt.free_at)
+        now = self.sched.clock[self.kernel.current]
+        return now < lt.free_at or any(since <= now for since in lt.holders.values())
 
     def _model_acquired(self, lock, ip) -> None:
         # A lock this layer does not time was contended in the model: the
