@@ -40,6 +40,10 @@ TRACEPOINTS: dict[str, str] = {
     "lock_contended": "lock, ip",
     "lock_acquired": "lock, ip",
     "lock_release": "lock, ip",
+    # mutex_is_locked(), rwsem_is_locked() of a lock the model has free: a
+    # probe returning True says it is held at the caller's time (a timing
+    # layer's view); the caller then does what it does for a held lock
+    "lock_is_locked": "lock",
     # 2.6.30-4.13 lockdep hooks, which those kernels called directly
     # (lockdep_trace_alloc, lockdep_set/clear_current_reclaim_state; gfp 0
     # clears): tracepoints here, so that the checker stays outside the kernel

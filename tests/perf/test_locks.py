@@ -6,7 +6,9 @@ rwsem_try_write_lock stealing it)."""
 
 from __future__ import annotations
 
-from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
+import pytest
+
+from anonvma.kernel.kernel.locking.mutex import mutex, mutex_is_locked, mutex_lock, mutex_unlock
 from anonvma.kernel.kernel.locking.rwsem import down_write, rw_semaphore, up_write
 from anonvma.kernel.kernel.locking.spinlock import spin_lock, spin_unlock, spinlock_t
 from anonvma.kernel.kernel.sched.core import task_struct
@@ -164,3 +166,36 @@ def test_rwsem_hands_off_in_fifo_order_without_lock_stealing():
 
 def test_rwsem_writer_steals_the_lock_from_a_woken_waiter():
     assert rwsem_order("v3.9") == ["O", "O", "W"]
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_mutex_is_locked_answers_at_the_callers_virtual_time(timed):
+    """3.0's anon_vma_free() tests mutex_is_locked(root) right after the
+    caller's own unlock: a task whose clock is earlier than the caller's
+    and which took the root in between has it locked by then, though the
+    caller ran on to the test without a scheduling point.  The kernel model
+    alone (no timing layer answering lock_is_locked) reads its own lock,
+    which the other task has not reached yet."""
+    kernel, sched, timing = machine("v3.0", 2)
+    if not timed:
+        kernel.trace.lock_is_locked.probes = ()     # lock.is_locked_in_virtual_time 0
+    lock = mutex(kernel, kernel.anon_vma_mutex_key)
+    seen = {}
+
+    def first():
+        mutex_lock(lock)
+        sched.charge(kernel.current, 1 * US, "user")
+        mutex_unlock(lock)
+        sched.charge(kernel.current, 5 * US, "user")     # no scheduling point
+        seen["held"] = mutex_is_locked(lock)
+
+    def second():
+        sched.charge(kernel.current, 3 * US, "user")     # after the unlock
+        mutex_lock(lock)
+        sched.charge(kernel.current, 10 * US, "user")
+        mutex_unlock(lock)
+
+    spawn(kernel, sched, "A", first)
+    spawn(kernel, sched, "B", second)
+    sched.run()
+    assert seen == {"held": timed}

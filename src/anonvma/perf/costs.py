@@ -41,6 +41,11 @@ def _merge(base: dict, over: dict, path: str, where) -> None:
                 raise CostsError(f"{where(key)}: '{name}' must be a list of "
                                  "[residency_ns, exit_latency_ns] pairs")
             base[key] = value
+        elif isinstance(base[key], str):
+            # a choice among names (sched.placement); the user of the key checks it
+            if not isinstance(value, str):
+                raise CostsError(f"{where(key)}: '{name}' must be a string, not {value!r}")
+            base[key] = value
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             base[key] = value
         else:

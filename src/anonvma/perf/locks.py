@@ -167,6 +167,8 @@ class LockTiming:
         trace.lock_acquire.register(self.acquire)
         trace.lock_release.register(self.release)
         trace.lock_acquired.register(self._model_acquired)
+        if self.costs["is_locked_in_virtual_time"]:
+            trace.lock_is_locked.register(self.is_locked)
         sched.preempt_disabled = self.preempt_disabled
         sched.owner_sleeps = self.owner_sleeps
         sched.resched_curr = self.resched_curr
@@ -306,6 +308,21 @@ class LockTiming:
             self._handoff_release(lt, task, now)
         else:
             self._steal_release(lt, task, now)
+
+    def is_locked(self, lock) -> bool:
+        """mutex_is_locked() / rwsem_is_locked() at the caller's time, after
+        every task with an earlier clock has acted (3.0's anon_vma_free()
+        asks right after the caller's own unlock of the root): held by a
+        task this layer granted it to by then, or a 3.0 mutex whose
+        unlocker has not set the count to 1 yet.  A grant decided for a
+        later time (a spinner's cmpxchg after the line has come over) does
+        not hold it yet."""
+        lt = self.locks.get(lock)
+        if lt is None:
+            return False
+        self.sched.schedule()
+        now = self.sched.clock[self.kernel.current]
+        return now < lt.free_at or any(since <= now for since in lt.holders.values())
 
     def _model_acquired(self, lock, ip) -> None:
         # A lock this layer does not time was contended in the model: the

@@ -9,9 +9,14 @@ kernel model's events happen in virtual-time order wherever they can
 interact: the anon_vma lock's probes yield before they decide anything.
 
 CPUs: a task runs on one CPU at a time; a CPU runs one task at a time and
-keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to an idle
-CPU (the one idle longest; ties to the lowest number), else to the shortest
-run queue; a woken one sets that CPU's task's need_resched (CFS's wakeup
+keeps a FIFO run queue (``cpu.rq``).  A new or woken task goes to the CPU
+idle longest, else the shortest run queue (costs ``sched.placement``
+"idle-longest", the default), or where 3.0's select_task_rq_fair() puts it
+("select_task_rq_fair", ``select_cpu``): a woken task to the CPU it last
+ran on, or to the waker's where wake_affine() allows, if that is idle,
+else to the first idle CPU of that CPU's socket, else to its run queue; a
+new one to the idlest CPU of the idlest socket (find_idlest_group/
+find_idlest_cpu).  A woken task sets that CPU's task's need_resched (CFS's wakeup
 preemption: the sleeper's vruntime is behind), as does a used-up slice with
 a task waiting: a 3.0 mutex spinner stops spinning then.  At a voluntary preemption point (``cond_resched``,
 ``might_sleep``) a task whose slice is used up, or whose CPU a wakeup
@@ -82,6 +87,11 @@ class EarliestVirtualTime:
 # need_resched is set gives up its CPU.
 PREEMPT_MODELS = ("voluntary", "full")
 
+# Where a new or woken task goes (costs "sched.placement"): the 3.0
+# scheduler's select_task_rq_fair(), or the CPU idle longest (else the
+# shortest run queue), whatever the task last ran on.
+PLACEMENTS = ("select_task_rq_fair", "idle-longest")
+
 
 class VirtualTimeScheduler(Scheduler):
 
@@ -101,6 +111,9 @@ class VirtualTimeScheduler(Scheduler):
         self.model_sleepers: dict = {}      # task -> its wait condition
         self.jitter = costs["jitter"]
         self.slice_ns = costs["sched"]["slice_ns"]
+        self.placement = costs["sched"]["placement"]
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"sched.placement {self.placement!r}: one of {', '.join(PLACEMENTS)}")
         # symbol -> ns of CPU, as perf report attributes samples
         self.cpu_time: dict = defaultdict(float)
         self.children_waited: dict = {}      # child task -> waiting parent
@@ -134,19 +147,125 @@ class VirtualTimeScheduler(Scheduler):
 
     # -- CPUs ---------------------------------------------------------------------
 
-    def _select_cpu(self):
+    # Where a new or woken task runs: select_task_rq_fair() of the 3.0
+    # scheduler (kernel/sched_fair.c), over the sched domains of a
+    # multi-socket x86 machine without SMT: MC, one socket, the CPUs that
+    # share its last-level cache (SD_SHARE_PKG_RESOURCES), its groups single
+    # CPUs; NODE, the machine (arch/x86/include/asm/topology.h SD_NODE_INIT),
+    # its groups the sockets.  Both levels have SD_BALANCE_FORK and
+    # SD_WAKE_AFFINE, neither SD_BALANCE_WAKE, wake_idx = forkexec_idx = 0 (a
+    # CPU's load is its nr_running now, every task of nice 0) and
+    # imbalance_pct 125.  A domain's groups are a ring that starts at the
+    # local group and goes on in CPU order.
+    IMBALANCE = 100 + (125 - 100) // 2
+
+    @staticmethod
+    def nr_running(cpu) -> int:
+        return (cpu.curr is not None) + len(cpu.rq)
+
+    def _socket_cpus(self, cpu) -> list:
+        return [c for c in self.cpus if c.socket == cpu.socket]
+
+    def find_idlest_group(self, groups: list):
+        """The least loaded group of a domain other than the local one
+        (``groups[0]``), if the local group's average load is at least
+        imbalance_pct/2 above it; else None: stay local."""
+        def avg_load(group):
+            # the sum of the loads over the group's cpu_power
+            return sum(self.nr_running(c) for c in group) / len(group)
+        this_load = avg_load(groups[0])
+        idlest, min_load = None, float("inf")
+        for group in groups[1:]:
+            load = avg_load(group)
+            if load < min_load:
+                idlest, min_load = group, load
+        if idlest is None or 100 * this_load < self.IMBALANCE * min_load:
+            return None
+        return idlest
+
+    def find_idlest_cpu(self, group: list, this_cpu):
+        """The group's least loaded CPU, ``this_cpu`` on a tie, else the
+        lowest numbered."""
+        return min(group, key=lambda c: (self.nr_running(c), c is not this_cpu, c.cpu))
+
+    def select_fork_cpu(self, this_cpu):
+        """SD_BALANCE_FORK (wake_up_new_task()): from the forking task's CPU
+        down the domains, the idlest CPU of the idlest group at each level
+        where the local group is busier by the imbalance."""
+        sockets = sorted({c.socket for c in self.cpus})
+        ring = sockets[sockets.index(this_cpu.socket):] + sockets[:sockets.index(this_cpu.socket)]
+        group = self.find_idlest_group([[c for c in self.cpus if c.socket == s] for s in ring])
+        cpu = this_cpu if group is None else self.find_idlest_cpu(group, this_cpu)
+        siblings = self._socket_cpus(cpu)
+        i = siblings.index(cpu)
+        group = self.find_idlest_group([[c] for c in siblings[i:] + siblings[:i]])
+        return cpu if group is None else group[0]
+
+    def wake_affine(self, this_cpu, prev_cpu, sync: bool) -> bool:
+        """Whether the wakee may run on the waker's CPU rather than on the
+        CPU it last ran on: the waker's CPU, with the wakee, no busier than
+        the previous CPU without it by imbalance_pct/2, counting a sync
+        waker (about to sleep) as gone."""
+        this_load = self.nr_running(this_cpu)
+        load = self.nr_running(prev_cpu)
+        if sync:
+            this_load -= 1
+        balanced = this_load <= 0 or 100 * (this_load + 1) <= self.IMBALANCE * load
+        if sync and balanced:
+            return True
+        tl_per_task = 1 if self.nr_running(this_cpu) else 0   # cpu_avg_load_per_task()
+        return balanced or (this_load <= load and this_load + load <= tl_per_task)
+
+    def select_idle_sibling(self, target, this_cpu, prev_cpu):
+        """``target`` if it is the waker's or the wakee's previous CPU and
+        idle, else the first idle CPU sharing its last-level cache, else
+        ``target`` itself, busy."""
+        if target is this_cpu and target.curr is None:
+            return target
+        if target is prev_cpu and target.curr is None:
+            return target
+        for cpu in self._socket_cpus(target):
+            if cpu.curr is None:
+                return cpu
+        return target
+
+    def select_wake_cpu(self, task, waker, sync: bool):
+        """SD_WAKE_AFFINE (try_to_wake_up()): the wakee's previous CPU, or
+        the waker's where wake_affine() allows it, then select_idle_sibling().
+        A waker that runs on no CPU (the hub) leaves the previous CPU."""
+        prev_cpu = self.cpu_of[task]
+        this_cpu = self.cpu_of.get(waker) if waker is not None and self.on_cpu(waker) else None
+        target = prev_cpu
+        if this_cpu is not None and (this_cpu is prev_cpu or
+                                     self.wake_affine(this_cpu, prev_cpu, sync)):
+            target = this_cpu
+        return self.select_idle_sibling(target, this_cpu, prev_cpu)
+
+    def _select_idle_longest(self):
         idle = [c for c in self.cpus if c.curr is None]
         if idle:
             return min(idle, key=lambda c: (c.idle_since, c.cpu))
         return min(self.cpus, key=lambda c: (len(c.rq), c.cpu))
 
-    def enqueue(self, task, at: float, woken: bool = False) -> None:
+    def select_cpu(self, task, waker, woken: bool, sync: bool):
+        if self.placement == "idle-longest":
+            return self._select_idle_longest()
+        if woken and task in self.cpu_of:
+            return self.select_wake_cpu(task, waker, sync)
+        if waker is None or waker not in self.cpu_of:
+            # a task the run starts with (spawned from the hub, on no CPU)
+            return self.find_idlest_cpu(self.cpus, None)
+        return self.select_fork_cpu(self.cpu_of[waker])
+
+    def enqueue(self, task, at: float, woken: bool = False, waker=None,
+                sync: bool = False) -> None:
         """``task`` is ready to run from ``at`` on: give it a CPU or queue it.
         A woken task goes to the head of the queue and preempts the CPU's
         task at its next preemption point (CFS's wakeup preemption: the
-        sleeper's vruntime is behind)."""
+        sleeper's vruntime is behind); a new one goes to the tail (its
+        vruntime starts a slice behind, START_DEBIT)."""
         self.clock[task] = max(self.clock[task], at)
-        cpu = self._select_cpu()
+        cpu = self.select_cpu(task, waker, woken, sync)
         self.cpu_of[task] = cpu
         if cpu.curr is None:
             self._put_on(cpu, task)
@@ -220,7 +339,8 @@ class VirtualTimeScheduler(Scheduler):
     def spawn(self, task, fn, *args, daemon: bool = False) -> None:
         parent = self.kernel.current
         super().spawn(task, fn, *args, daemon=daemon)
-        self.enqueue(task, self.now() if parent in self.cpu_of else self.hub_clock)
+        self.enqueue(task, self.now() if parent in self.cpu_of else self.hub_clock,
+                     waker=parent)
 
     def wait_for(self, obj, test, spin: bool = False) -> None:
         """A wait in the kernel model's own code (a lock this model does not
@@ -256,9 +376,16 @@ class VirtualTimeScheduler(Scheduler):
     def _reap(self) -> None:
         for task in [t for t in self.tasks if t.state == TASK_DEAD]:
             self.hub_clock = max(self.hub_clock, self.clock[task])
-            self.leave_cpu(task)
             parent = self.children_waited.pop(task, None)
+            if parent is not None and self.placement == "select_task_rq_fair":
+                # exit_notify()'s __wake_up_parent(), a sync wakeup from the
+                # exiting child's CPU before its last schedule()
+                self.wake(parent, self.clock[task], waker=task, sync=True)
+                parent = None
+            self.leave_cpu(task)
             if parent is not None:
+                # idle-longest, as the model placed tasks before it had
+                # select_task_rq_fair(): the child's CPU free first
                 self.wake(parent, self.clock[task])
         super()._reap()
 
@@ -329,9 +456,12 @@ class VirtualTimeScheduler(Scheduler):
         self.owner_sleeps(task)
         Scheduler.wait_for(self, obj, lambda: woken() and self.on_cpu(task))
 
-    def wake(self, task, at: float) -> None:
-        """try_to_wake_up(): ready ``wakeup_ns`` after ``at``."""
-        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"], woken=True)
+    def wake(self, task, at: float, waker=None, sync: bool = False) -> None:
+        """try_to_wake_up() by ``waker`` (the current task unless given;
+        ``sync``: WF_SYNC, the waker is about to sleep): ready ``wakeup_ns``
+        after ``at``."""
+        self.enqueue(task, at + self.costs["sched"]["wakeup_ns"], woken=True,
+                     waker=self.kernel.current if waker is None else waker, sync=sync)
 
     def wait4(self, child) -> None:
         """The current task waits for ``child`` to exit."""

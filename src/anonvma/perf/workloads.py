@@ -165,7 +165,8 @@ class Channel:
         if self.reader is not None:
             task = sched.kernel.current
             sched.charge(task, sched.costs["lock"]["wake_ns"], "try_to_wake_up")
-            sched.wake(self.reader, sched.clock[task])
+            # sock_def_readable(): a sync wakeup, the writer reads next
+            sched.wake(self.reader, sched.clock[task], sync=True)
             self.reader = None
 
     def recv(self, prog: Program, n: int) -> None:

@@ -147,4 +147,6 @@ def _wake_readers(sem: rw_semaphore) -> None:
 
 
 def rwsem_is_locked(sem: rw_semaphore) -> bool:
-    return sem.owner is not None or sem.readers > 0
+    # the lock_is_locked tracepoint as in mutex_is_locked()
+    return sem.owner is not None or sem.readers > 0 or any(
+        probe(sem) for probe in sem.kernel.trace.lock_is_locked.probes)
