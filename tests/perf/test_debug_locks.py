@@ -9,45 +9,12 @@ arch_spin_trylock(): a test-and-set lock)."""
 from __future__ import annotations
 
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_unlock
-from anonvma.kernel.kernel.locking.spinlock import spin_lock, spin_unlock, spinlock_t
-from anonvma.kernel.kernel.sched.core import task_struct
 from anonvma.perf import run_workload
 from anonvma.perf.costs import load_costs
-from anonvma.perf.locks import LockTiming, lock_semantics
-from anonvma.perf.sched import VirtualTimeScheduler
+from anonvma.perf.locks import lock_semantics
 from anonvma.variants import get_variant
 
-US = 1000.0
-
-
-def machine(variant: str, nr_cpus: int, debug_locks: bool = True, cores_per_socket: int = 10):
-    cls = get_variant(variant)
-    kernel = cls()
-    kernel.spawn_init("P0")
-    costs = load_costs()
-    costs["jitter"] = 0
-    costs["topology"]["cores_per_socket"] = cores_per_socket
-    sched = VirtualTimeScheduler(kernel, costs, nr_cpus)
-    timing = LockTiming(kernel, sched, lock_semantics(cls, debug_locks), debug_locks)
-    kernel.sched = sched
-    return kernel, sched, timing
-
-
-def spawn(kernel, sched, fn, name, *args):
-    task = task_struct(kernel.alloc_pid(), name)
-    sched.spawn(task, fn, name, *args)
-    return task
-
-
-def mutex_body(kernel, sched, lock, got, released):
-    def body(name, arrive, hold):
-        sched.charge(kernel.current, arrive, "user")
-        mutex_lock(lock)
-        got[name] = sched.clock[kernel.current]
-        sched.charge(kernel.current, hold, "user")
-        mutex_unlock(lock)
-        released[name] = sched.clock[kernel.current]
-    return body
+from lock_timing import US, machine, mutex_body, spawn, spin_order
 
 
 def test_debug_locks_change_the_spinlock_and_the_mutex_not_the_rwsem():
@@ -60,12 +27,12 @@ def test_debug_mutex_waiter_sleeps_though_the_owner_runs():
     """No mutex_spin_on_owner() under DEBUG_MUTEXES: a waiter whose owner
     runs on another CPU, and whose own CPU has nothing else to run, sleeps
     at once and is woken by the unlock; without debug it would spin."""
-    kernel, sched, _timing = machine("v3.0-rc1", 2)
+    kernel, sched, _timing = machine("v3.0-rc1", 2, debug_locks=True)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     got, released = {}, {}
     body = mutex_body(kernel, sched, lock, got, released)
-    spawn(kernel, sched, body, "O", 0, 20 * US)        # CPU 0
-    spawn(kernel, sched, body, "C", 5 * US, 1 * US)    # CPU 1
+    spawn(kernel, sched, "O", body, "O", 0, 20 * US)        # CPU 0
+    spawn(kernel, sched, "C", body, "C", 5 * US, 1 * US)    # CPU 1
     sched.run()
     assert got["C"] >= released["O"] + sched.costs["sched"]["wakeup_ns"]
     # C's waiting was off its CPU: __mutex_lock_common has only the two
@@ -78,7 +45,7 @@ def test_every_debug_mutex_lock_and_unlock_takes_wait_lock():
     """mutex-null.h: __mutex_fastpath_lock/unlock call the slow path
     always; an uncontended lock and unlock each hold wait_lock for their
     list and count work and the debug checks, and nothing is a fast path."""
-    kernel, sched, _timing = machine("v3.0-rc1", 1)
+    kernel, sched, _timing = machine("v3.0-rc1", 1, debug_locks=True)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     rounds = 5
 
@@ -87,7 +54,7 @@ def test_every_debug_mutex_lock_and_unlock_takes_wait_lock():
             mutex_lock(lock)
             mutex_unlock(lock)
 
-    spawn(kernel, sched, body, "A")
+    spawn(kernel, sched, "A", body, "A")
     sched.run()
     c = sched.costs["lock"]
     hold = c["fast_ns"] + c["wait_lock_ns"] + c["debug_mutex_ns"]
@@ -103,13 +70,13 @@ def test_woken_debug_mutex_waiter_that_lost_the_count_sleeps_again():
     is back gets the mutex (atomic_xchg(&lock->count, -1) == 1), and the
     waiter, still first on the list, finds -1 and sleeps again until the
     newcomer's unlock wakes it a second time."""
-    kernel, sched, timing = machine("v3.0-rc1", 3)
+    kernel, sched, timing = machine("v3.0-rc1", 3, debug_locks=True)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     got, released = {}, {}
     body = mutex_body(kernel, sched, lock, got, released)
-    spawn(kernel, sched, body, "S", 1 * US, 1 * US)     # CPU 0: sleeps
-    spawn(kernel, sched, body, "O", 0, 20 * US)         # CPU 1
-    spawn(kernel, sched, body, "N", 21 * US, 30 * US)   # CPU 2: after O's unlock
+    spawn(kernel, sched, "S", body, "S", 1 * US, 1 * US)     # CPU 0: sleeps
+    spawn(kernel, sched, "O", body, "O", 0, 20 * US)         # CPU 1
+    spawn(kernel, sched, "N", body, "N", 21 * US, 30 * US)   # CPU 2: after O's unlock
     sched.run()
     wakeup = sched.costs["sched"]["wakeup_ns"]
     assert sorted(got, key=got.get) == ["O", "N", "S"]
@@ -121,24 +88,12 @@ def test_woken_debug_mutex_waiter_that_lost_the_count_sleeps_again():
     assert timing.stat.contentions == 1
 
 
-def spin_order(debug_locks: bool) -> tuple[list, dict]:
+def debug_spin_order(debug_locks: bool) -> tuple[list, dict]:
     # two CPUs a socket: O on CPU 0 and B on CPU 1 share socket 0, A's CPU 2
     # is one hop away
     kernel, sched, _timing = machine("v2.6.39", 3, debug_locks, cores_per_socket=2)
-    lock = spinlock_t(kernel, kernel.anon_vma_lock_key)
-    order = []
-
-    def body(name, arrive, hold):
-        sched.charge(kernel.current, arrive, "user")
-        spin_lock(lock)
-        order.append(name)
-        sched.charge(kernel.current, hold, "user")
-        spin_unlock(lock)
-
-    spawn(kernel, sched, body, "O", 0, 20 * US)
-    spawn(kernel, sched, body, "B", 2 * US, 1 * US)
-    spawn(kernel, sched, body, "A", 1 * US, 1 * US)
-    sched.run()
+    order = spin_order(kernel, sched, (("O", 0, 20 * US), ("B", 2 * US, 1 * US),
+                                       ("A", 1 * US, 1 * US)))
     return order, sched.cpu_time
 
 
@@ -146,8 +101,8 @@ def test_debug_spinlock_grants_no_fifo_order():
     """The ticket lock serves A, which came first; the debug spinlock's
     arch_spin_trylock() loop goes to whichever spinner's cmpxchg gets the
     line first after the release, here B, on the releaser's socket."""
-    ticket, _ = spin_order(False)
-    debug, cpu_time = spin_order(True)
+    ticket, _ = debug_spin_order(False)
+    debug, cpu_time = debug_spin_order(True)
     assert ticket == ["O", "A", "B"]
     assert debug == ["O", "B", "A"]
     # both spun the whole wait on their CPUs, in do_raw_spin_lock

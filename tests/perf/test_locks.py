@@ -10,33 +10,10 @@ import pytest
 
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_is_locked, mutex_lock, mutex_unlock
 from anonvma.kernel.kernel.locking.rwsem import down_write, rw_semaphore, up_write
-from anonvma.kernel.kernel.locking.spinlock import spin_lock, spin_unlock, spinlock_t
-from anonvma.kernel.kernel.sched.core import task_struct
-from anonvma.perf.costs import load_costs
-from anonvma.perf.locks import LockTiming, lock_semantics
-from anonvma.perf.sched import VirtualTimeScheduler
+from anonvma.perf.locks import lock_semantics
 from anonvma.variants import get_variant
 
-US = 1000.0
-
-
-def machine(variant: str, nr_cpus: int):
-    cls = get_variant(variant)
-    kernel = cls()
-    kernel.spawn_init("P0")
-    costs = load_costs()
-    costs["jitter"] = 0
-    sched = VirtualTimeScheduler(kernel, costs, nr_cpus)
-    timing = LockTiming(kernel, sched, lock_semantics(cls))
-    kernel.sched = sched
-    return kernel, sched, timing
-
-
-def spawn(kernel, sched, name, fn, *args):
-    task = task_struct(kernel.alloc_pid(), name)
-    sched.spawn(task, fn, *args)
-    return task
-
+from lock_timing import US, machine, mutex_body, spawn, spin_order
 
 def test_semantics_follow_the_eras():
     assert [lock_semantics(get_variant(v)) for v in
@@ -46,22 +23,9 @@ def test_semantics_follow_the_eras():
 
 def test_ticket_spinlock_serves_waiters_in_arrival_order():
     kernel, sched, timing = machine("v2.6.39", 4)
-    lock = spinlock_t(kernel, kernel.anon_vma_lock_key)
-    order = []
-
-    def body(name, arrive, hold):
-        sched.charge(kernel.current, arrive, "user")
-        spin_lock(lock)
-        order.append(name)
-        sched.charge(kernel.current, hold, "user")
-        spin_unlock(lock)
-
     # pids in one order, arrivals in another
-    spawn(kernel, sched, "O", body, "O", 0, 20 * US)
-    spawn(kernel, sched, "A", body, "A", 3 * US, 1 * US)
-    spawn(kernel, sched, "B", body, "B", 1 * US, 1 * US)
-    spawn(kernel, sched, "C", body, "C", 2 * US, 1 * US)
-    sched.run()
+    order = spin_order(kernel, sched, (("O", 0, 20 * US), ("A", 3 * US, 1 * US),
+                                       ("B", 1 * US, 1 * US), ("C", 2 * US, 1 * US)))
     assert order == ["O", "B", "C", "A"]
     assert timing.stat.contentions == 3
     # the waiters spun: their whole wait is CPU time in do_raw_spin_lock
@@ -105,15 +69,7 @@ def test_mutex_unlock_with_a_sleeper_holds_wait_lock_across_the_wakeup():
     kernel, sched, _timing = machine("v3.0-rc1", 4)
     lock = mutex(kernel, kernel.anon_vma_mutex_key)
     got, released = {}, {}
-
-    def body(name, arrive, hold):
-        sched.charge(kernel.current, arrive, "user")
-        mutex_lock(lock)
-        got[name] = sched.clock[kernel.current]
-        sched.charge(kernel.current, hold, "user")
-        mutex_unlock(lock)
-        released[name] = sched.clock[kernel.current]
-
+    body = mutex_body(kernel, sched, lock, got, released)
     spawn(kernel, sched, "S", body, "S", 1 * US, 1 * US)       # CPU 0: sleeps
     spawn(kernel, sched, "O", body, "O", 0, 20 * US)           # CPU 1
     spawn(kernel, sched, "C", body, "C", 5 * US, 0.05 * US)    # CPU 2: spins
