@@ -5,6 +5,7 @@ instance; and the command line's refusals, before any tracefs work."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from anonvma.oracle import build, run_on_kernel
 from anonvma.oracle.harness import PR_SET_CHILD_SUBREAPER, SCENARIO_PATH
-from anonvma.oracle.tracefs import STATE_DIR
+from anonvma.oracle.tracefs import STATE_DIR, _write_json
 from test_oracle import SHARED, TRACEFS, expected, live, tracefs_state
 
 A_FORK_ONCE = SHARED / "a_fork_once.scn"
@@ -258,3 +259,35 @@ def test_a_killed_sessions_swap_file_is_swapped_off_by_the_next(capfd):
     assert run.events == expected(A_FORK_ONCE)[0]
     assert path not in _swaps() and not Path(path).exists()
     assert f"swapped off and removed {path}" in capfd.readouterr().err
+
+
+class _Signalled(Exception):
+    pass
+
+
+def test_a_signal_during_a_record_write_leaves_no_tmp(tmp_path, monkeypatch):
+    """A session's record is written to a .tmp and renamed over the record;
+    a SIGTERM whose handler raises, arriving between the two, must wait for
+    the rename, or the .tmp outlives the session that cleans up its record
+    (seen as a stray session-*.tmp after an interrupted oracle run)."""
+    def raise_(signum, frame):
+        raise _Signalled
+
+    real_write_text = Path.write_text
+
+    def write_then_signal(self, text):
+        n = real_write_text(self, text)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return n
+
+    old = signal.signal(signal.SIGTERM, raise_)
+    record = tmp_path / "session-1-0.json"
+    try:
+        monkeypatch.setattr(Path, "write_text", write_then_signal)
+        with pytest.raises(_Signalled):
+            _write_json(record, {"pid": 1})
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGTERM, old)
+    assert json.loads(record.read_text()) == {"pid": 1}
+    assert list(tmp_path.glob("*.tmp")) == []

@@ -175,9 +175,12 @@ def _state_lock():
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    # signals held back: a handler raising between the write and the
+    # rename would leave the .tmp behind a session that otherwise cleans up
+    with signals_deferred():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
 
 
 def _records() -> list[tuple[Path, dict]]:
