@@ -99,6 +99,10 @@ def test_perf_command_rejects_bad_input(tmp_path, capsys):
     bad.write_text('{"lock": {"fast_ns": -1}}')
     assert main(["perf", "exim", "--costs", str(bad)]) == 2
     assert f"{bad}:1: 'lock.fast_ns' must be a number >= 0" in capsys.readouterr().err
+    bad.write_text('{"sched": {"placement": "wake_affine"}}')
+    assert main(["perf", "exim", "--costs", str(bad)]) == 2
+    assert (f"{bad}:1: 'sched.placement' must be one of select_task_rq_fair, idle-longest, "
+            "not 'wake_affine'") in capsys.readouterr().err
     bad.write_text('{\n"lock": }')
     assert main(["perf", "exim", "--costs", str(bad)]) == 2
     assert f"{bad}:2: not JSON" in capsys.readouterr().err

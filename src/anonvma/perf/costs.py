@@ -17,6 +17,15 @@ class CostsError(Exception):
     """A costs file that cannot be used; the message names the file."""
 
 
+# The keys whose value is one of a few names, and those names.
+CHOICES = {
+    # where a new or woken task goes: the 3.0 scheduler's
+    # select_task_rq_fair(), or the CPU idle longest (else the shortest run
+    # queue), whatever the task last ran on
+    "sched.placement": ("select_task_rq_fair", "idle-longest"),
+}
+
+
 def default_costs() -> dict:
     return json.loads(resources.files(__package__).joinpath("costs.json").read_text())
 
@@ -42,9 +51,9 @@ def _merge(base: dict, over: dict, path: str, where) -> None:
                                  "[residency_ns, exit_latency_ns] pairs")
             base[key] = value
         elif isinstance(base[key], str):
-            # a choice among names (sched.placement); the user of the key checks it
-            if not isinstance(value, str):
-                raise CostsError(f"{where(key)}: '{name}' must be a string, not {value!r}")
+            if value not in CHOICES[name]:
+                raise CostsError(f"{where(key)}: '{name}' must be one of "
+                                 f"{', '.join(CHOICES[name])}, not {value!r}")
             base[key] = value
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             base[key] = value

@@ -49,6 +49,7 @@ import greenlet
 
 from ..explore.scheduler import Scheduler, _idle, ret_from_fork
 from ..kernel.kernel.sched.core import TASK_DEAD
+from .costs import CHOICES
 
 
 class cpu_struct:
@@ -87,10 +88,8 @@ class EarliestVirtualTime:
 # need_resched is set gives up its CPU.
 PREEMPT_MODELS = ("voluntary", "full")
 
-# Where a new or woken task goes (costs "sched.placement"): the 3.0
-# scheduler's select_task_rq_fair(), or the CPU idle longest (else the
-# shortest run queue), whatever the task last ran on.
-PLACEMENTS = ("select_task_rq_fair", "idle-longest")
+# Where a new or woken task goes (costs "sched.placement").
+PLACEMENTS = CHOICES["sched.placement"]
 
 
 class VirtualTimeScheduler(Scheduler):

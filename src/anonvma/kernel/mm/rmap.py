@@ -28,7 +28,7 @@ from ..include.gfp import GFP_KERNEL, GFP_NOWAIT
 from ..include.mm import PAGE_SHIFT, VM_LOCKED, vma_address, linear_page_index
 from ..kernel.locking.lock import lock_class_key
 from ..kernel.locking.rwsem import (
-    down_read, down_read_trylock, down_write, init_rwsem, rw_semaphore,
+    down_read, down_read_trylock, down_write, init_rwsem, rw_semaphore, rwsem_is_locked,
     up_read, up_write,
 )
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
@@ -132,8 +132,7 @@ class Rmap:
         # the root lock without a reference after seeing this anon_vma: the
         # write lock waits until such a reader has left.
         self.might_sleep()
-        rwsem = av.root.rwsem
-        if rwsem.owner is not None or rwsem.readers:      # rwsem_is_locked(), inline
+        if rwsem_is_locked(av.root.rwsem):
             self.anon_vma_lock_write(av)
             self.anon_vma_unlock_write(av)
         self.kmem_cache_free(self.anon_vma_cachep, av)

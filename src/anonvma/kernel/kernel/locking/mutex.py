@@ -28,5 +28,7 @@ def mutex_is_locked(lock: mutex) -> bool:
     # A timing layer that keeps the lock's state in virtual time may find it
     # held at the caller's time where the model's lock is already free
     # (the lock_is_locked tracepoint); nobody listening, one truth test.
-    return lock.owner is not None or any(
-        probe(lock) for probe in lock.kernel.trace.lock_is_locked.probes)
+    if lock.owner is not None:
+        return True
+    probes = lock.kernel.trace.lock_is_locked.probes
+    return bool(probes) and any(probe(lock) for probe in probes)

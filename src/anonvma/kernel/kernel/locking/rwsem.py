@@ -148,5 +148,7 @@ def _wake_readers(sem: rw_semaphore) -> None:
 
 def rwsem_is_locked(sem: rw_semaphore) -> bool:
     # the lock_is_locked tracepoint as in mutex_is_locked()
-    return sem.owner is not None or sem.readers > 0 or any(
-        probe(sem) for probe in sem.kernel.trace.lock_is_locked.probes)
+    if sem.owner is not None or sem.readers > 0:
+        return True
+    probes = sem.kernel.trace.lock_is_locked.probes
+    return bool(probes) and any(probe(sem) for probe in probes)
