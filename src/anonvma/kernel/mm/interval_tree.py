@@ -152,16 +152,15 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     vma = node.vma
     start = vma.vm_pgoff
     last = start + ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT) - 1
-    root.nr_inserts += 1
+    nr_inserts = root.nr_inserts = root.nr_inserts + 1
     # The priority is Knuth's multiplicative hash of the insert counter: an
     # odd multiplier makes it a bijection on 32 bits, so consecutive counters
     # get distinct, well-spread priorities, at a fraction of the cost of a
     # 64-bit mixer in Python.
-    priority = node.rb_priority = (root.nr_inserts * 2654435761) & 0xFFFFFFFF
+    priority = node.rb_priority = (nr_inserts * 2654435761) & 0xFFFFFFFF
     node.rb = root
     node.cached_vma_start = start
-    node.cached_vma_last = last
-    node.rb_subtree_last = last
+    node.cached_vma_last = node.rb_subtree_last = last
     node.rb_left = node.rb_right = None
     cur = root.rb_node
     if cur is None:
@@ -172,34 +171,32 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
         return
 
     # Descend as INTERVAL_TREE_DEFINE's insert does: widen subtree_last on the
-    # way down, go right on equal starts (so ties keep insertion order).
-    parent = None
+    # way down, go right on equal starts (so ties keep insertion order), and
+    # link the node where the descent falls off the tree.
     leftmost = True
-    go_left = False
-    while cur is not None:
+    while True:
         if cur.rb_subtree_last < last:
             cur.rb_subtree_last = last
-        parent = cur
-        go_left = start < cur.cached_vma_start
-        if go_left:
-            cur = cur.rb_left
+        if start < cur.cached_vma_start:
+            child = cur.rb_left
+            if child is None:
+                cur.rb_left = node
+                break
         else:
-            cur = cur.rb_right
             leftmost = False
-    node.rb_parent = parent
-    if parent is None:
-        root.rb_node = node
-    elif go_left:
-        parent.rb_left = node
-    else:
-        parent.rb_right = node
+            child = cur.rb_right
+            if child is None:
+                cur.rb_right = node
+                break
+        cur = child
+    node.rb_parent = cur
     if leftmost:
         root.rb_leftmost = node
 
     # Restore heap order on priorities (the treap's stand-in for rebalancing).
-    while parent is not None and parent.rb_priority < priority:
+    while cur is not None and cur.rb_priority < priority:
         _rotate_up(node, root)
-        parent = node.rb_parent
+        cur = node.rb_parent
 
 
 def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:

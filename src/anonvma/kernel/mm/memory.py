@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..include.gfp import GFP_HIGHUSER_MOVABLE
 from ..kernel.locking.spinlock import spin_lock, spin_unlock
-from ..include.mm import PAGE_SHIFT, VM_UFFD_MISSING, VM_WRITE
+from ..include.mm import PAGE_SHIFT, PAGE_SIZE, VM_UFFD_MISSING, VM_WRITE
 from .mm_types import PTE_MARKER_GUARD, pte_marker, pte_t, swp_pte_t
 
 # vm_fault_t (include/linux/mm_types.h)
@@ -24,12 +24,13 @@ def pte_range(mm, start: int, end: int):
     """The (vpn, pte) pairs of [start, end), walking whichever is smaller:
     the range or the populated page table.  A caller may change the page
     table while it walks them."""
+    if end - start == PAGE_SIZE:
+        # The most common range, one page, without building a list.
+        first = start >> PAGE_SHIFT
+        pte = mm.pgd.get(first)
+        return () if pte is None else ((first, pte),)
     first, last = start >> PAGE_SHIFT, end >> PAGE_SHIFT
     pgd = mm.pgd
-    if last - first == 1:
-        # The most common range, one page, without building a list.
-        pte = pgd.get(first)
-        return () if pte is None else ((first, pte),)
     if last - first <= len(pgd):
         return [(vpn, pgd[vpn]) for vpn in range(first, last) if vpn in pgd]
     return sorted((vpn, pte) for vpn, pte in pgd.items() if first <= vpn < last)

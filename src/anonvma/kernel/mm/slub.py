@@ -36,8 +36,7 @@ class kmem_cache:
     freelist holds every object of the slabs that is not live."""
 
     __slots__ = ("name", "object_type", "object_size", "flags", "ctor", "objs_per_slab",
-                 "nr_slabs", "freelist", "discard_at", "nr_allocated", "nr_freed", "live",
-                 "discarded")
+                 "nr_slabs", "freelist", "discard_at", "nr_freed", "live", "discarded")
 
     def __init__(self, name: str, object_type, object_size: int, flags: int, ctor):
         self.name = name
@@ -54,12 +53,17 @@ class kmem_cache:
         # Objects of slabs given back to the zone: what the cache's next
         # new slab is made of
         self.discarded: list = []
-        self.nr_allocated = 0
         self.nr_freed = 0
         # Objects handed out and not freed: what /sys/kernel/slab/*/objects
         # counts, and what leak and invariant checks walk.  A dict, so that
         # walks go in allocation order, the same in every run.
         self.live: dict = {}
+
+    @property
+    def nr_allocated(self) -> int:
+        """Every allocation is either still live or was freed: one counter
+        fewer to keep on the allocation path."""
+        return self.nr_freed + len(self.live)
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name}>"
@@ -77,25 +81,25 @@ class Slub:
     def kmem_cache_alloc(self, s: kmem_cache, gfpflags: int):
         # slab_pre_alloc_hook(): might_alloc() first, then failslab.
         self.might_alloc(gfpflags)
-        if self.failslab is not None and self.should_failslab(s, gfpflags):
-            obj = None
-        elif s.freelist or self.new_slab(s, gfpflags):
-            # Every free object of the cache's slabs is on the freelist, so
-            # an empty one means the slabs are full.
-            obj = s.freelist.pop()
+        freelist = s.freelist
+        # Every free object of the cache's slabs is on the freelist, so an
+        # empty one means the slabs are full.
+        if (self.failslab is None or not self.should_failslab(s, gfpflags)) \
+                and (freelist or self.new_slab(s, gfpflags)):
+            obj = freelist.pop()
             obj.freed = False
-            s.nr_allocated += 1
             s.live[obj] = None
-        else:
-            obj = None
-        if obj is None:
-            tp = self.trace.slab_out_of_memory
+            tp = self.trace.kmem_cache_alloc
             if tp.probes:
-                tp(sys._getframe(1), s, gfpflags)
+                tp(sys._getframe(1), obj, s, gfpflags)
+            return obj
+        tp = self.trace.slab_out_of_memory
+        if tp.probes:
+            tp(sys._getframe(1), s, gfpflags)
         tp = self.trace.kmem_cache_alloc
         if tp.probes:
-            tp(sys._getframe(1), obj, s, gfpflags)
-        return obj
+            tp(sys._getframe(1), None, s, gfpflags)
+        return None
 
     def new_slab(self, s: kmem_cache, gfpflags: int) -> bool:
         """A new slab page, allocated with the caller's GFP flags: this is
