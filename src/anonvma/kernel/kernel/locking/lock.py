@@ -108,8 +108,10 @@ class Lock:
     def _lock(self, subclass: int, depth: int) -> None:
         """``depth``: how far up the stack from here the lock's user is."""
         kernel = self.kernel
-        for probe in kernel.trace.lock_acquire.probes:
-            probe(self, subclass, 0, 0, _getframe(depth).f_code)
+        probes = kernel.trace.lock_acquire.probes
+        if probes:                  # the static key: no loop, no iterator
+            for probe in probes:
+                probe(self, subclass, 0, 0, _getframe(depth).f_code)
         if self.owner is None:
             self.owner = kernel.current
         else:
@@ -127,8 +129,10 @@ class Lock:
     def _unlock(self) -> None:
         """Release; the first waiter (FIFO: the MCS queue head of a spinlock,
         __mutex_unlock_slowpath's handoff for a mutex) gets the lock."""
-        for probe in self.kernel.trace.lock_release.probes:
-            probe(self, None)
+        probes = self.kernel.trace.lock_release.probes
+        if probes:
+            for probe in probes:
+                probe(self, None)
         if self.wait_list:
             waiter = self.wait_list.pop(0)
             self.owner = waiter.task

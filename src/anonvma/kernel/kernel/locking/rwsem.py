@@ -90,8 +90,10 @@ def up_read(sem: rw_semaphore) -> None:
 def down_write(sem: rw_semaphore, subclass: int = 0) -> None:
     kernel = sem.kernel
     kernel.might_sleep()
-    for probe in kernel.trace.lock_acquire.probes:
-        probe(sem, subclass, 0, 0, _getframe(1).f_code)
+    probes = kernel.trace.lock_acquire.probes
+    if probes:                      # the static key: no loop, no iterator
+        for probe in probes:
+            probe(sem, subclass, 0, 0, _getframe(1).f_code)
     if sem.owner is None and not sem.readers:
         sem.owner = kernel.current
     else:
@@ -116,8 +118,10 @@ def down_write_trylock(sem: rw_semaphore) -> bool:
 
 
 def up_write(sem: rw_semaphore) -> None:
-    for probe in sem.kernel.trace.lock_release.probes:
-        probe(sem, None)
+    probes = sem.kernel.trace.lock_release.probes
+    if probes:
+        for probe in probes:
+            probe(sem, None)
     sem.owner = None
     if sem.wait_list:
         rwsem_mark_wake(sem)
@@ -151,4 +155,6 @@ def rwsem_is_locked(sem: rw_semaphore) -> bool:
     if sem.owner is not None or sem.readers > 0:
         return True
     probes = sem.kernel.trace.lock_is_locked.probes
-    return bool(probes) and any(probe(sem) for probe in probes)
+    if not probes:
+        return False
+    return any(probe(sem) for probe in probes)
