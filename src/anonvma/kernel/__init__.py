@@ -37,7 +37,7 @@ from .mm.mmap_lock import MmapLock
 from .mm.mprotect import Mprotect
 from .mm.mremap import Mremap
 from .mm.mseal import Mseal
-from .mm.page_alloc import DEFAULT_PAGES, PageAlloc, zone
+from .mm.page_alloc import DEFAULT_PAGES, PageAlloc
 from .mm.rmap import Rmap
 from .mm.slub import Slub
 from .mm.swap import Swap
@@ -105,7 +105,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.last_pid = 0
         self.next_pfn = 0
         self.nr_folios = 0
-        self.zone = zone(memory)
+        self.page_alloc_init(memory)
         self.swap_init(swap)
         self.mmap_lock_key = lock_class_key("&mm->mmap_lock")
         self.page_table_lock_key = lock_class_key("&mm->page_table_lock")

@@ -34,8 +34,8 @@ def test_an_era_with_its_own_reclaim_annotation_always_gets_the_calls():
     calls.clear()                           # what booting allocated
     k.might_alloc(GFP_KERNEL)
     assert calls == [("acquire", GFP_KERNEL)]
-    assert Linux.fs_reclaim_lockdep_map and not Patched.fs_reclaim_lockdep_map
+    assert Linux().fs_reclaim_lockdep_map and not k.fs_reclaim_lockdep_map
     # 2011's lockdep (3.0 to 4.13) has its own annotation
-    assert not get_variant("v3.0").fs_reclaim_lockdep_map
-    assert not get_variant("v4.0").fs_reclaim_lockdep_map
-    assert get_variant("v5.19").fs_reclaim_lockdep_map
+    assert not get_variant("v3.0")().fs_reclaim_lockdep_map
+    assert not get_variant("v4.0")().fs_reclaim_lockdep_map
+    assert get_variant("v5.19")().fs_reclaim_lockdep_map

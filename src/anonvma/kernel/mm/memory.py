@@ -262,11 +262,11 @@ class Memory:
             return 0
         dst_pgd = dst_vma.vm_mm.pgd
         for vpn, pte in pte_range(src_vma.vm_mm, src_vma.vm_start, src_vma.vm_end):
-            if pte.marker:
-                # copy_pte_marker(): a guard marker always goes with the child
-                dst_pgd[vpn] = pte_marker(pte.marker)
-                continue
             if not pte.present:
+                if pte.marker:
+                    # copy_pte_marker(): a guard marker always goes with the child
+                    dst_pgd[vpn] = pte_marker(pte.marker)
+                    continue
                 # copy_nonpresent_pte(): both now share the slot, neither
                 # owns the page exclusively
                 self.swap_duplicate(pte)
@@ -291,14 +291,15 @@ class Memory:
         pgd = mm.pgd
         spin_lock(mm.page_table_lock)
         for vpn, pte in pte_range(mm, start, end):
-            if pte.marker:
-                if drop_markers:
-                    del pgd[vpn]
-                continue
-            del pgd[vpn]
             if not pte.present:
+                if pte.marker:
+                    if drop_markers:
+                        del pgd[vpn]
+                    continue
+                del pgd[vpn]
                 self.free_swap_and_cache(pte)
                 continue
+            del pgd[vpn]
             folio = pte.folio
             if folio is self.zero_folio:
                 continue

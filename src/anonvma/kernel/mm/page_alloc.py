@@ -94,14 +94,17 @@ class zone:
 
 class PageAlloc:
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # Whether the class annotates reclaim with this file's
+    def page_alloc_init(self, memory: int) -> None:
+        self.zone = zone(memory)
+        # Whether this kernel annotates reclaim with this file's
         # fs_reclaim_acquire/release, which fire nothing but lock_acquire and
         # lock_release; an era with annotations of its own (2011's lockdep)
-        # says False, and its might_alloc() always calls them.
-        cls.fs_reclaim_lockdep_map = (cls.fs_reclaim_acquire is PageAlloc.fs_reclaim_acquire
-                                      and cls.fs_reclaim_release is PageAlloc.fs_reclaim_release)
+        # has False, and its might_alloc() always calls them.  An attribute
+        # of the kernel, not of its class: every allocation reads it, and
+        # CPython specialises that read for an instance attribute only.
+        cls = type(self)
+        self.fs_reclaim_lockdep_map = (cls.fs_reclaim_acquire is PageAlloc.fs_reclaim_acquire
+                                       and cls.fs_reclaim_release is PageAlloc.fs_reclaim_release)
 
     def might_alloc(self, gfp_mask: int) -> None:
         # Every allocation passes here.  With nobody on lock_acquire and
