@@ -161,7 +161,8 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     node.rb = root
     node.cached_vma_start = start
     node.cached_vma_last = node.rb_subtree_last = last
-    node.rb_left = node.rb_right = None
+    # rb_link_node() clears the children; an AVC in no tree has none already
+    # (a new one, and one removed: remove clears them), so no write here.
     cur = root.rb_node
     if cur is None:
         # The first AVC of an anon_vma (a fork's or a fault's new one, half
