@@ -5,8 +5,9 @@ SLAB_TYPESAFE_BY_RCU cache's only after a grace period (rcu_free_slab())."""
 from __future__ import annotations
 
 from anonvma.kernel import Linux
-from anonvma.kernel.include.gfp import GFP_KERNEL
+from anonvma.kernel.include.gfp import GFP_KERNEL, GFP_NOWAIT
 from anonvma.kernel.kernel.locking.rwsem import down_write
+from anonvma.kernel.mm.failslab import failslab
 from anonvma.kernel.mm.mm_types import anon_vma_chain
 from anonvma.kernel.mm.slub import MIN_PARTIAL, SLAB_TYPESAFE_BY_RCU
 from anonvma.scenario import parse
@@ -126,6 +127,25 @@ def test_a_new_slab_constructs_all_its_objects_and_the_freelist_holds_every_free
     for obj in objs:
         k.kmem_cache_free(s, obj)
     assert len(s.freelist) == s.nr_slabs * s.objs_per_slab
+
+
+def test_the_counters_count_every_allocation_and_free_and_no_failed_allocation():
+    """/sys/kernel/slab's alloc and free totals: a reused object counts
+    again, a failed allocation not at all."""
+    k = Linux()
+    k.spawn_init("P0")
+    s = k.kmem_cache_create("test", anon_vma_chain, 64)
+    objs = [k.kmem_cache_alloc(s, GFP_KERNEL) for _ in range(3)]
+    k.kmem_cache_free(s, objs.pop())
+    objs.append(k.kmem_cache_alloc(s, GFP_KERNEL))      # the freed object again
+    assert (s.nr_allocated, s.nr_freed) == (4, 1)
+    k.failslab = failslab()
+    k.failslab.attr.probability, k.failslab.attr.verbose = 100, 0
+    assert k.kmem_cache_alloc(s, GFP_NOWAIT) is None
+    assert (s.nr_allocated, s.nr_freed) == (4, 1)
+    for obj in objs:
+        k.kmem_cache_free(s, obj)
+    assert (s.nr_allocated, s.nr_freed) == (4, 4) and not s.live
 
 
 def test_the_constructor_initialises_a_reused_anon_vma_rwsem_in_place():
