@@ -1,5 +1,5 @@
 """The C-state an idle CPU sleeps in: the 3.x menu governor
-(drivers/cpuidle/governors/menu.c, 3.0-3.12) over intel_idle's Nehalem
+(drivers/cpuidle/governors/menu.c as of 3.0) over intel_idle's Nehalem
 table (C1 3 us / 6 us residency, C1E 10 / 20, C3 20 / 80, C6 200 / 800).
 The expected states are worked out by hand from menu_select(),
 performance_multiplier(), detect_repeating_patterns() and menu_update()."""
@@ -39,6 +39,23 @@ def test_a_repeating_pattern_of_short_idles_is_predicted():
         dev.update(1000, 3, 3, 50)
     # avg 50 us, variance 0: predicted 50; C1E's 10 * 11 = 110 > 50, C1's 33 fits
     assert dev.select(CSTATES, 1000, 1)[:2] == (1, 3)
+
+
+def test_the_c1_it_falls_back_to_costs_its_exit_but_counts_none_in_its_learning():
+    dev = menu_device()
+    # idle 4 us from 10 us before the tick: predicted 10; C1's 3 * 11 = 33 > 10,
+    # so no state qualifies and menu_select() keeps C1 with data->exit_us 0:
+    # the task pays C1's 3 us, menu_update() learns from all 4 us of the
+    # 10-100 us bucket: 8192 * 7/8 + 1024 * 4/10
+    assert menu_exit_ns(dev, CSTATES, TICK, 990_000, 994_000, 1) == 3_000
+    assert dev.correction_factor[1] == 8192 * 7 / 8 + 1024 * 4 / 10
+
+
+def test_a_short_idle_the_governor_did_not_foresee_pays_the_state_it_chose():
+    # 1000 us to the tick, 1 task at the last tick: C3; the oracle knows the
+    # idle lasts 4 us and charges nothing
+    assert menu_exit_ns(menu_device(), CSTATES, TICK, 0, 4_000, 1) == 20_000
+    assert oracle_exit_ns(CSTATES, 4_000) == 0
 
 
 def test_a_timer_due_within_5_us_polls():

@@ -3,8 +3,9 @@ task pays when it gets the CPU (costs ``sched.governor``).
 
 ``oracle``  the deepest state whose target residency the idle time that
             followed covered: a governor that knows the future.
-``menu``    drivers/cpuidle/governors/menu.c as of 3.0-3.12 (the governor
-            of the 3.0 and 3.8 kernels), choosing at each idle entry from
+``menu``    drivers/cpuidle/governors/menu.c as of 3.0 (the governor of
+            the 3.0 kernels; 3.8's picks its typical interval with outliers
+            dropped, get_typical_interval(), not modelled), choosing at each idle entry from
             what it has seen: ``predicted_us`` is the time to the next timer
             event (``expected_us``) times the correction factor of its bucket
             (the measured / expected ratio of the past, decayed by 1/8 a
@@ -85,13 +86,14 @@ class menu_device:
         return predicted_us
 
     def select(self, cstates: list, expected_us: float, nr_running: int) -> tuple:
-        """menu_select(): the state's index (0 POLL, then ``cstates``), its
-        exit latency in us and the bucket it learns into."""
+        """menu_select(): the state's index (0 POLL, then ``cstates``), the
+        exit latency the governor counts (``data->exit_us``: 0 for the C1 it
+        falls back to) and the bucket it learns into."""
         bucket = which_bucket(expected_us)
         multiplier = performance_multiplier(nr_running)
         predicted_us = expected_us * self.correction_factor[bucket] / (RESOLUTION * DECAY)
         predicted_us = self.detect_repeating_patterns(expected_us, predicted_us)
-        index, exit_us = (1, cstates[0][1] / 1000) if expected_us > 5 and cstates else (0, 0.0)
+        index, exit_us = (1 if expected_us > 5 and cstates else 0), 0.0
         for i, (residency_ns, latency_ns) in enumerate(cstates, 1):
             residency_us, latency_us = residency_ns / 1000, latency_ns / 1000
             if residency_us > predicted_us or latency_us * multiplier > predicted_us:
@@ -122,9 +124,9 @@ def menu_exit_ns(dev: menu_device, cstates: list, tick_ns: float, start: float,
     while True:
         next_event = (t // tick_ns + 1) * tick_ns if tick_ns else float("inf")
         expected_us = (next_event - t) / 1000
-        _, exit_us, bucket = dev.select(cstates, expected_us, nr_running)
+        index, exit_us, bucket = dev.select(cstates, expected_us, nr_running)
         stop = min(end, next_event)
         dev.update(expected_us, exit_us, bucket, (stop - t) / 1000)
         if stop >= end:
-            return exit_us * 1000
+            return cstates[index - 1][1] if index else 0.0
         t, nr_running = next_event, 0
