@@ -1,4 +1,4 @@
-"""The C-state an idle CPU sleeps in: the 3.x menu governor
+"""The C-state an idle CPU sleeps in: 3.0's menu governor
 (drivers/cpuidle/governors/menu.c as of 3.0) over intel_idle's Nehalem
 table (C1 3 us / 6 us residency, C1E 10 / 20, C3 20 / 80, C6 200 / 800).
 The expected states are worked out by hand from menu_select(),

@@ -24,7 +24,7 @@ CHOICES = {
     # queue), whatever the task last ran on
     "sched.placement": ("select_task_rq_fair", "idle-longest"),
     # which C-state an idle CPU sleeps in (cpuidle.py): the deepest its idle
-    # time covered, or the 3.x menu governor's choice
+    # time covered, or the choice of 3.0's menu governor
     "sched.governor": ("oracle", "menu"),
 }
 

@@ -3,9 +3,8 @@ task pays when it gets the CPU (costs ``sched.governor``).
 
 ``oracle``  the deepest state whose target residency the idle time that
             followed covered: a governor that knows the future.
-``menu``    drivers/cpuidle/governors/menu.c as of 3.0 (the governor of
-            the 3.0 kernels; 3.8's picks its typical interval with outliers
-            dropped, get_typical_interval(), not modelled), choosing at each idle entry from
+``menu``    drivers/cpuidle/governors/menu.c as 3.0 has it (the governor of
+            the 3.0 kernels; 3.8's is not checked here), choosing at each idle entry from
             what it has seen: ``predicted_us`` is the time to the next timer
             event (``expected_us``) times the correction factor of its bucket
             (the measured / expected ratio of the past, decayed by 1/8 a
