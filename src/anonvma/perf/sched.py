@@ -34,6 +34,8 @@ would return from the resched IPI or timer interrupt into preemptible code
 per-CPU RCU callback kthread (``rcu_kthread``, off by default) takes the CPU
 at the task's first such point past each of its wakeups.  Sleeping (a mutex or rwsem
 waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+An idle CPU that gets a task first pays the exit latency of the C-state
+its cpuidle governor chose (``cpuidle.py``, costs ``sched.governor``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
 kernel's modelled random choices, so the same seed gives the same timeline
