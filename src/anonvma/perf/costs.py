@@ -23,6 +23,9 @@ CHOICES = {
     # select_task_rq_fair(), or the CPU idle longest (else the shortest run
     # queue), whatever the task last ran on
     "sched.placement": ("select_task_rq_fair", "idle-longest"),
+    # which C-state an idle CPU sleeps in (cpuidle.py): the deepest its idle
+    # time covered, or the choice of 3.0's menu governor
+    "sched.governor": ("oracle", "menu"),
 }
 
 

@@ -34,6 +34,8 @@ would return from the resched IPI or timer interrupt into preemptible code
 per-CPU RCU callback kthread (``rcu_kthread``, off by default) takes the CPU
 at the task's first such point past each of its wakeups.  Sleeping (a mutex or rwsem
 waiter, ``wait4``) frees the CPU; spinning keeps it.  CPUs are numbered socket by socket (``topology``).
+An idle CPU that gets a task first pays the exit latency of the C-state
+its cpuidle governor chose (``cpuidle.py``, costs ``sched.governor``).
 
 A seeded ``random.Random`` draws the ±``jitter`` of every charge and the
 kernel's modelled random choices, so the same seed gives the same timeline
@@ -50,13 +52,14 @@ import greenlet
 from ..explore.scheduler import Scheduler, _idle, ret_from_fork
 from ..kernel.kernel.sched.core import TASK_DEAD
 from .costs import CHOICES
+from .cpuidle import menu_device, menu_exit_ns, oracle_exit_ns
 
 
 class cpu_struct:
     """One simulated CPU (the kernel's struct rq, in short)."""
 
     __slots__ = ("cpu", "socket", "curr", "rq", "idle_since", "resched", "rcu_next",
-                 "rcu_until")
+                 "rcu_until", "menu", "load_at", "tick_load")
 
     def __init__(self, cpu: int, socket: int):
         self.cpu = cpu
@@ -67,6 +70,9 @@ class cpu_struct:
         self.resched = False            # TIF_NEED_RESCHED of its task: a wakeup preempts
         self.rcu_next = float("inf")    # the next wakeup of its rcuc kthread
         self.rcu_until = 0.0            # its task is off the CPU until then
+        self.menu = menu_device()       # the menu governor's history (cpuidle.py)
+        self.load_at = 0.0              # when its number of tasks last changed
+        self.tick_load = 0              # its number of tasks at its last tick (cpu_load[0])
 
 
 class EarliestVirtualTime:
@@ -113,6 +119,11 @@ class VirtualTimeScheduler(Scheduler):
         self.placement = costs["sched"]["placement"]
         if self.placement not in PLACEMENTS:
             raise ValueError(f"sched.placement {self.placement!r}: one of {', '.join(PLACEMENTS)}")
+        self.governor = costs["sched"]["governor"]
+        if self.governor not in CHOICES["sched.governor"]:
+            raise ValueError(f"sched.governor {self.governor!r}: one of "
+                             f"{', '.join(CHOICES['sched.governor'])}")
+        self.tick_ns = costs["sched"]["tick_ns"]
         # symbol -> ns of CPU, as perf report attributes samples
         self.cpu_time: dict = defaultdict(float)
         self.children_waited: dict = {}      # child task -> waiting parent
@@ -269,10 +280,12 @@ class VirtualTimeScheduler(Scheduler):
         if cpu.curr is None:
             self._put_on(cpu, task)
         elif woken:
+            self._nr_running_changes(cpu, self.clock[task])
             cpu.rq.insert(0, task)
             cpu.resched = True
             self.resched_curr(cpu.curr)
         else:
+            self._nr_running_changes(cpu, self.clock[task])
             cpu.rq.append(task)
 
     def need_resched(self, task) -> bool:
@@ -283,19 +296,22 @@ class VirtualTimeScheduler(Scheduler):
             cpu.resched or self.clock[task] - self.slice_start[task] >= self.slice_ns)
 
     def _put_on(self, cpu, task) -> None:
-        cpu.curr = task
-        cpu.resched = False
         idle = self.clock[task] - cpu.idle_since
         self.clock[task] = max(self.clock[task], cpu.idle_since)
+        entry_load = cpu.tick_load          # the last tick before it went idle
+        self._nr_running_changes(cpu, self.clock[task])
+        cpu.curr = task
+        cpu.resched = False
         if idle > 0:
-            # cpuidle: the CPU slept in the deepest C-state whose target
-            # residency its idle time covered, and pays that state's exit
-            # latency before the task runs (intel_idle's table for the era's
-            # CPU; an oracle governor).
-            exit_ns = 0
-            for residency_ns, latency_ns in self.costs["sched"]["cstates"]:
-                if idle >= residency_ns:
-                    exit_ns = latency_ns
+            # cpuidle: the CPU slept in the C-state its governor chose
+            # (intel_idle's table for the era's CPU) and pays that state's
+            # exit latency before the task runs
+            cstates = self.costs["sched"]["cstates"]
+            if self.governor == "menu":
+                exit_ns = menu_exit_ns(cpu.menu, cstates, self.tick_ns, cpu.idle_since,
+                                       self.clock[task], entry_load)
+            else:
+                exit_ns = oracle_exit_ns(cstates, idle)
             self.clock[task] += exit_ns
             self.cpu_time["cpuidle exit"] += exit_ns
         self.slice_start[task] = self.clock[task]
@@ -305,10 +321,19 @@ class VirtualTimeScheduler(Scheduler):
                 * self.rcu_period
         self.charge(task, self.costs["sched"]["context_switch_ns"], "schedule")
 
+    def _nr_running_changes(self, cpu, at: float) -> None:
+        """The CPU's task count is about to change at ``at``: if a tick came
+        since its last change, the tick saw the count it has now (the menu
+        governor's cpu_load[0])."""
+        if self.tick_ns and at // self.tick_ns > cpu.load_at // self.tick_ns:
+            cpu.tick_load = self.nr_running(cpu)
+        cpu.load_at = max(cpu.load_at, at)
+
     def leave_cpu(self, task) -> None:
         """``task`` sleeps or is gone: its CPU runs the head of its run
         queue, or goes idle."""
         cpu = self.cpu_of[task]
+        self._nr_running_changes(cpu, self.clock[task])
         cpu.curr = None
         cpu.idle_since = self.clock[task]
         if cpu.rq:
