@@ -52,7 +52,7 @@ import random
 import sys
 import types
 from collections import Counter, deque
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, is_, is_not
 
 from ..kernel.kernel.locking.lockdep import Lockdep, lockdep_map
@@ -165,11 +165,13 @@ class _Restore:
         self.dict_items = [dict(x) for x in self.dicts]
         self.set_items = [list(x) for x in self.sets]
         self.rng_states = [rng.getstate() for rng in self.rngs]
+        # 0, 1, 2...: made once, an iteration over them makes no int
+        self.positions = list(range(max([len(self.instances), *(len(g[2]) for g in self.slots)])))
 
     def __call__(self) -> None:
         setattr_ = object.__setattr__       # past a watching class's __setattr__
         instances, classes = self.instances, self.classes
-        for i in compress(count(), map(is_not, map(type, instances), classes)):
+        for i in compress(self.positions, map(is_not, map(type, instances), classes)):
             setattr_(instances[i], "__class__", classes[i])
         for objs, names, flat, read in self.slots:
             n = len(names)
@@ -177,9 +179,9 @@ class _Restore:
                 now = read(objs)
             except AttributeError:      # a run deleted a slot
                 now = ()
-            changed = (compress(count(), map(is_not, now, flat)) if len(now) == len(flat)
-                       else range(len(flat)))
-            for i in changed:
+            # the positions holding another object than they did (all, if a slot is gone)
+            for i in (compress(self.positions, map(is_not, now, flat)) if len(now) == len(flat)
+                      else range(len(flat))):
                 setattr_(objs[i // n], names[i % n], flat[i])
         for obj, names, values in self.unset:
             for name, value in zip(names, values):
