@@ -156,33 +156,39 @@ class _Restore:
                     group[1].append(obj)
                     group[2].extend(values)
         self.classes = [type(obj) for obj in self.instances]
-        # (objects, names, their values in one flat list, how to read them now)
-        self.slots = [(group_objs, names, flat, _referents)
-                      for names, group_objs, flat in together.values()]
-        self.slots += [(group_objs, names, flat, _getter(names))
-                       for names, group_objs, flat in one_by_one.values()]
+        # (objects, then for each of their slots, in one flat list each: its
+        # object, its name, its value; how to read those values now)
+        self.slots = []
+        for groups, read in ((together, _referents), (one_by_one, None)):
+            for names, group_objs, flat in groups.values():
+                self.slots.append((group_objs, [obj for obj in group_objs for _ in names],
+                                   list(names) * len(group_objs), flat, read or _getter(names)))
         self.list_items = [list(x) for x in self.lists]
         self.dict_items = [dict(x) for x in self.dicts]
         self.set_items = [list(x) for x in self.sets]
         self.rng_states = [rng.getstate() for rng in self.rngs]
         # 0, 1, 2...: made once, an iteration over them makes no int
-        self.positions = list(range(max([len(self.instances), *(len(g[2]) for g in self.slots)])))
+        self.positions = list(range(max([len(self.instances), *(len(g[3]) for g in self.slots)])))
 
     def __call__(self) -> None:
         setattr_ = object.__setattr__       # past a watching class's __setattr__
-        instances, classes = self.instances, self.classes
-        for i in compress(self.positions, map(is_not, map(type, instances), classes)):
-            setattr_(instances[i], "__class__", classes[i])
-        for objs, names, flat, read in self.slots:
-            n = len(names)
+        positions = self.positions
+        changed = list(compress(positions, map(is_not, map(type, self.instances), self.classes)))
+        if changed:
+            deque(map(setattr_, map(self.instances.__getitem__, changed), repeat("__class__"),
+                      map(self.classes.__getitem__, changed)), 0)
+        for objs, owners, names, flat, read in self.slots:
             try:
                 now = read(objs)
             except AttributeError:      # a run deleted a slot
                 now = ()
-            # the positions holding another object than they did (all, if a slot is gone)
-            for i in (compress(self.positions, map(is_not, now, flat)) if len(now) == len(flat)
-                      else range(len(flat))):
-                setattr_(objs[i // n], names[i % n], flat[i])
+            if len(now) == len(flat):   # the slots holding another object than they did
+                changed = list(compress(positions, map(is_not, now, flat)))
+                if changed:
+                    deque(map(setattr_, map(owners.__getitem__, changed),
+                              map(names.__getitem__, changed), map(flat.__getitem__, changed)), 0)
+            else:                       # ... or all of them
+                deque(map(setattr_, owners, names, flat), 0)
         for obj, names, values in self.unset:
             for name, value in zip(names, values):
                 if value is not _UNSET:
