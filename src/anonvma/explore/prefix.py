@@ -78,10 +78,11 @@ class _Unrestorable(Exception):
     """An object whose state ``_Restore`` cannot put back."""
 
 
-def _traversed(cls) -> tuple:
+def _traversed(cls) -> tuple | None:
     """The slots of ``cls`` in the order the collector's traversal of an
     instance visits them (CPython's subtype_traverse: each class's own slots
-    by name, the class's, then its base's...), then the class itself."""
+    by name, then its base's...), then the class itself; None if an
+    instance with a distinct object in every slot does not show them so."""
     names = []
     for base in cls.__mro__:
         if base is object:
@@ -91,6 +92,16 @@ def _traversed(cls) -> tuple:
         names += sorted(f"_{base.__name__.lstrip('_')}{name}"
                         if name.startswith("__") and not name.endswith("__") else name
                         for name in own if name not in ("__dict__", "__weakref__"))
+    try:
+        probe = object.__new__(cls)
+        marks = [object() for _ in names]
+        for name, mark in zip(names, marks):
+            object.__setattr__(probe, name, mark)
+    except (TypeError, AttributeError):
+        return None
+    refs = gc.get_referents(probe)
+    if len(refs) != len(marks) + 1 or not all(map(is_, refs, [*marks, cls])):
+        return None
     return (*names, "__class__")
 
 
@@ -110,6 +121,7 @@ class _Restore:
     order)."""
 
     def __init__(self, objs: list, own_classes: frozenset):
+        traversed: dict = {}            # class -> _traversed(class)
         together: dict = {}             # class -> (names, objects, their referents)
         one_by_one: dict = {}           # class -> (names, objects, their values)
         self.unset: list = []           # (obj, names, values): a slot unset among them
@@ -136,10 +148,12 @@ class _Restore:
             try:
                 self.dicts.append(object.__getattribute__(obj, "__dict__"))
             except AttributeError:
-                names = _traversed(cls)
-                values = [getattr(obj, name, _UNSET) for name in names]
+                if cls not in traversed:
+                    traversed[cls] = _traversed(cls)
+                names = traversed[cls]
+                values = [getattr(obj, name, _UNSET) for name in names or ()]
                 refs = gc.get_referents(obj)
-                if len(names) > 1 and len(refs) == len(values) and all(map(is_, refs, values)):
+                if names and len(refs) == len(values) and all(map(is_, refs, values)):
                     group = together.setdefault(cls, (names, [], []))
                     group[1].append(obj)
                     group[2].extend(refs)
