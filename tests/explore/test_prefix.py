@@ -7,15 +7,17 @@ The snapshot also carries lockdep's lock classes and validated chains from
 the prefix into every run; the lockdep and hung-task reports below are the
 proof that this reuse changes no verdict."""
 
+import io
 import pathlib
 
 import pytest
 
 from anonvma.demo import example
 from anonvma.explore import explore
-from anonvma.explore.prefix import Prefixed
+from anonvma.explore.prefix import Prefixed, _Pickler
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Pct, Random
+from anonvma.kernel import Linux
 from anonvma.scenario import parse, parse_file
 from anonvma.session import Config, Session
 
@@ -50,6 +52,50 @@ def test_runs_from_the_snapshot_are_the_runs_from_boot(make):
         for x, y in zip(a, b):
             assert x[1][len(x[1]) - len(y[1]):] == y[1] and len(y[1]) > 0
         assert [x[:1] + x[2:] for x in a] == [y[:1] + y[2:] for y in b]
+
+
+def pickled(prefixed, machine) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, {id(obj): i for i, obj in enumerate(prefixed.shared)}).dump(machine)
+    return buf.getvalue()
+
+
+class TakesMmapLockTwice(Linux):
+    """A buggy era: every write fault hangs on the mmap_lock it holds."""
+
+    def handle_user_access(self, address, write):
+        self.mmap_write_lock(self.current.mm)
+        return super().handle_user_access(address, write)
+
+
+def hangs():
+    session = Session(parse("P0 mmap 0 4\nP0 fork P1\ntogether\nP0 write 1\nP1 mmap 8 2\nend\n"),
+                      Config(lockdep=False, trace=False))
+    session.kernel_class = TakesMmapLockTwice
+    return session
+
+
+@pytest.mark.parametrize("make, runs, fails", [
+    (lambda: Session(parse(RACE, "race.scn")), 6, None),
+    (lambda: Session(parse(SEED.read_text().replace("set lockdep off", "set lockdep on"),
+                           "seed.scn"), Config(variant="v3.0-rc2", trace=False)), 20, "lockdep"),
+    (lambda: Session(parse_file(str(RECLAIM)), Config(trace=False)), 6, None),
+    (hangs, 4, "hung_task"),
+], ids=["race", "seed-rc2-lockdep", "reclaim-beside-fork", "hangs"])
+def test_a_boot_puts_the_machine_back_as_the_snapshot_restored_it(make, runs, fails):
+    """Every object of the machine, its class, slots and items: what the
+    next run starts from pickles to the same bytes as the first restore,
+    whatever the runs before did, failing ones too."""
+    prefixed = Prefixed(make())
+    first = pickled(prefixed, prefixed.boot())
+    strategy = Pct(seed=0)
+    failures = set()
+    for _ in range(runs):
+        strategy.new_execution()
+        ex = execute(prefixed, strategy)
+        failures.add(ex.failure and ex.failure.kind)
+        assert pickled(prefixed, prefixed.boot()) == first
+    assert fails in failures
 
 
 # The zone fills in the prefix, which wakes kswapd there.
@@ -97,16 +143,9 @@ def test_saved_failures_are_the_same_with_and_without_the_snapshot(tmp_path, pat
 def test_a_prefix_that_hangs_leaves_every_run_booting_afresh():
     """A task of the prefix waits for a lock nobody releases (a buggy era
     taking mmap_lock twice): no snapshot, and the runs report the hang."""
-    from anonvma.kernel import Linux
-
-    class Twice(Linux):
-        def handle_user_access(self, address, write):
-            self.mmap_write_lock(self.current.mm)
-            return super().handle_user_access(address, write)
-
     session = Session(parse("P0 mmap 0 4\nP0 write 0\ntogether\nP0 write 1\nend\n"),
                       Config(lockdep=False, trace=False))
-    session.kernel_class = Twice
+    session.kernel_class = TakesMmapLockTwice
     prefixed = Prefixed(session)
     assert prefixed.snapshot is None
     ex = execute(prefixed, Pct(seed=0))

@@ -107,6 +107,21 @@ def check_rmap(kernel, vmas, walk, by_index: bool = True) -> list[str]:
     return bad
 
 
+class _Where:
+    """How a problem names its VMA (``comm vma start-end``), formatted only
+    into the text of a problem found: most VMAs have none."""
+
+    __slots__ = ("tsk", "vma")
+
+    def __init__(self, tsk, vma):
+        self.tsk = tsk
+        self.vma = vma
+
+    def __format__(self, spec: str) -> str:
+        vma = self.vma
+        return format(f"{self.tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}", spec)
+
+
 def check_chains(vmas, avcs, in_anon_vma, root_last: bool = True) -> list[str]:
     """I-1, I-2, I-3 and I-9, and I-8 for what the chains reach: the rules of
     every era since anon_vma_chain (2.6.34).  ``in_anon_vma(where, avc)``
@@ -118,7 +133,7 @@ def check_chains(vmas, avcs, in_anon_vma, root_last: bool = True) -> list[str]:
     on_chain = {}                      # AVC -> the chains holding it
     chains_of = {}                     # anon_vma id -> the sets of anon_vmas on its VMAs' chains
     for tsk, vma in vmas:
-        where = f"{tsk.comm} vma {vma.vm_start:#x}-{vma.vm_end:#x}"
+        where = _Where(tsk, vma)
         if vma.freed:
             bad.append(f"I-8: {where} is a freed vm_area_struct still in the VMA tree")
         chain = vma.anon_vma_chain

@@ -68,29 +68,34 @@ def check_invariants_interval_tree(kernel, vmas=None, avc_part: bool = True) -> 
     if counters == "degree":
         bad.extend(check_degree(kernel, anon_vmas, vmas))
 
+    # counts by anon_vma (plain dicts: a Counter's missing key is a call)
     active = Counter(id(vma.anon_vma) for _t, vma in vmas if vma.anon_vma is not None)
-    live_children = Counter()
-    pinned_root = Counter()
+    live_children: dict = {}
+    pinned_root: dict = {}
     for av in anon_vmas:
         if counters == "num_children" and not anon_vma_interval_tree_empty(av.rb_root):
-            live_children[id(av.parent)] += 1
+            key = id(av.parent)
+            live_children[key] = live_children.get(key, 0) + 1
         if av.root is not av:
-            pinned_root[id(av.root)] += 1
+            key = id(av.root)
+            pinned_root[key] = pinned_root.get(key, 0) + 1
     for number, av in enumerate(anon_vmas, 1):
         name = f"anon_vma #{number}"
+        key = id(av)
         if av.root.freed or (counters and av.parent.freed):
             bad.append(f"I-8: {name} has a freed {'root' if av.root.freed else 'parent'}")
-        if counters == "num_children" and av.num_active_vmas != active[id(av)]:
+        if counters == "num_children" and av.num_active_vmas != active.get(key, 0):
             bad.append(f"I-10: {name} num_active_vmas={av.num_active_vmas}, "
-                       f"but {active[id(av)]} VMAs point at it")
-        if counters == "num_children" and av.num_children != live_children[id(av)]:
+                       f"but {active.get(key, 0)} VMAs point at it")
+        if counters == "num_children" and av.num_children != live_children.get(key, 0):
             bad.append(f"I-11: {name} num_children={av.num_children}, "
-                       f"but {live_children[id(av)]} live children (itself included if a root)")
+                       f"but {live_children.get(key, 0)} live children (itself included if a root)")
         initial = 0 if anon_vma_interval_tree_empty(av.rb_root) else 1
-        expect = initial + pinned_root[id(av)]
+        pinning = pinned_root.get(key, 0)
+        expect = initial + pinning
         if av.refcount != expect:
             bad.append(f"I-8a: {name} refcount={av.refcount}, expected {expect} "
-                       f"(tree {'non-' if initial else ''}empty, {pinned_root[id(av)]} pinning it as root)")
+                       f"(tree {'non-' if initial else ''}empty, {pinning} pinning it as root)")
         if avc_part:
             for avc in av.rb_root:
                 if avc.freed or avc.anon_vma is not av:

@@ -10,10 +10,17 @@ then restores a machine from the snapshot, which goes on from the first
 together block.  A run from a snapshot is the run from a fresh boot: the
 same decisions, reports and saved failures (tests/explore/test_prefix.py).
 
-The snapshot is a pickle.  A fork server (``os.fork()`` after the prefix,
-one child per schedule) was measured against it and lost: a fork of this
-process costs more than running the whole small scenario (benchmarks/
-bench_sched.py prints the three: rerun, restore, fork).
+The snapshot is a pickle, restored once: every ``boot()`` after the first
+puts the objects it made back as they were (``_Restore``) instead of
+unpickling a new machine, which costs several times more: most of them
+(the slab caches' free objects, the page tables of the prefix) are the
+same after a run, and telling that takes one C-level pass per class.  The
+copy is the restored machine as the unpickler made it, object for object,
+so a run from it is the run from a fresh restore.  A fork server
+(``os.fork()`` after the prefix, one child per schedule) was measured
+against the pickle and lost: a fork of this process costs more than
+running the whole small scenario (benchmarks/bench_explore.py prints the
+three: rerun, restore, fork).
 
 What is not copied but shared with the restored machine: the session
 (with its ``prefix_checks``) and every object a module of the model holds
@@ -21,25 +28,32 @@ at module level (``fs_reclaim_map`` and its lockdep key, the trace-token
 tables...), as a fork would share them; lockdep tells lock classes apart by
 their key objects, so a copied ``fs_reclaim`` key would be a class of its own.
 And lockdep's lock class registry, chain cache and dependency graph
-(``Lockdep.share``): every restored machine starts from them as the prefix
-left them, and what its run added is taken back before the next one is
-restored.  So one restored machine is in use at a time: restoring the next
-detaches lockdep from the one before.
+(``Lockdep.share``): the machine starts from them as the prefix left them,
+and what a run added is taken back before the next boot.  So there is one
+restored machine, and a boot ends the run before: whatever the caller
+keeps of a run must be copied out of the machine (the runner copies its
+reports).
 
 The prefix runs under the explorer's scheduler, as in an exploration's own
 runs, so a kernel thread started there (kswapd at the first wakeup) is a
 task of every schedule.  A prefix that cannot be snapshot (it raised, or
-left something that does not pickle) leaves ``Prefixed`` booting afresh.
+left something that does not pickle, or an object whose state is not all
+in its slots, ``__dict__`` and items) leaves ``Prefixed`` booting afresh.
 """
 
 from __future__ import annotations
 
+import copyreg
+import functools
 import gc
 import io
 import pickle
+import random
 import sys
 import types
-import weakref
+from collections import Counter, deque
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, is_not
 
 from ..kernel.kernel.locking.lockdep import Lockdep, lockdep_map
 from .runner import AllocFailures
@@ -48,6 +62,192 @@ from .scheduler import Scheduler
 # Values that pickle by value and have no identity worth sharing.
 _ATOMIC = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
            str, bytes, int, float, bool, type(None))
+# What a restored machine holds that no run changes: values, and the
+# callables bound to its objects (the tracepoints' probes).
+_IMMUTABLE = frozenset((tuple, frozenset, str, bytes, int, float, complex, bool, type(None),
+                        type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                        functools.partial))
+# The classes an object's state may come from besides the model's own:
+# all of it is then in its slots, its __dict__ and its items.
+_PLAIN_BASES = frozenset((object, dict, list, set, Counter))
+_UNSET = object()           # a slot the restored object does not have
+_ALL = slice(None)
+
+
+class _Unrestorable(Exception):
+    """An object whose state ``_Restore`` cannot put back."""
+
+
+def _traversed(cls) -> tuple | None:
+    """The slots of ``cls`` in the order the collector's traversal of an
+    instance visits them (CPython's subtype_traverse: each class's own slots
+    by name, then its base's...), then the class itself; None if an
+    instance with a distinct object in every slot does not show them so."""
+    names = []
+    for base in cls.__mro__:
+        if base is object:
+            break
+        own = base.__dict__.get("__slots__", ())
+        own = (own,) if isinstance(own, str) else own
+        names += sorted(f"_{base.__name__.lstrip('_')}{name}"
+                        if name.startswith("__") and not name.endswith("__") else name
+                        for name in own if name not in ("__dict__", "__weakref__"))
+    try:
+        probe = object.__new__(cls)
+        marks = [object() for _ in names]
+        for name, mark in zip(names, marks):
+            object.__setattr__(probe, name, mark)
+    except (TypeError, AttributeError):
+        return None
+    refs = gc.get_referents(probe)
+    if len(refs) != len(marks) + 1 or not all(map(is_, refs, [*marks, cls])):
+        return None
+    return (*names, "__class__")
+
+
+class _Restore:
+    """Puts every object of a restored machine back as the unpickler made
+    it: the class, slots, ``__dict__`` and items of each, object identities
+    kept.
+
+    The objects of a class with slots only are read together, in one C-level
+    call (``gc.get_referents``: every slot's value and the class, object
+    after object), compared by identity with the values they had (so a value
+    that is equal but another object, ``True`` for ``1`` or a new empty
+    list, counts as changed), and only what a run changed is set again.
+    Objects with a ``__dict__`` as well, or whose traversal does not show
+    their slots in that order, are read slot by slot.  Lists, dicts and
+    sets, the ``__dict__``s among them, get their items back (a dict in its
+    order)."""
+
+    def __init__(self, objs: list, own_classes: frozenset):
+        traversed: dict = {}            # class -> _traversed(class)
+        together: dict = {}             # class -> (names, objects, their referents)
+        one_by_one: dict = {}           # class -> (names, objects, their values)
+        self.unset: list = []           # (obj, names, values): a slot unset among them
+        # objects of a class read one by one, whose class KASAN and the
+        # scoped checks may switch (read together, the class is a referent)
+        self.instances: list = []
+        self.lists, self.dicts, self.sets, self.rngs = [], [], [], []
+        for obj in objs:
+            cls = type(obj)
+            if cls in _IMMUTABLE:
+                continue
+            if cls is random.Random:
+                self.rngs.append(obj)
+            elif not all(base in _PLAIN_BASES or base in own_classes
+                         or base.__module__.partition(".")[0] == "anonvma"
+                         for base in cls.__mro__):
+                raise _Unrestorable(cls)
+            if isinstance(obj, dict):
+                self.dicts.append(obj)
+            elif isinstance(obj, list):
+                self.lists.append(obj)
+            elif isinstance(obj, set):
+                self.sets.append(obj)
+            try:
+                self.dicts.append(object.__getattribute__(obj, "__dict__"))
+            except AttributeError:
+                if cls not in traversed:
+                    traversed[cls] = _traversed(cls)
+                names = traversed[cls]
+                values = [getattr(obj, name, _UNSET) for name in names or ()]
+                refs = gc.get_referents(obj)
+                if names and len(refs) == len(values) and all(map(is_, refs, values)):
+                    group = together.setdefault(cls, (names, [], []))
+                    group[1].append(obj)
+                    group[2].extend(refs)
+                    continue
+            if cls not in _PLAIN_BASES:
+                self.instances.append(obj)
+            names = tuple(copyreg._slotnames(cls))
+            if names:
+                values = tuple(getattr(obj, name, _UNSET) for name in names)
+                if any(v is _UNSET for v in values):
+                    self.unset.append((obj, names, values))
+                else:
+                    group = one_by_one.setdefault(cls, (names, [], []))
+                    group[1].append(obj)
+                    group[2].extend(values)
+        self.classes = [type(obj) for obj in self.instances]
+        # (objects, then for each of their slots, in one flat list each: its
+        # object, its name, its value; how to read those values now)
+        self.slots = []
+        for groups, read in ((together, _referents), (one_by_one, None)):
+            for names, group_objs, flat in groups.values():
+                self.slots.append((group_objs, [obj for obj in group_objs for _ in names],
+                                   list(names) * len(group_objs), flat, read or _getter(names)))
+        self.list_items = [list(x) for x in self.lists]
+        self.dict_items = [dict(x) for x in self.dicts]
+        self.set_items = [list(x) for x in self.sets]
+        self.rng_states = [rng.getstate() for rng in self.rngs]
+        # 0, 1, 2...: made once, an iteration over them makes no int
+        self.positions = list(range(max([len(self.instances), *(len(g[3]) for g in self.slots)])))
+
+    def __call__(self) -> None:
+        setattr_ = object.__setattr__       # past a watching class's __setattr__
+        positions = self.positions
+        changed = list(compress(positions, map(is_not, map(type, self.instances), self.classes)))
+        if changed:
+            deque(map(setattr_, map(self.instances.__getitem__, changed), repeat("__class__"),
+                      map(self.classes.__getitem__, changed)), 0)
+        for objs, owners, names, flat, read in self.slots:
+            try:
+                now = read(objs)
+            except AttributeError:      # a run deleted a slot
+                now = ()
+            if len(now) == len(flat):   # the slots holding another object than they did
+                changed = list(compress(positions, map(is_not, now, flat)))
+                if changed:
+                    deque(map(setattr_, map(owners.__getitem__, changed),
+                              map(names.__getitem__, changed), map(flat.__getitem__, changed)), 0)
+            else:                       # ... or all of them
+                deque(map(setattr_, owners, names, flat), 0)
+        for obj, names, values in self.unset:
+            for name, value in zip(names, values):
+                if value is not _UNSET:
+                    setattr_(obj, name, value)
+                elif hasattr(obj, name):
+                    object.__delattr__(obj, name)
+        deque(map(list.__setitem__, self.lists, repeat(_ALL), self.list_items), 0)
+        deque(map(dict.clear, self.dicts), 0)
+        deque(map(dict.update, self.dicts, self.dict_items), 0)
+        deque(map(set.clear, self.sets), 0)
+        deque(map(set.update, self.sets, self.set_items), 0)
+        deque(map(random.Random.setstate, self.rngs, self.rng_states), 0)
+
+
+def _referents(objs: list) -> list:
+    return gc.get_referents(*objs)
+
+
+def _getter(names: tuple):
+    get = attrgetter(*names)
+    if len(names) > 1:
+        return lambda objs: list(chain.from_iterable(map(get, objs)))
+    return lambda objs: list(map(get, objs))
+
+
+def _made(machine, memo: dict, again: dict) -> list:
+    """The objects the unpickler made for ``machine`` (not those it found:
+    shared ones, classes, what a reduce function returned as it was; those
+    are the same in a second load ``again``), reachable from it (not the
+    states it built them from)."""
+    made = {id(obj): obj for i, obj in memo.items() if again.get(i) is not obj}
+    seen = {id(machine)}
+    queue = [machine]
+    for obj in queue:
+        refs = gc.get_referents(obj)
+        try:        # an instance's __dict__ is the unpickler's too, but not in its memo
+            refs += gc.get_referents(object.__getattribute__(obj, "__dict__"))
+        except AttributeError:
+            pass
+        for ref in refs:
+            key = id(ref)
+            if key in made and key not in seen:
+                seen.add(key)
+                queue.append(ref)
+    return queue
 
 
 def _shared(session) -> list:
@@ -88,10 +288,10 @@ class Prefixed:
     def __init__(self, session):
         self.session = session
         self.snapshot: bytes | None = None
-        self._objs: list = []
+        self.machine = None                 # the restored machine
+        self.shared: list = []              # what the snapshot pickles by reference
+        self._restore: _Restore | None = None
         self._undo: list | None = None      # the shared lockdep registry's log
-        self._restored = None               # weakref: the last restored machine's lockdep
-        self._shares_lockdep = False
         until = max(session.prefix_checks, default=None)
         if until is None:
             return
@@ -115,32 +315,27 @@ class Prefixed:
             _Pickler(buf, shared).dump(machine)
         except (pickle.PicklingError, TypeError, AttributeError):
             return
-        self.snapshot = buf.getvalue()
-        self._objs = objs
-        self._shares_lockdep = lockdep is not None
+        snapshot = buf.getvalue()
+        first, again = _Unpickler(io.BytesIO(snapshot), objs), _Unpickler(io.BytesIO(snapshot), objs)
+        restored = first.load()
+        again.load()
+        made = _made(restored, first.memo.copy(), again.memo.copy())
+        try:
+            self._restore = _Restore(made, frozenset(session.kernel_class.__mro__))
+        except _Unrestorable:
+            return
+        self.snapshot, self.machine, self.shared = snapshot, restored, objs
+        if lockdep is not None:
+            self._undo = restored.kernel.lockdep.undo
 
     # What a program is to the runner: boot() gives a machine.
     def boot(self):
         if self.snapshot is None:
             return self.session.boot()
-        # The unpickler makes thousands of objects and no garbage: a
-        # collection during it would only walk them.
         if self._undo is not None:
             Lockdep.undo_run(self._undo)
-            restored = self._restored()
-            if restored is not None:
-                restored.retire()
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            machine = _Unpickler(io.BytesIO(self.snapshot), self._objs).load()
-        finally:
-            if enabled:
-                gc.enable()
-        if self._shares_lockdep:
-            lockdep = machine.kernel.lockdep
-            self._undo, self._restored = lockdep.undo, weakref.ref(lockdep)
-        return machine
+        self._restore()
+        return self.machine
 
     def __reduce__(self):
         # A worker process (explore --jobs) takes its own snapshot.

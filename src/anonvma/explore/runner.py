@@ -112,7 +112,8 @@ def _execute(program, strategy, events: bool) -> Execution:
     finally:
         for tp, probe in probes:
             tp.unregister(probe)
-    reports = machine.reports
+    # copied: a machine restored after its prefix is restored again for the next run
+    reports = list(machine.reports)
     problems = [r for r in reports if r[0] not in MESSAGE_KINDS]
     if failure is None and problems:
         failure = Failure(*problems[0])

@@ -143,20 +143,24 @@ class Scheduler:
         the scheduler refuses (``GreenletExit``) while it is dying."""
         self._dying = True
         kernel = self.kernel
-        # The unwinding is not part of the run: nobody hears its tracepoints.
-        trace, kernel.trace = kernel.trace, type(kernel.trace)()
-        try:
-            for task in self.tasks:
-                g = task.thread
-                if g is not None and not g.dead:
+        suspended = [task for task in self.tasks
+                     if task.thread is not None and not task.thread.dead]
+        if suspended:
+            # The unwinding is not part of the run: nobody hears its
+            # tracepoints (and a run that ended has no tracer to make).
+            trace, kernel.trace = kernel.trace, type(kernel.trace)()
+            try:
+                for task in suspended:
                     kernel.current = task
                     try:
-                        g.throw()
+                        task.thread.throw()
                     except greenlet.GreenletExit:
                         pass
-                task.thread = None
-        finally:
-            kernel.trace = trace
+                    task.thread = None
+            finally:
+                kernel.trace = trace
+        for task in self.tasks:
+            task.thread = None
         self.tasks = []
 
     # -- scheduling points ---------------------------------------------------
@@ -182,6 +186,9 @@ class Scheduler:
         if self._dying:
             raise greenlet.GreenletExit
         prev = self.kernel.current
+        tasks = self.tasks
+        if len(tasks) == 1 and tasks[0] is prev and prev.sched_wait is None:
+            return              # the one task left, and running: nobody to switch to
         runnable = self._runnable()
         if not runnable:
             # Nobody can run: the hub decides whether this is the end of the
