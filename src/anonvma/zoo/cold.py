@@ -68,11 +68,13 @@ from ..kernel.mm.kasan import kasan_init
 from ..kernel.include.gfp import __GFP_NOFAIL
 from ..scenario import ScenarioError, Together, parse
 from ..session import MESSAGE_KINDS, Config, Session
+from .nearmiss import ReuseUnderReader
 
 # fail-nth counts the allocations of one cache, or of all
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
+FOCUS = 24              # more of each strategy for a program with a near miss
 # the strategies a concurrent program is explored under, by seed: uniform
 # random, and PCT's priorities with one change point (depth 2) and noise
 # at synchronization points (``Contend``: a task that yields or meets a held
@@ -102,17 +104,23 @@ BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 
 class Watched:
     """A session whose machines carry the zoo's detectors beside the
-    session's own: the growth bound and KASAN."""
+    session's own: the growth bound and KASAN; and the near misses of all
+    its runs so far are counted (nearmiss.py)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.machine = None             # the last one booted
+        self.near_misses = 0
 
     def boot(self):
         machine = self.machine = self.session.boot()
         Growth(machine.kernel)
         kasan_init(machine.kernel)
+        ReuseUnderReader(machine.kernel, self._near_miss)
         return machine
+
+    def _near_miss(self) -> None:
+        self.near_misses += 1
 
 
 def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
@@ -140,6 +148,7 @@ class Program:
     params: dict = field(default_factory=dict)
     choices: list = field(default_factory=list)
     mutant: bool = False                            # of a corpus program
+    runs: int = 0                                   # schedules it was run under
 
 
 def kind_of(params: dict) -> str:
@@ -340,6 +349,7 @@ class Corpus:
     def __init__(self):
         self.seen: set = set()
         self.programs: list[Program] = []
+        self.focus: list[Program] = []      # the programs with a near miss
 
     @staticmethod
     def features(lines) -> set:
@@ -350,11 +360,13 @@ class Corpus:
                 tokens.append(_DIGITS.sub("", words[1]))
         return set(tokens) | set(zip(tokens, tokens[1:]))
 
-    def add(self, prog: Program, lines) -> bool:
+    def add(self, prog: Program, lines, near_miss: bool = False) -> bool:
         new = self.features(lines) - self.seen
         if new:
             self.seen |= new
             self.programs.append(prog)
+        if near_miss:
+            self.focus.append(prog)
         return bool(new)
 
 
@@ -365,8 +377,11 @@ def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) ->
     exec by a thread kills the rest of its group) is drawn again."""
     while True:
         parents = [p for p in corpus.programs if kind_of(p.params) == kind] if corpus else []
-        if parents and rng.random() < 0.5:
-            parent = rng.choice(parents)
+        focus = [p for p in corpus.focus if kind_of(p.params) == kind] if corpus else []
+        if (parents or focus) and rng.random() < 0.5:
+            # half the mutants of a family with near misses are of those
+            parent = rng.choice(focus if focus and (not parents or rng.random() < 0.5)
+                                else parents)
             prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
             prog.mutant = True
         else:
@@ -421,10 +436,11 @@ class Skip:
 
 
 def work(prog: Program) -> int:
-    """What running a program costs, in lines run: the time shares are
-    counted in it rather than in seconds so that a seed draws the same
-    programs however loaded the machine is."""
-    return (prog.text.count("\n") + 1) * (len(STRATEGIES) * SCHEDULES if prog.concurrent else 1)
+    """What running a program costs, in lines run (a concurrent program's
+    times the schedules it ran under): the time shares are counted in it
+    rather than in seconds so that a seed draws the same programs however
+    loaded the machine is."""
+    return (prog.text.count("\n") + 1) * (prog.runs if prog.concurrent else 1)
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
@@ -439,13 +455,20 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
                                                and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
-        for strategy in STRATEGIES:
-            r = explore_program(program, strategy(seed), budget_runs=SCHEDULES)
-            if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
-                hit = r.failure.kind, r.failure.text, r.schedule
+        # SCHEDULES of each strategy, then, if a run came close (a near
+        # miss), FOCUS more of each, going on from where each left off
+        strategies = [strategy(seed) for strategy in STRATEGIES]
+        for budget in (SCHEDULES, FOCUS):
+            if hit is not None or budget == FOCUS and not program.near_misses:
                 break
+            for strategy in strategies:
+                r = explore_program(program, strategy, budget_runs=budget)
+                prog.runs += r.runs
+                if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
+                    hit = r.failure.kind, r.failure.text, r.schedule
+                    break
     if corpus is not None and program.machine is not None:
-        corpus.add(prog, program.machine.trace_lines.lines)
+        corpus.add(prog, program.machine.trace_lines.lines, program.near_misses > 0)
     return hit
 
 
