@@ -48,7 +48,7 @@ def test_tree_children_have_anon_vmas_of_their_own_under_one_root():
     assert checked >= 20
 
 
-def test_an_exiting_process_has_no_other_line_in_the_block_and_meets_freeing_lines():
+def test_an_exiting_process_is_a_leaf_alone_in_the_block_and_meets_freeing_lines():
     exits = freeing = 0
     for text in _programs(tree=1):
         parse(text)                       # an exit after another line would not parse
@@ -59,6 +59,8 @@ def test_an_exiting_process_has_no_other_line_in_the_block_and_meets_freeing_lin
         exits += 1
         assert exiting[0] != "P0"
         assert [ln for ln in block if ln.split()[0] == exiting[0]] == [f"{exiting[0]} exit"]
+        # a leaf of the process tree: its exit frees the anon_vmas of its own
+        assert not any(ln.startswith(f"{exiting[0]} fork ") for ln in text.splitlines())
         freeing += any(set(ln.split()) & FREEING for ln in block)
     assert exits > 50 and freeing > exits // 2
 

@@ -479,12 +479,15 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     it, so that the prefix's folios are the oldest on the LRU and reclaim's
     first.  With ``tree``, the prefix ends with a process tree of that many
     forks whose children write pages of their own (``_tree``).  With
-    ``exits``, one time in two a process other than P0 is drawn first to
-    exit in the block, and the block's other lines go to the rest (a process
-    that exits in a block has no other line there), half of them from those
-    that free or walk (``FREEING``): its mm is torn down beside the other
-    teardowns and the walkers (the refcounts an rmap walk holds then
-    outlive the VMAs).  With ``may_fork``, the fork is there one time
+    ``exits``, one time in two a leaf of the process tree (a process that
+    forked none; P0 is the root) is drawn first to exit in the block, and
+    the block's other lines go to the rest (a process that exits in a block
+    has no other line there), half of them from those that free or walk
+    (``FREEING``): its mm is torn down beside the other teardowns and the
+    walkers (the refcounts an rmap walk holds then outlive the VMAs).  A
+    leaf, because the exit of a process with children frees none of its
+    anon_vmas (the children's chains keep them) and a leaf's frees those
+    of its own: a lifetime race needs the free.  With ``may_fork``, the fork is there one time
     in two only: a fork links a new VMA to every anon_vma of its parent's,
     which keeps them alive while the rest tears them down.  ``preempt``:
     ``set preempt full``, tasks preempted inside their RCU read sections
@@ -494,7 +497,9 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     if tree:
         prefix += _tree(choose, procs, tree)
-    exiting = _pick(choose, procs[1:]) if exits and len(procs) > 1 and choose(0, 1) else None
+    forked = {ln.split()[0] for ln in prefix if ln.split()[1] == "fork"}
+    leaves = [p for p in procs[1:] if p not in forked]
+    exiting = _pick(choose, leaves) if exits and leaves and choose(0, 1) else None
     others = [p for p in procs if p != exiting]
     # beside an exit, half the lines are drawn from the ones that free or
     # walk what the exit frees: lifetime races are between two teardowns,

@@ -473,11 +473,13 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
-           feedback: bool = True, skip: Skip | None = None) -> tuple[Found | None, int]:
+           feedback: bool = True, skip: Skip | None = None,
+           programs: int | None = None) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    that ``skip`` does not pass over or ``seconds`` are spent: (the first
-    report or None, programs run).  ``feedback``: keep a corpus and mutate
-    it (coverage feedback)."""
+    that ``skip`` does not pass over or ``seconds`` are spent (or, with
+    ``programs``, that many programs have run: a budget the load of the
+    machine does not change): (the first report or None, programs run).
+    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
     rng = random.Random(seed)
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
@@ -485,7 +487,7 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     pending: list[Program] = []         # the rest of a fail-nth sweep
     sites: Counter = Counter()          # allocation site -> lines swept there
     spent: Counter = Counter()          # family -> the work its programs took
-    while time.perf_counter() - start < seconds:
+    while time.perf_counter() - start < seconds and (programs is None or n < programs):
         # the family furthest below its share of the work so far
         kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
         prog = pending.pop() if kind == "faults" and pending else \
