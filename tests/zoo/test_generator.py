@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from anonvma.explore.programs import FREEING, Choices, generate_concurrent
+from anonvma.explore.programs import FILL_PAGES, FILL_START, FREEING, Choices, generate_concurrent
 from anonvma.scenario import parse
 from anonvma.viz.graph import run_until
 from anonvma.zoo import cold
@@ -69,7 +69,7 @@ def test_fill_last_puts_the_zones_fill_after_the_prefix():
     for fill_last in (False, True):
         text = next(_programs(1, pressure=True, tree=1, fill_last=fill_last))
         lines = text.split("together\n")[0].splitlines()
-        fill, fork = lines.index("P0 mmap 100 120"), next(
+        fill, fork = lines.index(f"P0 mmap {FILL_START} {FILL_PAGES}"), next(
             i for i, ln in enumerate(lines) if " fork " in ln)
         assert (fill > fork) == fill_last
     assert next(_programs(1, preempt=True)).startswith("set preempt full\n")

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
 from ..explore import programs
-from ..explore.programs import Choices, generate, generate_concurrent, op_weights
+from ..explore.programs import FILL_MAX, Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
 from ..explore.strategies import Contend, Random, Replay
@@ -97,6 +97,10 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # programs, whose sweeps go through a few lines' allocations one by one, at
 # twice the others' share
 SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
+# the pressure programs' zone at the start of the block: its free pages
+# against the low watermark (kswapd already woken at -1, the block's
+# allocations cross it otherwise)
+EDGE = (-1, 4)
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -212,15 +216,16 @@ def draw_config(rng: random.Random, kind: str) -> dict:
     return params
 
 
-def build(params: dict, gen: Choices) -> Program:
-    """The program a configuration and a source of choices make."""
+def build(params: dict, gen: Choices, fill: int | None = None) -> Program:
+    """The program a configuration and a source of choices make (a
+    pressure program's fill of ``fill`` pages, if given)."""
     weights = params["weights"]
     table = dict(op_weights(None))
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
         toggles = {k: params[k] for k in ("pressure", "tree", "preempt", "fill_last", "block")}
         text = generate_concurrent(gen, max_ops=params["max_ops"], weights=weights, exits=True,
-                                   may_fork=True, block_ops=BLOCK_OPS, **toggles)
+                                   may_fork=True, block_ops=BLOCK_OPS, fill=fill, **toggles)
         swarm.update(toggles)
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
@@ -395,6 +400,33 @@ def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) ->
             continue
 
 
+def at_the_edge(prog: Program, era: str, rng: random.Random) -> Program | None:
+    """The pressure program with its fill sized so that the zone is at its
+    low watermark when the block starts (``EDGE``, drawn): reclaim then
+    starts inside the block, beside its lines.  The fill the generator
+    draws cannot know what the prefix allocates: of the programs it drew,
+    a third started the block with reclaim already done in the prefix (a
+    fill that crossed the min watermark, direct reclaim of 32 pages, the
+    zone 30 pages above the watermark) and a third with P0 killed
+    (SIGSEGV: a fill longer than its mapping) and no fill left.  The
+    prefix is run once, sequentially, with no fill, and the fill is what
+    the zone has left above the edge.  None if P0 is dead at the block or
+    no fill reaches the edge."""
+    bare = build(prog.params, Choices(replay=prog.choices), fill=0)
+    session = Session(parse(bare.text, "<zoo>"), Config(variant=era, checks=False,
+                                                         lockdep=False))
+    machine = session.boot()
+    block = next(st for st in session.sc.steps if isinstance(st, Together))
+    machine.run_steps(until=block.lineno - 1)
+    zone = machine.kernel.zone
+    fill = zone.nr_free - zone.wmark_low - rng.randint(*EDGE)
+    if machine.runner.procs["P0"].dead or not 0 <= fill <= FILL_MAX:
+        return None
+    edge = build(prog.params, Choices(replay=prog.choices), fill=fill)
+    edge.mutant = prog.mutant
+    return edge
+
+
 @dataclass
 class Found:
     """The first report of a search."""
@@ -492,6 +524,11 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
+        if kind == "pressure":
+            spent[kind] += prog.text.count("\n") + 1       # at_the_edge() ran its prefix
+            prog = at_the_edge(prog, era, rng)
+            if prog is None:
+                continue
         n += 1
         if skip is not None:
             skip.now = (time.perf_counter() - start, n)
