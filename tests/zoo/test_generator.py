@@ -75,6 +75,27 @@ def test_fill_last_puts_the_zones_fill_after_the_prefix():
     assert next(_programs(1, preempt=True)).startswith("set preempt full\n")
 
 
+def test_pressure_programs_start_the_block_at_the_low_watermark():
+    """at_the_edge() sizes the fill after a run of the prefix: the zone's
+    free pages at the block are within EDGE of the low watermark, and P0,
+    which fills it and writes in the block, is alive."""
+    rng = random.Random(0)
+    edges = []
+    for _ in range(30):
+        prog = cold.at_the_edge(cold.draw_program(rng, "pressure"), "v3.0-rc2", rng)
+        if prog is None:
+            continue
+        sc = parse(prog.text)
+        session = cold.Session(sc, cold.Config(variant="v3.0-rc2", checks=False))
+        machine = session.boot()
+        block = next(st for st in sc.steps if isinstance(st, cold.Together))
+        machine.run_steps(until=block.lineno - 1)
+        assert not machine.runner.procs["P0"].dead
+        edges.append(machine.kernel.zone.nr_free - machine.kernel.zone.wmark_low)
+    within = [e for e in edges if cold.EDGE[0] <= e <= cold.EDGE[1]]
+    assert len(edges) >= 10 and len(within) >= 0.9 * len(edges)
+
+
 def _exited_generations(text: str) -> int:
     """The most generations of exited ancestors above a process at the
     moment it forks (Daniel Forrest's fork loop has one per iteration)."""

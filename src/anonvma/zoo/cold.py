@@ -404,11 +404,11 @@ def at_the_edge(prog: Program, era: str, rng: random.Random) -> Program | None:
     """The pressure program with its fill sized so that the zone is at its
     low watermark when the block starts (``EDGE``, drawn): reclaim then
     starts inside the block, beside its lines.  The fill the generator
-    draws cannot know what the prefix allocates: of the programs it drew,
-    a third started the block with reclaim already done in the prefix (a
-    fill that crossed the min watermark, direct reclaim of 32 pages, the
-    zone 30 pages above the watermark) and a third with P0 killed
-    (SIGSEGV: a fill longer than its mapping) and no fill left.  The
+    draws cannot know what the prefix allocates: of 30 programs it drew, 7
+    started the block with reclaim already done in the prefix (a fill
+    that crossed the min watermark, direct reclaim of 32 pages, the zone
+    30 pages above the watermark) and 13 with P0 killed (SIGSEGV, in the
+    prefix or past the end of the fill's mapping) and no pressure at all.  The
     prefix is run once, sequentially, with no fill, and the fill is what
     the zone has left above the edge.  None if P0 is dead at the block or
     no fill reaches the edge."""
