@@ -32,11 +32,18 @@ concurrent, pressure; ``work``), in three steps:
   with swarm toggles each drawn per configuration: a process tree at the
   end of the prefix whose children write pages of their own, preemption
   inside RCU read sections and spinlocks (``set preempt full``), the zone
-  filled after the prefix, a short block; a process exiting in the block,
-  chosen first, beside lines that free or walk (``exits``); explored under
-  random schedules and under PCT's priorities with noise at
-  synchronization points (``STRATEGIES``; a concurrent program costs as
-  much as a hundred plain ones).
+  filled after the prefix, a short block; a leaf of the process tree
+  exiting in the block, chosen first, beside lines that free or walk
+  (``exits``); explored under random schedules and under PCT's priorities
+  with noise at synchronization points (``STRATEGIES``; a concurrent
+  program costs as much as a hundred plain ones).  A pressure program's
+  fill is sized by a run of its prefix so that the zone is at its low
+  watermark when the block starts (``at_the_edge``): reclaim starts
+  beside the block's lines, not before them.
+- **near misses** (nearmiss.py): a concurrent program whose runs show an
+  interleaving a class of bugs needs (an RCU-typesafe object reused under
+  a reader) gets ``FOCUS`` more schedules of each strategy, and half the
+  mutants of its family are of such programs.
 
 - **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
   program whose trace shows an event, or a pair of consecutive events, that
@@ -527,7 +534,7 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
         if kind == "pressure":
-            spent[kind] += prog.text.count("\n") + 1       # at_the_edge() ran its prefix
+            spent[kind] += prog.text.count("\n") + 1       # at_the_edge() runs its prefix
             prog = at_the_edge(prog, era, rng)
             if prog is None:
                 continue
