@@ -102,10 +102,8 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # zone's fill), are a family of their own so that the ones without pressure
 # get half the concurrent programs' time rather than a tenth; the faults
 # programs, whose sweeps go through a few lines' allocations one by one, at
-# twice the others' share; and the pressure programs at twice too: a line
-# of theirs (a page written) is cheaper than a line of the others (at equal
-# shares they took about a tenth of the time, 9 of 600 programs)
-SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 2}
+# twice the others' share
+SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
 # the pressure programs' zone at the start of the block: its free pages
 # against the low watermark (kswapd already woken at -1, the block's
 # allocations cross it otherwise)
