@@ -2,10 +2,15 @@
 reports on its fixed era in the same budget, medians over seeds, one core.
 
     .venv/bin/python benchmarks/bench_zoo.py [--seconds S] [--seeds N] [--bugs B1,B8]
+                                             [--programs P]
 
 Targets (issue "Fifteen years of anon_vma bugs"): every bug found, median
 under 60 s; zero reports on every fixed era.  A bug not found in the budget
-counts as the budget in the median and is marked.
+counts as the budget in the median and is marked.  The programs to the
+first report are the same on a loaded machine and an idle one (a seed draws
+the same programs whatever the load): the row gives their median too, and
+``--programs`` bounds each search by programs as well as by seconds, so
+that a loaded machine measures what an idle one does in the same time.
 
 Then KASAN's cost: fork+exit with KASAN attached against the same kernel
 detached, in turns.  Detached, KASAN is not on any path (it lives in the
@@ -31,20 +36,23 @@ FORK_EXIT = "P0 mmap 0 16\n" + "".join(f"P0 write {i}\n" for i in range(16)) + \
     "".join(f"P0 fork P{i}\nP{i} write {i % 16}\nP{i} exit\n" for i in range(1, 41))
 
 
-def zoo_row(bug_id: str, seconds: float, seeds: int) -> str:
+def zoo_row(bug_id: str, seconds: float, seeds: int, programs: int | None = None) -> str:
     bug = BY_ID[bug_id]
-    times, fixed_reports, found, passed = [], 0, 0, {}
+    times, counts, fixed_reports, found, passed = [], [], 0, 0, {}
     for seed in range(seeds):
-        hit, _n = search(bug.buggy, seconds, seed, shrink=False, skip=others_in(bug, bug.buggy))
+        hit, n = search(bug.buggy, seconds, seed, shrink=False, skip=others_in(bug, bug.buggy),
+                        programs=programs)
         times.append(hit.seconds if hit else seconds)
+        counts.append(hit.programs if hit else n)
         found += hit is not None
         skip = others_in(bug, bug.fixed)
-        clean, _n = search(bug.fixed, seconds, seed, shrink=False, skip=skip)
+        clean, _n = search(bug.fixed, seconds, seed, shrink=False, skip=skip, programs=programs)
         fixed_reports += clean is not None
         passed.update(skip.seen)
     median = statistics.median(times)
     mark = "" if found * 2 > seeds else " (not found: budget)"
     return (f"{bug_id:13} {bug.buggy:12} found {found}/{seeds}  median {median:6.1f} s{mark:20} "
+            f"programs {statistics.median(counts):6g}  "
             f"{bug.fixed:10} reports {fixed_reports}/{seeds}"
             + (f" (and {', '.join(passed)}, catalogued, present)" if passed else ""))
 
@@ -74,10 +82,13 @@ def main(argv=None) -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="budget per search (60)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds per bug (5)")
     ap.add_argument("--bugs", default=",".join(TARGETS), help="comma-separated bug ids")
+    ap.add_argument("--programs", type=int, default=None,
+                    help="and at most this many programs per search")
     args = ap.parse_args(argv)
-    print(f"budget {args.seconds:g} s per era and seed, {args.seeds} seeds, one process")
+    print(f"budget {args.seconds:g} s" + (f" or {args.programs} programs" if args.programs else "")
+          + f" per era and seed, {args.seeds} seeds, one process")
     for bug_id in args.bugs.split(","):
-        print(zoo_row(bug_id, args.seconds, args.seeds), flush=True)
+        print(zoo_row(bug_id, args.seconds, args.seeds, args.programs), flush=True)
     print(kasan_cost())
 
 

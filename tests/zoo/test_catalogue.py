@@ -34,7 +34,8 @@ def test_the_degree_rule_brought_b10_into_every_era_from_3_19_to_5_19():
 
 @pytest.mark.parametrize("bug_id, scn, schedule", [
     ("B10", "B10-cold", None), ("B9", "B9", None), ("B8", "B8", None), ("B17", "B17-cold", None),
-    ("B6", "B6", None), ("B1", "B1", "B1"), ("B4", "B4", "B4"), ("B5", "B5-cold", "B5-cold")])
+    ("B6", "B6", None), ("B1", "B1", "B1"), ("B4", "B4", "B4"), ("B4", "B4-cold", "B4-cold"),
+    ("B5", "B5-cold", "B5-cold")])
 def test_a_reproducers_report_shows_its_bugs_signature(bug_id, scn, schedule):
     bug = BY_ID[bug_id]
     ex = replay_found(str(HERE / f"{scn}.scn"),

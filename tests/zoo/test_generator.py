@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from anonvma.explore.programs import FREEING, Choices, generate_concurrent
+from anonvma.explore.programs import FILL_PAGES, FILL_START, FREEING, Choices, generate_concurrent
 from anonvma.scenario import parse
 from anonvma.viz.graph import run_until
 from anonvma.zoo import cold
@@ -48,7 +48,7 @@ def test_tree_children_have_anon_vmas_of_their_own_under_one_root():
     assert checked >= 20
 
 
-def test_an_exiting_process_has_no_other_line_in_the_block_and_meets_freeing_lines():
+def test_an_exiting_process_is_a_leaf_alone_in_the_block_and_meets_freeing_lines():
     exits = freeing = 0
     for text in _programs(tree=1):
         parse(text)                       # an exit after another line would not parse
@@ -59,6 +59,8 @@ def test_an_exiting_process_has_no_other_line_in_the_block_and_meets_freeing_lin
         exits += 1
         assert exiting[0] != "P0"
         assert [ln for ln in block if ln.split()[0] == exiting[0]] == [f"{exiting[0]} exit"]
+        # a leaf of the process tree: its exit frees the anon_vmas of its own
+        assert not any(ln.startswith(f"{exiting[0]} fork ") for ln in text.splitlines())
         freeing += any(set(ln.split()) & FREEING for ln in block)
     assert exits > 50 and freeing > exits // 2
 
@@ -67,10 +69,31 @@ def test_fill_last_puts_the_zones_fill_after_the_prefix():
     for fill_last in (False, True):
         text = next(_programs(1, pressure=True, tree=1, fill_last=fill_last))
         lines = text.split("together\n")[0].splitlines()
-        fill, fork = lines.index("P0 mmap 100 120"), next(
+        fill, fork = lines.index(f"P0 mmap {FILL_START} {FILL_PAGES}"), next(
             i for i, ln in enumerate(lines) if " fork " in ln)
         assert (fill > fork) == fill_last
     assert next(_programs(1, preempt=True)).startswith("set preempt full\n")
+
+
+def test_pressure_programs_start_the_block_at_the_low_watermark():
+    """at_the_edge() sizes the fill after a run of the prefix: the zone's
+    free pages at the block are within EDGE of the low watermark, and P0,
+    which fills it and writes in the block, is alive."""
+    rng = random.Random(0)
+    edges = []
+    for _ in range(30):
+        prog = cold.at_the_edge(cold.draw_program(rng, "pressure"), "v3.0-rc2", rng)
+        if prog is None:
+            continue
+        sc = parse(prog.text)
+        session = cold.Session(sc, cold.Config(variant="v3.0-rc2", checks=False))
+        machine = session.boot()
+        block = next(st for st in sc.steps if isinstance(st, cold.Together))
+        machine.run_steps(until=block.lineno - 1)
+        assert not machine.runner.procs["P0"].dead
+        edges.append(machine.kernel.zone.nr_free - machine.kernel.zone.wmark_low)
+    within = [e for e in edges if cold.EDGE[0] <= e <= cold.EDGE[1]]
+    assert len(edges) >= 10 and len(within) >= 0.9 * len(edges)
 
 
 def _exited_generations(text: str) -> int:

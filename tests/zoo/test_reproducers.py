@@ -184,6 +184,29 @@ def test_b4_contend_opens_the_window_from_the_scenario_alone():
                            budget_runs=60).failure is None
 
 
+def test_b4_cold_reproducer_unlocks_the_new_root_from_direct_reclaim():
+    """The zoo's B4 from cold (a pressure program at the edge): the reader
+    is not kswapd but P0's write fault in direct reclaim, preempted in
+    page_lock_anon_vma() after reading the root of P2's anon_vma; P2, a
+    leaf with pages of its own, exits and frees it, and P1's fork takes
+    the slot.  2.6.36 locks the root it read and rechecks the page: the
+    same schedule, and others, report nothing."""
+    from anonvma.explore.schedule import load_schedule
+    from anonvma.explore.strategies import Contend
+    ex = replay_found(str(HERE / "B4-cold.scn"), str(HERE / "B4-cold.schedule.json"), None)
+    assert ex.failure is not None and ex.failure.kind == "lockdep"
+    text = ex.failure.text
+    assert "[ BUG: bad unlock balance detected! ]" in text
+    assert "P0/1 is trying to release lock (&anon_vma->lock)" in text
+    assert "at: page_lock_anon_vma" in text and "mmap_read_lock" in text
+    assert "page_unlock_anon_vma" in text.split("stack backtrace:")[1]
+    decisions, _info = load_schedule(HERE / "B4-cold.schedule.json")
+    program = _session("B4-cold", BY_ID["B4"].fixed)
+    assert execute(program, Replay(decisions)).failure is None
+    for strategy in (Contend(seed=0, depth=2), Random(seed=0)):
+        assert explore_program(program, strategy, budget_runs=30).failure is None
+
+
 class _Kept:
     """A program whose booted machine stays around for the test to read."""
 

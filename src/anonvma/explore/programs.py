@@ -442,6 +442,10 @@ BLOCK_OPS = ("write 0", "write 3", "read 1", "munmap 2 2", "mprotect 0 3 r", "mm
              "madvise 0 4 pageout", "madvise 0 4 dontneed", "mremap 0 2 4")
 # the block lines' words that free pages or VMAs, or walk their rmap (pageout)
 FREEING = {"munmap", "dontneed", "pageout"}
+# the pressure programs' fill: P0's mapping of FILL_PAGES pages from page
+# FILL_START, written page by page, in a zone of PRESSURE_ZONE pages
+FILL_START, FILL_PAGES, PRESSURE_ZONE = 100, 128, 128
+FILL_MAX = FILL_PAGES - 5          # the block writes up to five pages more
 
 
 def _tree(choose: Choose, procs: list[str], forks: int, region: int = 8) -> list[str]:
@@ -466,7 +470,7 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
                         pressure: bool = False, block_ops=BLOCK_OPS,
                         weights: Mapping[str, int] | None = None, exits: bool = False,
                         may_fork: bool = False, tree: int = 0, preempt: bool = False,
-                        fill_last: bool = False) -> str:
+                        fill_last: bool = False, fill: int | None = None) -> str:
     """A concurrent scenario's text: a generated plain prefix (``generate``
     with ``max_ops`` and ``weights``, its exits and execs left out so that
     every process can take part: an exec by a thread ends the others), then
@@ -477,14 +481,18 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     and writers in the block: direct reclaim and kswapd run beside the
     rest; ``fill_last`` fills the zone after the prefix instead of before
     it, so that the prefix's folios are the oldest on the LRU and reclaim's
-    first.  With ``tree``, the prefix ends with a process tree of that many
+    first; ``fill`` is the number of pages written (drawn, 112-123, if None).
+    With ``tree``, the prefix ends with a process tree of that many
     forks whose children write pages of their own (``_tree``).  With
-    ``exits``, one time in two a process other than P0 is drawn first to
-    exit in the block, and the block's other lines go to the rest (a process
-    that exits in a block has no other line there), half of them from those
-    that free or walk (``FREEING``): its mm is torn down beside the other
-    teardowns and the walkers (the refcounts an rmap walk holds then
-    outlive the VMAs).  With ``may_fork``, the fork is there one time
+    ``exits``, one time in two a leaf of the process tree (a process that
+    forked none; P0 is the root) is drawn first to exit in the block, and
+    the block's other lines go to the rest (a process that exits in a block
+    has no other line there), half of them from those that free or walk
+    (``FREEING``): its mm is torn down beside the other teardowns and the
+    walkers (the refcounts an rmap walk holds then outlive the VMAs).  A
+    leaf, because the exit of a process with children frees none of its
+    anon_vmas (the children's chains keep them) and a leaf's frees those
+    of its own: a lifetime race needs the free.  With ``may_fork``, the fork is there one time
     in two only: a fork links a new VMA to every anon_vma of its parent's,
     which keeps them alive while the rest tears them down.  ``preempt``:
     ``set preempt full``, tasks preempted inside their RCU read sections
@@ -494,7 +502,9 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     procs = ["P0"] + [ln.split()[2] for ln in prefix if ln.split()[1] == "fork"]
     if tree:
         prefix += _tree(choose, procs, tree)
-    exiting = _pick(choose, procs[1:]) if exits and len(procs) > 1 and choose(0, 1) else None
+    forked = {ln.split()[0] for ln in prefix if ln.split()[1] == "fork"}
+    leaves = [p for p in procs[1:] if p not in forked]
+    exiting = _pick(choose, leaves) if exits and leaves and choose(0, 1) else None
     others = [p for p in procs if p != exiting]
     # beside an exit, half the lines are drawn from the ones that free or
     # walk what the exit frees: lifetime races are between two teardowns,
@@ -506,16 +516,19 @@ def generate_concurrent(choose: Choose, max_ops: int = 12, block: tuple[int, int
     if not may_fork or choose(0, 1):
         lines.append(f"{_pick(choose, others)} fork C{choose(0, 99)}")
     setup = ["P0 mmap 0 8", "P0 write 0"]
-    fill = []
+    filling = []
     if pressure:
         n = choose(112, 123)
-        fill = ["P0 mmap 100 120", *(f"P0 write {100 + i}" for i in range(n))]
-        setup = ["set memory 128", "set swap 256", *setup]
-        lines += [f"P0 write {100 + n + i}" for i in range(choose(2, 5))]
+        n = n if fill is None else fill
+        filling = [f"P0 mmap {FILL_START} {FILL_PAGES}",
+                   *(f"P0 write {FILL_START + i}" for i in range(n))]
+        setup = [f"set memory {PRESSURE_ZONE}", "set swap 256", *setup]
+        lines += [f"P0 write {FILL_START + n + i}" for i in range(choose(2, 5))]
     if exiting is not None:
         lines.append(f"{exiting} exit")
     head = ["set preempt full"] if preempt else []
-    body = [*setup, *prefix, *fill] if fill_last else [*setup[:-2], *fill, *setup[-2:], *prefix]
+    body = [*setup, *prefix, *filling] if fill_last else \
+        [*setup[:-2], *filling, *setup[-2:], *prefix]
     return "\n".join([*head, *body, "together", *lines, "end", ""])
 
 

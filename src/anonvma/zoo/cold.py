@@ -32,11 +32,18 @@ concurrent, pressure; ``work``), in three steps:
   with swarm toggles each drawn per configuration: a process tree at the
   end of the prefix whose children write pages of their own, preemption
   inside RCU read sections and spinlocks (``set preempt full``), the zone
-  filled after the prefix, a short block; a process exiting in the block,
-  chosen first, beside lines that free or walk (``exits``); explored under
-  random schedules and under PCT's priorities with noise at
-  synchronization points (``STRATEGIES``; a concurrent program costs as
-  much as a hundred plain ones).
+  filled after the prefix, a short block; a leaf of the process tree
+  exiting in the block, chosen first, beside lines that free or walk
+  (``exits``); explored under random schedules and under PCT's priorities
+  with noise at synchronization points (``STRATEGIES``; a concurrent
+  program costs as much as a hundred plain ones).  A pressure program's
+  fill is sized by a run of its prefix so that the zone is at its low
+  watermark when the block starts (``at_the_edge``): reclaim starts
+  beside the block's lines, not before them.
+- **near misses** (nearmiss.py): a concurrent program whose runs show an
+  interleaving a class of bugs needs (an RCU-typesafe object reused under
+  a reader) gets ``FOCUS`` more schedules of each strategy, and half the
+  mutants of its family are of such programs.
 
 - **coverage feedback** (AFL's corpus, on Hypothesis's choice lists): a
   program whose trace shows an event, or a pair of consecutive events, that
@@ -60,7 +67,7 @@ from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
 from ..explore import programs
-from ..explore.programs import Choices, generate, generate_concurrent, op_weights
+from ..explore.programs import FILL_MAX, Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
 from ..explore.strategies import Contend, Random, Replay
@@ -68,11 +75,13 @@ from ..kernel.mm.kasan import kasan_init
 from ..kernel.include.gfp import __GFP_NOFAIL
 from ..scenario import ScenarioError, Together, parse
 from ..session import MESSAGE_KINDS, Config, Session
+from .nearmiss import ReuseUnderReader
 
 # fail-nth counts the allocations of one cache, or of all
 CACHES = (None, "anon_vma", "anon_vma_chain", "vm_area_struct")
 _DIGITS = re.compile(r"\d+")
 SCHEDULES = 4           # schedules per concurrent program and strategy
+FOCUS = 24              # more of each strategy for a program with a near miss
 # the strategies a concurrent program is explored under, by seed: uniform
 # random, and PCT's priorities with one change point (depth 2) and noise
 # at synchronization points (``Contend``: a task that yields or meets a held
@@ -95,6 +104,10 @@ SWEEP_LINES = 3         # lines a fail-nth sweep goes through
 # programs, whose sweeps go through a few lines' allocations one by one, at
 # twice the others' share
 SHARES = {"plain": 1, "faults": 2, "concurrent": 1, "pressure": 1}
+# the pressure programs' zone at the start of the block: its free pages
+# against the low watermark (kswapd already woken at -1, the block's
+# allocations cross it otherwise)
+EDGE = (-1, 4)
 # the together block's lines: the explorer's, and the whole working region
 # unmapped beside them (its anon_vmas torn down beside the rest)
 BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
@@ -102,17 +115,23 @@ BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 
 class Watched:
     """A session whose machines carry the zoo's detectors beside the
-    session's own: the growth bound and KASAN."""
+    session's own: the growth bound and KASAN; and the near misses of all
+    its runs so far are counted (nearmiss.py)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.machine = None             # the last one booted
+        self.near_misses = 0
 
     def boot(self):
         machine = self.machine = self.session.boot()
         Growth(machine.kernel)
         kasan_init(machine.kernel)
+        ReuseUnderReader(machine.kernel, self._near_miss)
         return machine
+
+    def _near_miss(self) -> None:
+        self.near_misses += 1
 
 
 def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
@@ -140,6 +159,7 @@ class Program:
     params: dict = field(default_factory=dict)
     choices: list = field(default_factory=list)
     mutant: bool = False                            # of a corpus program
+    runs: int = 0                                   # schedules it was run under
 
 
 def kind_of(params: dict) -> str:
@@ -203,15 +223,16 @@ def draw_config(rng: random.Random, kind: str) -> dict:
     return params
 
 
-def build(params: dict, gen: Choices) -> Program:
-    """The program a configuration and a source of choices make."""
+def build(params: dict, gen: Choices, fill: int | None = None) -> Program:
+    """The program a configuration and a source of choices make (a
+    pressure program's fill of ``fill`` pages, if given)."""
     weights = params["weights"]
     table = dict(op_weights(None))
     swarm = {"weights": {op: w for op, w in weights.items() if w != table[op]}}
     if params["concurrent"]:
         toggles = {k: params[k] for k in ("pressure", "tree", "preempt", "fill_last", "block")}
         text = generate_concurrent(gen, max_ops=params["max_ops"], weights=weights, exits=True,
-                                   may_fork=True, block_ops=BLOCK_OPS, **toggles)
+                                   may_fork=True, block_ops=BLOCK_OPS, fill=fill, **toggles)
         swarm.update(toggles)
         return Program(text, True, swarm, params, gen.recorded)
     swarm.update(max_ops=params["max_ops"], max_procs=params["max_procs"],
@@ -340,6 +361,7 @@ class Corpus:
     def __init__(self):
         self.seen: set = set()
         self.programs: list[Program] = []
+        self.focus: list[Program] = []      # the programs with a near miss
 
     @staticmethod
     def features(lines) -> set:
@@ -350,11 +372,13 @@ class Corpus:
                 tokens.append(_DIGITS.sub("", words[1]))
         return set(tokens) | set(zip(tokens, tokens[1:]))
 
-    def add(self, prog: Program, lines) -> bool:
+    def add(self, prog: Program, lines, near_miss: bool = False) -> bool:
         new = self.features(lines) - self.seen
         if new:
             self.seen |= new
             self.programs.append(prog)
+        if near_miss:
+            self.focus.append(prog)
         return bool(new)
 
 
@@ -365,8 +389,11 @@ def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) ->
     exec by a thread kills the rest of its group) is drawn again."""
     while True:
         parents = [p for p in corpus.programs if kind_of(p.params) == kind] if corpus else []
-        if parents and rng.random() < 0.5:
-            parent = rng.choice(parents)
+        focus = [p for p in corpus.focus if kind_of(p.params) == kind] if corpus else []
+        if (parents or focus) and rng.random() < 0.5:
+            # half the mutants of a family with near misses are of those
+            parent = rng.choice(focus if focus and (not parents or rng.random() < 0.5)
+                                else parents)
             prog = build(parent.params, Choices(replay=mutate(parent.choices, rng)))
             prog.mutant = True
         else:
@@ -378,6 +405,33 @@ def draw_program(rng: random.Random, kind: str, corpus: Corpus | None = None) ->
             return prog
         except ScenarioError:
             continue
+
+
+def at_the_edge(prog: Program, era: str, rng: random.Random) -> Program | None:
+    """The pressure program with its fill sized so that the zone is at its
+    low watermark when the block starts (``EDGE``, drawn): reclaim then
+    starts inside the block, beside its lines.  The fill the generator
+    draws cannot know what the prefix allocates: of 30 programs it drew, 7
+    started the block with reclaim already done in the prefix (a fill
+    that crossed the min watermark, direct reclaim of 32 pages, the zone
+    30 pages above the watermark) and 13 with P0 killed (SIGSEGV, in the
+    prefix or past the end of the fill's mapping) and no pressure at all.  The
+    prefix is run once, sequentially, with no fill, and the fill is what
+    the zone has left above the edge.  None if P0 is dead at the block or
+    no fill reaches the edge."""
+    bare = build(prog.params, Choices(replay=prog.choices), fill=0)
+    session = Session(parse(bare.text, "<zoo>"), Config(variant=era, checks=False,
+                                                         lockdep=False))
+    machine = session.boot()
+    block = next(st for st in session.sc.steps if isinstance(st, Together))
+    machine.run_steps(until=block.lineno - 1)
+    zone = machine.kernel.zone
+    fill = zone.nr_free - zone.wmark_low - rng.randint(*EDGE)
+    if machine.runner.procs["P0"].dead or not 0 <= fill <= FILL_MAX:
+        return None
+    edge = build(prog.params, Choices(replay=prog.choices), fill=fill)
+    edge.mutant = prog.mutant
+    return edge
 
 
 @dataclass
@@ -421,10 +475,11 @@ class Skip:
 
 
 def work(prog: Program) -> int:
-    """What running a program costs, in lines run: the time shares are
-    counted in it rather than in seconds so that a seed draws the same
-    programs however loaded the machine is."""
-    return (prog.text.count("\n") + 1) * (len(STRATEGIES) * SCHEDULES if prog.concurrent else 1)
+    """What running a program costs, in lines run (a concurrent program's
+    times the schedules it ran under): the time shares are counted in it
+    rather than in seconds so that a seed draws the same programs however
+    loaded the machine is."""
+    return (prog.text.count("\n") + 1) * (prog.runs if prog.concurrent else 1)
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
@@ -439,22 +494,31 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
                                                and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
-        for strategy in STRATEGIES:
-            r = explore_program(program, strategy(seed), budget_runs=SCHEDULES)
-            if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
-                hit = r.failure.kind, r.failure.text, r.schedule
+        # SCHEDULES of each strategy, then, if a run came close (a near
+        # miss), FOCUS more of each, going on from where each left off
+        strategies = [strategy(seed) for strategy in STRATEGIES]
+        for budget in (SCHEDULES, FOCUS):
+            if hit is not None or budget == FOCUS and not program.near_misses:
                 break
+            for strategy in strategies:
+                r = explore_program(program, strategy, budget_runs=budget)
+                prog.runs += r.runs
+                if r.failure is not None and problem([(r.failure.kind, r.failure.text)], skip):
+                    hit = r.failure.kind, r.failure.text, r.schedule
+                    break
     if corpus is not None and program.machine is not None:
-        corpus.add(prog, program.machine.trace_lines.lines)
+        corpus.add(prog, program.machine.trace_lines.lines, program.near_misses > 0)
     return hit
 
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
-           feedback: bool = True, skip: Skip | None = None) -> tuple[Found | None, int]:
+           feedback: bool = True, skip: Skip | None = None,
+           programs: int | None = None) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
-    that ``skip`` does not pass over or ``seconds`` are spent: (the first
-    report or None, programs run).  ``feedback``: keep a corpus and mutate
-    it (coverage feedback)."""
+    that ``skip`` does not pass over or ``seconds`` are spent (or, with
+    ``programs``, that many programs have run: a budget the load of the
+    machine does not change): (the first report or None, programs run).
+    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
     rng = random.Random(seed)
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
@@ -462,11 +526,16 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
     pending: list[Program] = []         # the rest of a fail-nth sweep
     sites: Counter = Counter()          # allocation site -> lines swept there
     spent: Counter = Counter()          # family -> the work its programs took
-    while time.perf_counter() - start < seconds:
+    while time.perf_counter() - start < seconds and (programs is None or n < programs):
         # the family furthest below its share of the work so far
         kind = min(SHARES, key=lambda k: (spent[k] / SHARES[k], k))
         prog = pending.pop() if kind == "faults" and pending else \
             draw_program(rng, kind, corpus)
+        if kind == "pressure":
+            spent[kind] += prog.text.count("\n") + 1       # at_the_edge() runs its prefix
+            prog = at_the_edge(prog, era, rng)
+            if prog is None:
+                continue
         n += 1
         if skip is not None:
             skip.now = (time.perf_counter() - start, n)
