@@ -65,12 +65,6 @@ class LockdepReclaimFs(Lockdep):
         kernel.trace.lockdep_trace_alloc.register(self.lockdep_trace_alloc)
         kernel.trace.lockdep_reclaim_state.register(self.lockdep_reclaim_state)
 
-    def detach(self) -> None:
-        trace = self.kernel.trace
-        trace.lockdep_trace_alloc.unregister(self.lockdep_trace_alloc)
-        trace.lockdep_reclaim_state.unregister(self.lockdep_reclaim_state)
-        super().detach()
-
     # -- the two hooks ----------------------------------------------------------
 
     def lockdep_trace_alloc(self, gfp_mask: int) -> None:

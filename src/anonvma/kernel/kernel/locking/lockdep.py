@@ -403,11 +403,6 @@ class Lockdep:
         kernel.trace.lock_release.register(self.lock_release)
         kernel.lockdep = self
 
-    def detach(self) -> None:
-        self.kernel.trace.lock_acquire.unregister(self.lock_acquire)
-        self.kernel.trace.lock_release.unregister(self.lock_release)
-        self.kernel.lockdep = None
-
     # -- the registry shared by the machines restored from one snapshot -----------
 
     def share(self) -> list:
@@ -428,12 +423,6 @@ class Lockdep:
         for change in reversed(undo):
             change[0](*change[1:])
         undo.clear()
-
-    def retire(self) -> None:
-        """A copy whose run is over, once the registry is given back: it
-        must change nothing shared any more."""
-        self.undo = None
-        self.detach()
 
     def _mark_usage(self, cls: lock_class, bit: int, trace: list | None = None) -> None:
         """A new usage bit for ``cls``, with the trace of it if kept."""
