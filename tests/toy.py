@@ -31,6 +31,10 @@ class ToyKernel:
             (Lockdep if lockdep is True else lockdep)(self)
         self.next_pid = 2
 
+    def init_utsname_release(self) -> str:
+        # what lockdep's splats print: today's kernel
+        return "6.18.0"
+
     def might_sleep(self) -> None:
         self.sched.might_sleep()
 

@@ -197,6 +197,8 @@ def test_b4_cold_reproducer_unlocks_the_new_root_from_direct_reclaim():
     assert ex.failure is not None and ex.failure.kind == "lockdep"
     text = ex.failure.text
     assert "[ BUG: bad unlock balance detected! ]" in text
+    # the splat names the kernel it came from, as 2.6.36's print_kernel_version() did
+    assert "\n2.6.36-rc1 (anonvma model)\n" in text
     assert "P0/1 is trying to release lock (&anon_vma->lock)" in text
     assert "at: page_lock_anon_vma" in text and "mmap_read_lock" in text
     assert "page_unlock_anon_vma" in text.split("stack backtrace:")[1]

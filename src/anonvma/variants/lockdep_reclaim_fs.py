@@ -55,7 +55,8 @@ class LockdepReclaimFs(Lockdep):
     """lockdep with the RECLAIM_FS usage state, and the 2011 report format
     ("[ INFO: ... ]" headers, no wait types)."""
 
-    ident = "3.0.0 (anonvma model)"
+    # 3.0's print_kernel_version(): the release and the version only
+    ident_tail = "(anonvma model)"
     irq_usage = True
 
     def __init__(self, kernel):

@@ -379,7 +379,9 @@ class Lockdep:
     attaches itself as ``kernel.lockdep``; reports go out through
     ``kernel.trace.report("lockdep", text)`` and are kept in ``reports``."""
 
-    ident = "6.18.0 (anonvma model) Not tainted"
+    # what a report's ident line prints after the release: 6.18's
+    # print_kernel_ident() gives the version, then print_tainted()
+    ident_tail = "(anonvma model) Not tainted"
     # Whether acquisitions mark usage bits beyond LOCK_USED (mark_irqflags)
     irq_usage = False
     # What earlier runs validated (see validated_chains), taken at boot;
@@ -650,6 +652,10 @@ class Lockdep:
     @staticmethod
     def _trace(names: list[str]) -> list[str]:
         return [f"       {n}" for n in names]
+
+    @property
+    def ident(self) -> str:
+        return f"{self.kernel.init_utsname_release()} {self.ident_tail}"
 
     def _banner(self, title: str, old_kind: str = "INFO") -> list[str]:
         """The report's header; ``old_kind`` is the word the pre-4.15
