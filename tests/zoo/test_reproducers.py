@@ -136,31 +136,46 @@ def test_b5_root_freed_before_the_child_on_3_15_only():
     assert result.failure is None, result.failure.text
 
 
-def test_b4_unlocks_the_root_of_the_reused_anon_vma_on_2_6_36_rc1():
-    """Hugh Dickins's "locked root1, unlocked root2": lockdep's report of an
-    unlock of a lock the reclaimer does not hold, in page_unlock_anon_vma(),
-    while it still holds the root it locked in page_lock_anon_vma()."""
-    ex = replay_found(str(HERE / "B4.scn"), str(HERE / "B4.schedule.json"), None)
+def _b4_splat(name: str) -> str:
+    """The report of B4's reproducer ``name`` replayed with its schedule on
+    2.6.36-rc1: lockdep's report of an unlock of a lock the reclaimer does
+    not hold, in page_unlock_anon_vma(), while it still holds the root it
+    locked in page_lock_anon_vma()."""
+    ex = replay_found(str(HERE / f"{name}.scn"), str(HERE / f"{name}.schedule.json"), None)
     assert ex.failure is not None and ex.failure.kind == "lockdep"
     text = ex.failure.text
     assert "[ BUG: bad unlock balance detected! ]" in text
+    # the splat names the kernel it came from, as 2.6.36's print_kernel_version() did
+    assert "\n2.6.36-rc1 (anonvma model)\n" in text
     assert "is trying to release lock (&anon_vma->lock) at:" in text
     assert "but there are no more locks to release!" in text
-    assert "#0: (&anon_vma->lock){" in text and "at: page_lock_anon_vma" in text
+    assert "at: page_lock_anon_vma" in text
     assert "page_unlock_anon_vma" in text.split("stack backtrace:")[1]
+    return text
+
+
+def _b4_survives(name: str, era: str, strategies, budget_runs: int) -> None:
+    """``era`` rechecks the page under the root it read: the reproducer's
+    schedule, and the strategies' own, report nothing."""
+    from anonvma.explore.schedule import load_schedule
+    decisions, _info = load_schedule(HERE / f"{name}.schedule.json")
+    program = _session(name, era)
+    assert execute(program, Replay(decisions)).failure is None, era
+    for strategy in strategies:
+        assert explore_program(program, strategy, budget_runs=budget_runs).failure is None, era
+
+
+def test_b4_unlocks_the_root_of_the_reused_anon_vma_on_2_6_36_rc1():
+    """Hugh Dickins's "locked root1, unlocked root2"."""
+    assert "#0: (&anon_vma->lock){" in _b4_splat("B4")
 
 
 def test_b4_fixed_era_survives_the_schedule_and_others():
     """2.6.36 (f18194275c39) and 6.18 recheck the page under the root they
-    read: the same schedule, and others, report nothing."""
-    from anonvma.explore.schedule import load_schedule
+    read."""
     from anonvma.explore.strategies import Pct
-    decisions, _info = load_schedule(HERE / "B4.schedule.json")
     for era in (BY_ID["B4"].fixed, "v6.18"):
-        program = _session("B4", era)
-        assert execute(program, Replay(decisions)).failure is None, era
-        for strategy in (Pct(seed=1, depth=2), Random(seed=1)):
-            assert explore_program(program, strategy, budget_runs=40).failure is None, era
+        _b4_survives("B4", era, (Pct(seed=1, depth=2), Random(seed=1)), 40)
 
 
 def test_b4_contend_opens_the_window_from_the_scenario_alone():
@@ -191,22 +206,11 @@ def test_b4_cold_reproducer_unlocks_the_new_root_from_direct_reclaim():
     leaf with pages of its own, exits and frees it, and P1's fork takes
     the slot.  2.6.36 locks the root it read and rechecks the page: the
     same schedule, and others, report nothing."""
-    from anonvma.explore.schedule import load_schedule
     from anonvma.explore.strategies import Contend
-    ex = replay_found(str(HERE / "B4-cold.scn"), str(HERE / "B4-cold.schedule.json"), None)
-    assert ex.failure is not None and ex.failure.kind == "lockdep"
-    text = ex.failure.text
-    assert "[ BUG: bad unlock balance detected! ]" in text
-    # the splat names the kernel it came from, as 2.6.36's print_kernel_version() did
-    assert "\n2.6.36-rc1 (anonvma model)\n" in text
+    text = _b4_splat("B4-cold")
     assert "P0/1 is trying to release lock (&anon_vma->lock)" in text
-    assert "at: page_lock_anon_vma" in text and "mmap_read_lock" in text
-    assert "page_unlock_anon_vma" in text.split("stack backtrace:")[1]
-    decisions, _info = load_schedule(HERE / "B4-cold.schedule.json")
-    program = _session("B4-cold", BY_ID["B4"].fixed)
-    assert execute(program, Replay(decisions)).failure is None
-    for strategy in (Contend(seed=0, depth=2), Random(seed=0)):
-        assert explore_program(program, strategy, budget_runs=30).failure is None
+    assert "mmap_read_lock" in text
+    _b4_survives("B4-cold", BY_ID["B4"].fixed, (Contend(seed=0, depth=2), Random(seed=0)), 30)
 
 
 class _Kept:
