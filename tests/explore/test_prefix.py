@@ -44,7 +44,7 @@ def runs(program, strategy, n):
 ], ids=["race", "seed-rc2", "reclaim-beside-fork"])
 def test_runs_from_the_snapshot_are_the_runs_from_boot(make):
     fresh, prefixed = make(), Prefixed(make())
-    assert prefixed.snapshot is not None
+    assert prefixed.machine is not None
     for strategy in (lambda: Pct(seed=5), lambda: Random(seed=1)):
         a, b = runs(fresh, strategy(), 12), runs(prefixed, strategy(), 12)
         # a restored run's events start after the prefix, which nobody
@@ -147,7 +147,7 @@ def test_a_prefix_that_hangs_leaves_every_run_booting_afresh():
                       Config(lockdep=False, trace=False))
     session.kernel_class = TakesMmapLockTwice
     prefixed = Prefixed(session)
-    assert prefixed.snapshot is None
+    assert prefixed.machine is None
     ex = execute(prefixed, Pct(seed=0))
     assert ex.failure.kind == "hung_task" and ex.failure == execute(session, Pct(seed=0)).failure
 

@@ -287,8 +287,7 @@ class Prefixed:
 
     def __init__(self, session):
         self.session = session
-        self.snapshot: bytes | None = None
-        self.machine = None                 # the restored machine
+        self.machine = None                 # the restored machine, if the prefix could be snapshot
         self.shared: list = []              # what the snapshot pickles by reference
         self._restore: _Restore | None = None
         self._undo: list | None = None      # the shared lockdep registry's log
@@ -324,13 +323,13 @@ class Prefixed:
             self._restore = _Restore(made, frozenset(session.kernel_class.__mro__))
         except _Unrestorable:
             return
-        self.snapshot, self.machine, self.shared = snapshot, restored, objs
+        self.machine, self.shared = restored, objs
         if lockdep is not None:
             self._undo = restored.kernel.lockdep.undo
 
     # What a program is to the runner: boot() gives a machine.
     def boot(self):
-        if self.snapshot is None:
+        if self.machine is None:
             return self.session.boot()
         if self._undo is not None:
             Lockdep.undo_run(self._undo)
