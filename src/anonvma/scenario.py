@@ -665,7 +665,7 @@ class Runner:
             self._add(a[0], k.kernel_clone(proc.task.comm, CLONE_PTHREAD))
             return
         if op == "exit" and a:
-            k.do_exit()
+            k.sys_exit()
             proc.dead = True
             return
         if op == "exit":

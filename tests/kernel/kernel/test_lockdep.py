@@ -308,3 +308,29 @@ def test_2011_nowait_and_trylock_in_reclaim_are_clean():
     mutex_unlock(av)
     k.trace.lockdep_reclaim_state(0)
     assert k.lockdep.reports == []
+
+
+
+def test_every_lock_stack_ends_at_a_kernel_entry():
+    """A trace lockdep saves ends where the kernel's would, at the entry from
+    user space, a kernel thread or the RCU softirq: never in the scenario
+    interpreter that called a syscall's body (userfaultfd's ioctls, prctl,
+    a thread's exit(2), execve).  Every lock acquisition's stack is looked
+    at, not only the few that lockdep saves."""
+    from anonvma.kernel.kernel.locking.lockdep import kernel_entry, save_trace
+    from anonvma.scenario import parse
+    from anonvma.session import Config, Session
+
+    text = "\n".join((
+        "P0 mmap 0 8 rw", "P0 write 0", "P0 anon_name 4 2 x", "P0 mmap 10 2 rw",
+        "P0 uffd_register 10 2", "P0 uffd_move 0 1 10", "P0 fork P1", "P1 thread T1",
+        "T1 write 6", "P1 exit thread", "T1 exit thread", "P0 fork P2", "P2 exec", "P2 exit",
+        "P0 munmap 0 12", "P0 exit", ""))
+    machine = Session(parse(text, "<entries>"), Config()).boot()
+    ends = set()
+    machine.kernel.trace.lock_acquire.register(
+        lambda lock, subclass, trylock, read, ip: ends.add(save_trace()[-1]))
+    machine.run()
+    entries = {"userfaultfd_register", "userfaultfd_move", "prctl_set_vma", "sys_exit", "do_execve"}
+    assert entries <= ends, entries - ends
+    assert all(kernel_entry(type("code", (), {"co_name": end})) for end in ends), ends

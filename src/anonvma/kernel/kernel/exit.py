@@ -20,6 +20,10 @@ class Exit:
             self.do_exit()
         self.current = me
 
+    def sys_exit(self) -> None:
+        """exit(2): the calling thread alone exits; its group lives on."""
+        self.do_exit()
+
     def do_exit(self) -> None:
         tsk = self.current
         tp = self.trace.sched_process_exit

@@ -285,10 +285,16 @@ _LOCKING_FILES = _LOCKDEP_FILES | {_mutex_mod.__file__, _rwsem_mod.__file__, _sp
 
 # Where a kernel stack trace ends: at the entry from user space (a syscall,
 # the page fault) or a kernel thread's function, as the kernel's traces end
-# at entry_SYSCALL_64 or ret_from_fork.  Whatever called them is user space.
+# at entry_SYSCALL_64 or ret_from_fork, or at the softirq that runs RCU
+# callbacks (rcu_core), as they end at the interrupt's entry.  Whatever
+# called them is user space.  The model calls some syscalls' bodies
+# directly: execve's do_execve(), prctl(PR_SET_VMA)'s prctl_set_vma(), the
+# UFFDIO_REGISTER and UFFDIO_MOVE ioctls' userfaultfd_register() and
+# userfaultfd_move().
 KERNEL_ENTRY_POINTS = frozenset({
-    "handle_user_access", "kernel_clone", "do_group_exit", "bprm_mm_init", "proc_pid_maps",
-    "kswapd",
+    "handle_user_access", "kernel_clone", "do_group_exit", "bprm_mm_init", "do_execve",
+    "prctl_set_vma", "userfaultfd_register", "userfaultfd_move", "proc_pid_maps", "kswapd",
+    "rcu_core",
 })
 
 
