@@ -241,12 +241,12 @@ class LockTiming:
     def _tree_of(self, lock):
         """The interval tree of the root anon_vma whose lock ``lock`` is
         (the anon_vma that embeds it; an anon_vma's tree and lock stay
-        with its slab object)."""
+        with its slab object), or None for a lock of no anon_vma."""
         field = self.tree_field
         for av in self.kernel.anon_vma_cachep.live:
             if getattr(av, field) is lock:
                 return av.rb_root
-        raise AssertionError(f"{lock.key.name} of no live anon_vma")
+        return None
 
     def _tree_ns(self, lt: lock_time, cpu) -> float:
         """The nodes of the root's interval tree the section visited, each a
@@ -275,7 +275,7 @@ class LockTiming:
             self.stat.name = lock.key.name
             if self.tree_field is not None:
                 lt.tree = self._tree_of(lock)
-                lt.tree_visited = lt.tree.nr_visited
+                lt.tree_visited = lt.tree.nr_visited if lt.tree is not None else 0
         if trylock:
             # Already taken in the model: a trylock never waits.  If this
             # layer has handed the lock to a waiter that has not reached the
