@@ -109,11 +109,6 @@ def lock_semantics(kernel_class: type, debug_locks: bool = False) -> str:
     return "rwsem-steal" if kernel_class.rwsem_writer_lock_stealing else "rwsem-handoff"
 
 
-def lock_field(kernel_class: type) -> str:
-    """The field of struct anon_vma that is the era's lock."""
-    return {"spinlock": "lock", "mutex": "mutex", "rwsem": "rwsem"}[kernel_class.anon_vma_lock]
-
-
 class waiter:
     __slots__ = ("task", "read", "since", "granted", "woken")
 
@@ -174,8 +169,9 @@ class LockTiming:
             sched.costs["lock"]["debug_spinlock_ns"] if debug_locks else 0.0)
         self.costs = sched.costs["lock"]
         self.topo = sched.costs["topology"]
-        # the eras whose root-lock sections walk an interval tree (3.7 on)
-        self.tree_field = (lock_field(type(kernel))
+        # the eras whose root-lock sections walk an interval tree (3.7 on):
+        # struct anon_vma's lock field, named as its kind (mutex, rwsem)
+        self.tree_field = (type(kernel).anon_vma_lock
                            if type(kernel).rmap_layout == "interval_tree" else None)
         self.locks: dict = {}
         self.stat = lock_stat("")
