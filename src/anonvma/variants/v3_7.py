@@ -19,10 +19,12 @@ The class sits over ``Linux_3_15`` (the 3.x interval-tree rmap without the
 mutex back where 3.8 put the rwsem: the struct, its slab constructor, the
 lock and unlock of the root, anon_vma_free()'s test, and the rmap walks'
 page_lock_anon_vma(), which 3.7 has as 3.0 had it (trylock, else pin and
-sleep on the mutex, no try_lock mode).  Sources: 3.0.1's mm/rmap.c
-(eastmoutain/Linux-3.0.1) for the mutex code, which bf181b9f9d8d left as
-it was, and the "-" side of 5a505085f043 and 4fc3f1d66b1e for what 3.8
-changed of it.
+sleep on the mutex, no try_lock mode).  Sources: Linux 3.7.2
+(robacklin/linux-3.7.2) mm/rmap.c and include/linux/rmap.h, cited as "3.7
+file:function": struct anon_vma, anon_vma_ctor(), anon_vma_free(),
+lock_anon_vma_root(), anon_vma_clone(), unlink_anon_vmas() and
+page_lock_anon_vma() there are 3.0's mutex code over the interval tree,
+line for line what the classes this one reuses model.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Linux_3_7(Linux_3_15):
     anon_vma_unlock_read = Linux_3_0_rc2.page_unlock_anon_vma
 
     def anon_vma_init(self) -> None:
+        """3.7 mm/rmap.c:anon_vma_init."""
         self.anon_vma_mutex_key = lock_class_key("&anon_vma->mutex")
         # 3.7: SLAB_DESTROY_BY_RCU|SLAB_PANIC; KMEM_CACHE(anon_vma_chain, SLAB_PANIC).
         # x86_64 sizes: root 8, mutex 32, refcount 4 (+4), rb_root 8 = 56;
@@ -80,8 +83,9 @@ class Linux_3_7(Linux_3_15):
             "anon_vma_chain", anon_vma_chain, 64, SLAB_PANIC)
 
     def anon_vma_ctor(self, av: anon_vma) -> None:
-        # mutex_init(), atomic_set(&refcount, 0), rb_root = RB_ROOT (a
-        # slab object's tree is empty whenever it is free)
+        # 3.7 mm/rmap.c:anon_vma_ctor: mutex_init(), atomic_set(&refcount,
+        # 0), rb_root = RB_ROOT (a slab object's tree is empty whenever it
+        # is free)
         av.mutex = mutex(self, self.anon_vma_mutex_key)
         av.refcount = 0
 
