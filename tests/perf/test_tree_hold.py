@@ -111,3 +111,14 @@ def test_tree_node_ns_is_a_cost_a_user_sets(tmp_path):
     bad.write_text('{"lock":\n  {"tree_node_ns": -1}}\n')
     with pytest.raises(CostsError, match=rf"^{bad}:2: 'lock.tree_node_ns' must be a number >= 0"):
         load_costs(str(bad))
+
+
+def test_one_cpu_pays_no_nodes():
+    """On one CPU every node is in its own cache: 3.7's fork_test takes
+    3.0's time event for event (the one-process calibration holds), and on
+    two CPUs the tree's nodes cost it."""
+    from anonvma.perf import run_workload
+    one = [run_workload("fork_test", v, 1).makespan_ns for v in ("v3.0", "v3.7")]
+    assert one[0] == one[1]
+    two = [run_workload("fork_test", v, 2).makespan_ns for v in ("v3.0", "v3.7")]
+    assert two[1] > two[0]
