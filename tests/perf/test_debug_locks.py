@@ -19,8 +19,9 @@ from lock_timing import US, machine, mutex_body, spawn, spin_order
 
 def test_debug_locks_change_the_spinlock_and_the_mutex_not_the_rwsem():
     assert [lock_semantics(get_variant(v), True) for v in
-            ("v2.6.39", "v3.0-rc1", "v3.0", "v3.8", "v3.9")] == \
-        ["spinlock-debug", "mutex-debug", "mutex-debug", "rwsem-handoff", "rwsem-steal"]
+            ("v2.6.39", "v3.0-rc1", "v3.0", "v3.7", "v3.8", "v3.9")] == \
+        ["spinlock-debug", "mutex-debug", "mutex-debug", "mutex-debug", "rwsem-handoff",
+         "rwsem-steal"]
 
 
 def test_debug_mutex_waiter_sleeps_though_the_owner_runs():

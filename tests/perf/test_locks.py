@@ -17,8 +17,8 @@ from lock_timing import US, machine, mutex_body, spawn, spin_order
 
 def test_semantics_follow_the_eras():
     assert [lock_semantics(get_variant(v)) for v in
-            ("v2.6.39", "v3.0-rc1", "v3.0", "v3.8", "v3.9", "v6.18")] == \
-        ["ticket", "mutex", "mutex", "rwsem-handoff", "rwsem-steal", "rwsem-spin"]
+            ("v2.6.39", "v3.0-rc1", "v3.0", "v3.7", "v3.8", "v3.9", "v6.18")] == \
+        ["ticket", "mutex", "mutex", "mutex", "rwsem-handoff", "rwsem-steal", "rwsem-spin"]
 
 
 def test_ticket_spinlock_serves_waiters_in_arrival_order():

@@ -158,8 +158,8 @@ def test_rcu_kthreads_are_the_3_0_rc_kernels():
     them in softirq, and 3.0 did again."""
     from anonvma.perf import rcu_callbacks_in_kthreads
     assert [rcu_callbacks_in_kthreads(get_variant(v)) for v in
-            ("v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0-rc2", "v3.0", "v3.8")] == \
-        [False, True, True, True, False, False]
+            ("v2.6.39", "v3.0-rc1", "v3.0-rc2-clone", "v3.0-rc2", "v3.0", "v3.7", "v3.8")] == \
+        [False, True, True, True, False, False, False]
 
 
 def test_a_spinlock_nested_in_a_mutex_section_defers_the_preemption():

@@ -39,6 +39,12 @@ PATCHES = {
     ("v3.0-rc2-clone", "v3.0-rc2"): {"anon_vma_unlink", "unlink_anon_vmas"},
     # dd34739c03f2, the seed
     ("v3.0-rc2", "v3.0"): {"anon_vma_clone"},
+    # 5a505085f043 + 4fc3f1d66b1e: the root mutex becomes an rwsem, the
+    # walks take it for read (page_lock_anon_vma_read)
+    ("v3.7", "v3.8"): {
+        "anon_vma_ctor", "anon_vma_free", "anon_vma_init", "anon_vma_lock_write",
+        "anon_vma_unlock_read", "anon_vma_unlock_write", "folio_lock_anon_vma_read",
+        "lock_anon_vma_root", "page_lock_anon_vma", "unlock_anon_vma_root"},
     # ce6711f3d196 changes the rwsem's timing only (docs/performance.md)
     ("v3.8", "v3.9"): set(),
     # nothing of the rmap code the model keeps changed from 3.9 to 3.15
@@ -89,6 +95,7 @@ ERA_KNOWLEDGE = {
     "v3.0-rc2-clone": ("list", None, "mutex", "reclaim_fs"),
     "v3.0-rc2": ("list", None, "mutex", "reclaim_fs"),
     "v3.0": ("list", None, "mutex", "reclaim_fs"),
+    "v3.7": ("interval_tree", None, "mutex", "reclaim_fs"),
     "v3.8": ("interval_tree", None, "rwsem", "reclaim_fs"),
     "v3.9": ("interval_tree", None, "rwsem", "reclaim_fs"),
     "v3.15": ("interval_tree", None, "rwsem", "reclaim_fs"),
@@ -108,7 +115,7 @@ ERA_KNOWLEDGE = {
 
 def test_every_era_is_registered_oldest_first_with_6_18_the_default():
     names = list(VARIANTS)
-    assert names == list(ERA_KNOWLEDGE)[:19] + ["v6.18"] + list(ERA_KNOWLEDGE)[19:]
+    assert names == list(ERA_KNOWLEDGE)[:20] + ["v6.18"] + list(ERA_KNOWLEDGE)[20:]
     assert NEWEST == "v6.18" and VARIANTS[NEWEST] is Linux
     assert all(cls.description for cls in VARIANTS.values())
 
@@ -123,7 +130,9 @@ def test_era_knowledge(name):
 
 def test_patches_cover_every_neighbour_pair():
     names = list(VARIANTS)
-    assert set(PATCHES) == set(zip(names, names[1:])) - {("v3.0", "v3.8")}
+    # 3.0 -> 3.7 is a year and a half of mm/ (the interval tree over 6.18's
+    # VMA code): test_3_7_is_the_interval_tree_under_the_mutex checks its core
+    assert set(PATCHES) == set(zip(names, names[1:])) - {("v3.0", "v3.7")}
 
 
 @pytest.mark.parametrize("pair", PATCHES, ids=lambda p: f"{p[0]}..{p[1]}")
@@ -141,6 +150,46 @@ def _changed(old: str, new: str) -> tuple[list[str], list[str]]:
     removed = [l[1:].strip() for l in lines if l.startswith("-") and not l.startswith("---")]
     added = [l[1:].strip() for l in lines if l.startswith("+") and not l.startswith("+++")]
     return removed, added
+
+
+def test_3_7_diff_from_3_0_is_the_interval_tree():
+    # bf181b9f9d8d: list_add_tail/list_del on anon_vma->head become the
+    # interval tree's insert and remove; the root lock functions are 3.0's own
+    removed, added = _changed("v3.0", "v3.7")
+    assert "av.head[avc] = None                         # list_add_tail()" in removed
+    assert "anon_vma_interval_tree_insert(avc, av.rb_root)" in added
+    assert "del av.head[avc]                        # list_del(&avc->same_anon_vma)" in removed
+    assert "anon_vma_interval_tree_remove(avc, av.rb_root)" in added
+    same = {"lock_anon_vma_root", "unlock_anon_vma_root", "anon_vma_lock_write",
+            "anon_vma_unlock_write", "anon_vma_free", "page_lock_anon_vma"}
+    assert not same & set(differing_functions(VARIANTS["v3.0"], VARIANTS["v3.7"]))
+
+
+def test_3_8_diff_is_the_rwsem_conversion():
+    removed, added = _changed("v3.7", "v3.8")
+    assert "mutex_lock(root.mutex)" in removed and "down_write(root.rwsem)" in added
+    assert "if mutex_is_locked(av.root.mutex):" in removed
+    assert "if rwsem_is_locked(av.root.rwsem):" in added
+    assert "if down_read_trylock(root.rwsem):" in added
+
+
+def test_3_7_is_the_interval_tree_under_the_mutex():
+    """Each root anon_vma of P0 holds the AVCs of P0, P1 and P2 in its
+    interval tree, and every anon_vma lock the forks took is a root's mutex."""
+    from anonvma.kernel.kernel.locking.mutex import mutex
+    from anonvma.kernel.mm.interval_tree import anon_vma_interval_tree_check
+    machine = Session(parse("P0 mmap 0 4\nP0 write 0\nP0 fork P1\nP1 fork P2\n"),
+                      Config(variant="v3.7", checks=False)).boot()
+    taken = []
+    machine.kernel.trace.lock_acquire.register(
+        lambda lock, subclass, trylock, read, ip: taken.append(lock.key.name))
+    machine.run_steps()
+    k = machine.kernel
+    roots = [av for av in k.anon_vma_cachep.live if av.root is av]
+    assert roots and all(type(av.mutex) is mutex for av in roots)
+    assert not hasattr(roots[0], "rwsem") and not hasattr(roots[0], "head")
+    assert [anon_vma_interval_tree_check(av.rb_root) for av in roots] == [3] * len(roots)
+    assert taken.count("&anon_vma->mutex") >= 4 and "&anon_vma->rwsem" not in taken
 
 
 def test_b5_diff_is_the_order_of_the_two_frees():

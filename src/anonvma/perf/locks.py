@@ -58,6 +58,15 @@ The semantics (``lock_semantics`` reads them off the era's class):
             but a running writer takes the free lock first.
 ``rwsem-spin``  3.16+: lock-stealing and optimistic spinning on a running
             owner, as the mutex.
+
+Every section pays ``critical_ns`` and the transfer of the line the
+previous holder wrote.  On the eras with the interval tree (3.7 on:
+bf181b9f9d8d) a section that inserts into or removes from the root's tree
+also pays ``tree_node_ns`` for every node of that tree it visited (the
+tree's own count, ``rb_root_cached.nr_visited``: an insert's descent, a
+remove's rotations and augment updates), each a line another CPU wrote
+last, when the previous holder ran on another CPU; on one CPU the nodes
+are in its own cache.
 """
 
 from __future__ import annotations
@@ -132,7 +141,7 @@ class lock_time:
     """One anon_vma root lock in virtual time."""
 
     __slots__ = ("owner", "readers", "spinners", "sleepers", "line_cpu", "holders",
-                 "prev_cpu", "free_at", "wait_lock_free")
+                 "prev_cpu", "free_at", "wait_lock_free", "tree", "tree_visited")
 
     def __init__(self):
         self.owner = None
@@ -144,6 +153,8 @@ class lock_time:
         self.prev_cpu = None            # the CPU of the last holder
         self.free_at = 0.0              # 3.0 mutex: the count is 1 again from then
         self.wait_lock_free = 0.0       # 3.0 mutex: when wait_lock is next free
+        self.tree = None                # the root anon_vma's interval tree, if the era has one
+        self.tree_visited = 0           # its nr_visited at the last release
 
 
 class LockTiming:
@@ -158,6 +169,10 @@ class LockTiming:
             sched.costs["lock"]["debug_spinlock_ns"] if debug_locks else 0.0)
         self.costs = sched.costs["lock"]
         self.topo = sched.costs["topology"]
+        # the eras whose root-lock sections walk an interval tree (3.7 on):
+        # struct anon_vma's lock field, named as its kind (mutex, rwsem)
+        self.tree_field = (type(kernel).anon_vma_lock
+                           if type(kernel).rmap_layout == "interval_tree" else None)
         self.locks: dict = {}
         self.stat = lock_stat("")
         self.released_at: dict = {}     # other locks: when last released
@@ -219,6 +234,27 @@ class LockTiming:
             return self.topo["line_transfer_local_ns"]
         return self.topo["line_transfer_remote_ns"]
 
+    def _tree_of(self, lock):
+        """The interval tree of the root anon_vma whose lock ``lock`` is
+        (the anon_vma that embeds it; an anon_vma's tree and lock stay
+        with its slab object), or None for a lock of no anon_vma."""
+        field = self.tree_field
+        for av in self.kernel.anon_vma_cachep.live:
+            if getattr(av, field) is lock:
+                return av.rb_root
+        return None
+
+    def _tree_ns(self, lt: lock_time, cpu) -> float:
+        """The nodes of the root's interval tree the section visited, each a
+        line another CPU wrote last if the previous holder ran elsewhere."""
+        if lt.tree is None:
+            return 0.0
+        visited = lt.tree.nr_visited - lt.tree_visited
+        lt.tree_visited = lt.tree.nr_visited
+        if lt.prev_cpu is None or lt.prev_cpu is cpu:
+            return 0.0
+        return visited * self.costs["tree_node_ns"]
+
     # -- the probes -----------------------------------------------------------------
 
     def acquire(self, lock, subclass, trylock, read, ip) -> None:
@@ -233,6 +269,9 @@ class LockTiming:
         if lt is None:
             lt = self.locks[lock] = lock_time()
             self.stat.name = lock.key.name
+            if self.tree_field is not None:
+                lt.tree = self._tree_of(lock)
+                lt.tree_visited = lt.tree.nr_visited if lt.tree is not None else 0
         if trylock:
             # Already taken in the model: a trylock never waits.  If this
             # layer has handed the lock to a waiter that has not reached the
@@ -277,8 +316,9 @@ class LockTiming:
         # The critical section's own work: list_add_tail/list_del on
         # anon_vma->head (the lock's cache line, already here) and on the
         # neighbouring anon_vma_chain, last written by the previous holder.
-        sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, sched.cpu_of[task]),
-                     "anon_vma_chain_link")
+        cpu = sched.cpu_of[task]
+        sched.charge(task, self.costs["critical_ns"] + self.transfer(lt.prev_cpu, cpu)
+                     + self._tree_ns(lt, cpu), "anon_vma_chain_link")
         # CONFIG_PREEMPT: a wakeup during the section preempts the holder
         # here, before mutex_unlock(); the lock stays held while the task
         # waits for its CPU, and spinners see its owner off the CPU.

@@ -15,6 +15,7 @@ from .v2_6_36 import Linux_2_6_36, Linux_2_6_36_rc1
 from .v2_6_39 import Linux_2_6_39
 from .v3_0 import Linux_3_0, Linux_3_0_rc2
 from .v3_0_rc1 import Linux_3_0_rc1, Linux_3_0_rc2_clone
+from .v3_7 import Linux_3_7
 from .v3_8 import Linux_3_8, Linux_3_9
 from .v3_18 import Linux_3_15, Linux_3_18
 from .v5_19 import Linux_3_19, Linux_3_19_rc4, Linux_4_0, Linux_5_19
@@ -26,7 +27,7 @@ from .v7_0 import Linux_7_0, Linux_7_0_rc
 VARIANTS: dict[str, type] = {
     cls.name: cls for cls in (
         Linux_2_6_36_rc1, Linux_2_6_36, Linux_2_6_39, Linux_3_0_rc1, Linux_3_0_rc2_clone,
-        Linux_3_0_rc2, Linux_3_0, Linux_3_8, Linux_3_9, Linux_3_15, Linux_3_18, Linux_3_19_rc4, Linux_3_19, Linux_4_0, Linux_5_19,
+        Linux_3_0_rc2, Linux_3_0, Linux_3_7, Linux_3_8, Linux_3_9, Linux_3_15, Linux_3_18, Linux_3_19_rc4, Linux_3_19, Linux_4_0, Linux_5_19,
         Linux_6_0, Linux_6_3_rc1, Linux_6_3, Linux_6_18_7, Linux, Linux_7_0_rc, Linux_7_0,
     )
 }

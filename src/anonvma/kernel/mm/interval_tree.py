@@ -37,6 +37,12 @@ Where the model departs from C, and why:
   dangling), so inserting a node that is already in a tree, or removing one
   from a tree it is not in, fails an assertion rather than corrupting the
   tree as it would in the kernel.  No node is allocated per insert.
+* Nodes visited.  ``nr_visited`` counts the nodes the tree's inserts and
+  removes have visited: an insert's descent, a remove's rotations and
+  augment updates.  Nothing in the model reads it; the performance model
+  charges a root-lock section for the nodes it visited in the root's tree
+  (docs/performance.md), each a cache line another CPU may have written
+  last.
 * ``rb_root_cached`` is always truthy (like a pointer to a C struct);
   emptiness is ``anon_vma_interval_tree_empty()`` (RB_EMPTY_ROOT), not
   ``len()``, which walks the whole tree and is for debugging only.
@@ -54,7 +60,7 @@ PAGE_SHIFT = 12
 class rb_root_cached:
     """An anon_vma's interval tree: the root plus the cached leftmost AVC."""
 
-    __slots__ = ("rb_node", "rb_leftmost", "nr_inserts")
+    __slots__ = ("rb_node", "rb_leftmost", "nr_inserts", "nr_visited")
 
     def __init__(self) -> None:
         self.rb_node: Any = None
@@ -64,6 +70,8 @@ class rb_root_cached:
         # Source of treap priorities; only ever grows, so re-inserting an AVC
         # gets a fresh priority, deterministically.
         self.nr_inserts = 0
+        # Nodes the inserts and removes have visited (the module's docstring).
+        self.nr_visited = 0
 
     def __bool__(self) -> bool:
         # Without this, __len__ would make an empty tree falsy, and
@@ -175,7 +183,9 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     # way down, go right on equal starts (so ties keep insertion order), and
     # link the node where the descent falls off the tree.
     leftmost = True
+    visited = 0
     while True:
+        visited += 1
         if cur.rb_subtree_last < last:
             cur.rb_subtree_last = last
         if start < cur.cached_vma_start:
@@ -198,6 +208,7 @@ def anon_vma_interval_tree_insert(node: Any, root: rb_root_cached) -> None:
     while cur is not None and cur.rb_priority < priority:
         _rotate_up(node, root)
         cur = node.rb_parent
+    root.nr_visited += visited
 
 
 def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
@@ -218,6 +229,7 @@ def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
 
     # Rotate the node down, promoting the higher-priority child, until it has
     # at most one child; then splice it out.
+    visited = 0
     while True:
         left = node.rb_left
         right = node.rb_right
@@ -227,6 +239,7 @@ def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
         if right is None:
             child = left
             break
+        visited += 1
         if left.rb_priority > right.rb_priority:
             _rotate_up(left, root)
         else:
@@ -234,6 +247,7 @@ def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
 
     parent = node.rb_parent
     if child is not None:
+        visited += 1
         child.rb_parent = parent
     if parent is None:
         root.rb_node = child
@@ -246,11 +260,13 @@ def anon_vma_interval_tree_remove(node: Any, root: rb_root_cached) -> None:
         # first ancestor whose value does not change (those above depend
         # only on it).
         while parent is not None:
+            visited += 1
             last = _compute_subtree_last(parent)
             if parent.rb_subtree_last == last:
                 break
             parent.rb_subtree_last = last
             parent = parent.rb_parent
+    root.nr_visited += visited
     node.rb = node.rb_parent = node.rb_left = node.rb_right = None
 
 
