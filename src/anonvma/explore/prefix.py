@@ -283,10 +283,17 @@ class _Unpickler(pickle.Unpickler):
 
 
 class Prefixed:
-    """A session whose machines start after its sequential prefix."""
+    """A session whose machines start after its sequential prefix.
 
-    def __init__(self, session):
+    ``watch(machine)``, if given, attaches what else every machine carries
+    (the zoo's detectors, cold.Watched) to each one booted, before it runs
+    a step: to the snapshot's before the prefix, so that what it kept of
+    the prefix is restored with the rest.  The object ``watch`` is bound
+    to is shared with the restored machine, like the session."""
+
+    def __init__(self, session, watch=None):
         self.session = session
+        self.watch = watch
         self.machine = None                 # the restored machine, if the prefix could be snapshot
         self.shared: list = []              # what the snapshot pickles by reference
         self._restore: _Restore | None = None
@@ -294,7 +301,7 @@ class Prefixed:
         until = max(session.prefix_checks, default=None)
         if until is None:
             return
-        machine = session.boot()
+        machine = self._boot()
         kernel = machine.kernel
         kernel.sched = Scheduler(kernel, None)
         # what the prefix's allocations fail, counted on in every run
@@ -305,6 +312,8 @@ class Prefixed:
         except Exception:       # a hang or a BUG: every run fails in the prefix, each shows how
             return
         objs = _shared(session)
+        if watch is not None:
+            objs.append(getattr(watch, "__self__", watch))
         lockdep = kernel.lockdep
         if lockdep is not None:
             objs += lockdep.share()
@@ -327,10 +336,16 @@ class Prefixed:
         if lockdep is not None:
             self._undo = restored.kernel.lockdep.undo
 
+    def _boot(self):
+        machine = self.session.boot()
+        if self.watch is not None:
+            self.watch(machine)
+        return machine
+
     # What a program is to the runner: boot() gives a machine.
     def boot(self):
         if self.machine is None:
-            return self.session.boot()
+            return self._boot()
         if self._undo is not None:
             Lockdep.undo_run(self._undo)
         self._restore()
@@ -338,4 +353,4 @@ class Prefixed:
 
     def __reduce__(self):
         # A worker process (explore --jobs) takes its own snapshot.
-        return Prefixed, (self.session,)
+        return Prefixed, (self.session, self.watch)

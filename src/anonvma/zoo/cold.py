@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
 from ..explore import programs
+from ..explore.prefix import Prefixed
 from ..explore.programs import FILL_MAX, Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
@@ -116,26 +117,47 @@ BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 class Watched:
     """A session whose machines carry the zoo's detectors beside the
     session's own: the growth bound and KASAN; and the near misses of all
-    its runs so far are counted (nearmiss.py)."""
+    its runs so far are counted (nearmiss.py).
 
-    def __init__(self, session: Session):
+    ``prefix_once``: every run starts from a snapshot taken after the
+    sequential prefix (explore.prefix), the detectors attached before it
+    and part of the snapshot; a near miss of the prefix counts in every
+    run, as in runs that each boot afresh."""
+
+    def __init__(self, session: Session, prefix_once: bool = False):
         self.session = session
         self.machine = None             # the last one booted
         self.near_misses = 0
+        self._prefixed = Prefixed(session, self.watch) if prefix_once else None
+        # the prefix's near misses, if its run is the snapshot's
+        self._prefix_near_misses = 0
+        if self._prefixed is not None and self._prefixed.machine is not None:
+            self._prefix_near_misses = self.near_misses
+        self.near_misses = 0
 
     def boot(self):
-        machine = self.machine = self.session.boot()
-        Growth(machine.kernel)
-        kasan_init(machine.kernel)
-        ReuseUnderReader(machine.kernel, self._near_miss)
+        if self._prefixed is None:
+            machine = self.session.boot()
+            self.watch(machine)
+        else:
+            machine = self._prefixed.boot()
+            self.near_misses += self._prefix_near_misses
+        self.machine = machine
         return machine
+
+    def watch(self, machine) -> None:
+        kernel = machine.kernel
+        Growth(kernel)
+        kasan_init(kernel)
+        ReuseUnderReader(kernel, self._near_miss)
 
     def _near_miss(self) -> None:
         self.near_misses += 1
 
 
-def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
-    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)))
+def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>",
+            prefix_once: bool = False) -> Watched:
+    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)), prefix_once)
 
 
 def replay_found(path: str, schedule_path: str | None, era: str | None):
@@ -483,10 +505,12 @@ def work(prog: Program) -> int:
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
-                skip: Skip | None = None):
+                skip: Skip | None = None, prefix_once: bool = True):
     """(kind, text, schedule) of the first problem that ``skip`` does not
-    pass over, or None; the run's coverage goes to ``corpus``."""
-    program = watched(prog.text, era)
+    pass over, or None; the run's coverage goes to ``corpus``.
+    ``prefix_once``: a concurrent program's schedules start from a snapshot
+    taken after its prefix (``Watched``) rather than booting afresh."""
+    program = watched(prog.text, era, prefix_once=prefix_once and prog.concurrent)
     hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
