@@ -182,6 +182,7 @@ class Program:
     choices: list = field(default_factory=list)
     mutant: bool = False                            # of a corpus program
     runs: int = 0                                   # schedules it was run under
+    per_run: int = 0        # of its lines, those each schedule runs (after the prefix)
 
 
 def kind_of(params: dict) -> str:
@@ -497,11 +498,14 @@ class Skip:
 
 
 def work(prog: Program) -> int:
-    """What running a program costs, in lines run (a concurrent program's
-    times the schedules it ran under): the time shares are counted in it
-    rather than in seconds so that a seed draws the same programs however
-    loaded the machine is."""
-    return (prog.text.count("\n") + 1) * (prog.runs if prog.concurrent else 1)
+    """What running a program costs, in lines run: a concurrent program's
+    prefix once (its schedules start from the snapshot after it) and the
+    lines after it times the schedules it ran under, as explore counts its
+    shrinking budget.  The time shares are counted in it rather than in
+    seconds so that a seed draws the same programs however loaded the
+    machine is."""
+    lines = prog.text.count("\n") + 1
+    return lines + (prog.runs - 1) * prog.per_run if prog.concurrent else lines
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
@@ -518,6 +522,8 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
                                                and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
+        session = program.session
+        prog.per_run = session.sc.lines_after(max(session.prefix_checks, default=0))
         # SCHEDULES of each strategy, then, if a run came close (a near
         # miss), FOCUS more of each, going on from where each left off
         strategies = [strategy(seed) for strategy in STRATEGIES]
@@ -537,12 +543,13 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
            feedback: bool = True, skip: Skip | None = None,
-           programs: int | None = None) -> tuple[Found | None, int]:
+           programs: int | None = None, prefix_once: bool = True) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
     that ``skip`` does not pass over or ``seconds`` are spent (or, with
     ``programs``, that many programs have run: a budget the load of the
     machine does not change): (the first report or None, programs run).
-    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
+    ``feedback``: keep a corpus and mutate it (coverage feedback).
+    ``prefix_once``: as ``run_program``'s."""
     rng = random.Random(seed)
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
@@ -563,7 +570,7 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         n += 1
         if skip is not None:
             skip.now = (time.perf_counter() - start, n)
-        hit = run_program(prog, era, seed + n, corpus, skip)
+        hit = run_program(prog, era, seed + n, corpus, skip, prefix_once)
         if hit is None:
             spent[kind] += work(prog)
             if "sweep" in prog.params:
