@@ -7,14 +7,13 @@ The snapshot also carries lockdep's lock classes and validated chains from
 the prefix into every run; the lockdep and hung-task reports below are the
 proof that this reuse changes no verdict."""
 
-import io
 import pathlib
 
 import pytest
 
 from anonvma.demo import example
 from anonvma.explore import explore
-from anonvma.explore.prefix import Prefixed, _Pickler
+from anonvma.explore.prefix import Prefixed, _dump
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Pct, Random
 from anonvma.kernel import Linux
@@ -55,9 +54,7 @@ def test_runs_from_the_snapshot_are_the_runs_from_boot(make):
 
 
 def pickled(prefixed, machine) -> bytes:
-    buf = io.BytesIO()
-    _Pickler(buf, {id(obj): i for i, obj in enumerate(prefixed.shared)}).dump(machine)
-    return buf.getvalue()
+    return _dump(machine, prefixed.shared)
 
 
 class TakesMmapLockTwice(Linux):

@@ -49,6 +49,7 @@ import gc
 import io
 import pickle
 import random
+import struct
 import sys
 import types
 from collections import Counter, deque
@@ -264,22 +265,28 @@ def _shared(session) -> list:
     return objs
 
 
-class _Pickler(pickle.Pickler):
-    def __init__(self, file, shared: dict):
-        super().__init__(file, pickle.HIGHEST_PROTOCOL)
-        self.shared = shared
+def _dump(machine, shared: list) -> bytes:
+    """The pickle of ``machine``, the objects of ``shared`` by reference:
+    they are in the pickler's memo from the start, at their indices in
+    ``shared`` (as in a ``_loader``'s), which costs nothing per object
+    pickled, where a ``persistent_id`` is a call for each."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+    pickler.memo = {id(obj): (i, obj) for i, obj in enumerate(shared)}
+    pickler.dump(machine)
+    return buf.getvalue()
 
-    def persistent_id(self, obj):
-        return self.shared.get(id(obj))
 
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, shared: list):
-        super().__init__(file)
-        self.shared = shared
-
-    def persistent_load(self, pid):
-        return self.shared[pid]
+def _loader(snapshot: bytes, shared: list) -> pickle.Unpickler:
+    """An unpickler of ``snapshot`` whose memo holds ``shared`` first.  (A
+    memo cannot be set: the C unpickler's setter leaves the count of its
+    entries, where the next object goes, at 0.)  A prelude pickle puts the
+    objects there, each a persistent id memoized."""
+    prelude = b"".join(b"J" + struct.pack("<i", i) + b"Q\x940" for i in range(len(shared)))
+    unpickler = pickle.Unpickler(io.BytesIO(b"\x80\x04" + prelude + b"N." + snapshot))
+    unpickler.persistent_load = shared.__getitem__
+    unpickler.load()
+    return unpickler
 
 
 class Prefixed:
@@ -317,14 +324,13 @@ class Prefixed:
         lockdep = kernel.lockdep
         if lockdep is not None:
             objs += lockdep.share()
-        shared = {id(obj): i for i, obj in enumerate(objs)}
-        buf = io.BytesIO()
+        # each once: its index in the list is its index in the memos
+        objs = list({id(obj): obj for obj in objs}.values())
         try:
-            _Pickler(buf, shared).dump(machine)
+            snapshot = _dump(machine, objs)
         except (pickle.PicklingError, TypeError, AttributeError):
             return
-        snapshot = buf.getvalue()
-        first, again = _Unpickler(io.BytesIO(snapshot), objs), _Unpickler(io.BytesIO(snapshot), objs)
+        first, again = _loader(snapshot, objs), _loader(snapshot, objs)
         restored = first.load()
         again.load()
         made = _made(restored, first.memo.copy(), again.memo.copy())
