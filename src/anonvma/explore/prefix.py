@@ -60,9 +60,10 @@ from ..kernel.kernel.locking.lockdep import Lockdep, lockdep_map
 from .runner import AllocFailures
 from .scheduler import Scheduler
 
-# Values that pickle by value and have no identity worth sharing.
-_ATOMIC = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-           str, bytes, int, float, bool, type(None))
+# Values that pickle by value or by name and have no identity worth sharing
+# (of these types exactly: what else a module holds is shared, which is safe)
+_ATOMIC = frozenset((type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                     str, bytes, int, float, bool, type(None)))
 # What a restored machine holds that no run changes: values, and the
 # callables bound to its objects (the tracepoints' probes).
 _IMMUTABLE = frozenset((tuple, frozenset, str, bytes, int, float, complex, bool, type(None),
@@ -122,7 +123,9 @@ class _Restore:
     order)."""
 
     def __init__(self, objs: list, own_classes: frozenset):
-        traversed: dict = {}            # class -> _traversed(class)
+        # class -> (its slots in traversal order or None, whether its
+        # instances have a __dict__, its slots by name)
+        known: dict = {}
         together: dict = {}             # class -> (names, objects, their referents)
         one_by_one: dict = {}           # class -> (names, objects, their values)
         self.unset: list = []           # (obj, names, values): a slot unset among them
@@ -134,40 +137,44 @@ class _Restore:
             cls = type(obj)
             if cls in _IMMUTABLE:
                 continue
+            info = known.get(cls)
+            if info is None:
+                if cls is not random.Random and not all(
+                        base in _PLAIN_BASES or base in own_classes
+                        or base.__module__.partition(".")[0] == "anonvma"
+                        for base in cls.__mro__):
+                    raise _Unrestorable(cls)
+                has_dict = cls.__dictoffset__ != 0
+                info = known[cls] = (None if has_dict else _traversed(cls), has_dict,
+                                     tuple(copyreg._slotnames(cls)))
             if cls is random.Random:
                 self.rngs.append(obj)
-            elif not all(base in _PLAIN_BASES or base in own_classes
-                         or base.__module__.partition(".")[0] == "anonvma"
-                         for base in cls.__mro__):
-                raise _Unrestorable(cls)
             if isinstance(obj, dict):
                 self.dicts.append(obj)
             elif isinstance(obj, list):
                 self.lists.append(obj)
             elif isinstance(obj, set):
                 self.sets.append(obj)
-            try:
+            names, has_dict, slots = info
+            if has_dict:
                 self.dicts.append(object.__getattribute__(obj, "__dict__"))
-            except AttributeError:
-                if cls not in traversed:
-                    traversed[cls] = _traversed(cls)
-                names = traversed[cls]
-                values = [getattr(obj, name, _UNSET) for name in names or ()]
+            elif names:
+                # every slot set: the traversal shows them in the order of
+                # ``names`` (_traversed), then the class
                 refs = gc.get_referents(obj)
-                if names and len(refs) == len(values) and all(map(is_, refs, values)):
+                if len(refs) == len(names):
                     group = together.setdefault(cls, (names, [], []))
                     group[1].append(obj)
                     group[2].extend(refs)
                     continue
             if cls not in _PLAIN_BASES:
                 self.instances.append(obj)
-            names = tuple(copyreg._slotnames(cls))
-            if names:
-                values = tuple(getattr(obj, name, _UNSET) for name in names)
+            if slots:
+                values = tuple(getattr(obj, name, _UNSET) for name in slots)
                 if any(v is _UNSET for v in values):
-                    self.unset.append((obj, names, values))
+                    self.unset.append((obj, slots, values))
                 else:
-                    group = one_by_one.setdefault(cls, (names, [], []))
+                    group = one_by_one.setdefault(cls, (slots, [], []))
                     group[1].append(obj)
                     group[2].extend(values)
         self.classes = [type(obj) for obj in self.instances]
@@ -239,10 +246,8 @@ def _made(machine, memo: dict, again: dict) -> list:
     queue = [machine]
     for obj in queue:
         refs = gc.get_referents(obj)
-        try:        # an instance's __dict__ is the unpickler's too, but not in its memo
+        if type(obj).__dictoffset__:    # its __dict__ is the unpickler's too, not in its memo
             refs += gc.get_referents(object.__getattribute__(obj, "__dict__"))
-        except AttributeError:
-            pass
         for ref in refs:
             key = id(ref)
             if key in made and key not in seen:
@@ -258,8 +263,8 @@ def _shared(session) -> list:
     objs = [session, session.prefix_checks, session.sc, *session.kernel_class.__mro__]
     for name, module in list(sys.modules.items()):
         if name == "anonvma" or name.startswith("anonvma."):
-            objs.extend(v for k, v in vars(module).items()
-                        if not k.startswith("__") and not isinstance(v, _ATOMIC))
+            objs += [v for k, v in vars(module).items()
+                     if type(v) not in _ATOMIC and k[:2] != "__"]
     # and a static lockdep map's key: the map's class is found by it
     objs.extend([v.key for v in objs if isinstance(v, lockdep_map)])
     return objs
