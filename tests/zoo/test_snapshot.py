@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from anonvma.explore.runner import execute
+from anonvma.explore.runner import execute, explore_program
 from anonvma.explore.schedule import load_schedule
-from anonvma.explore.strategies import Replay
+from anonvma.explore.strategies import Contend, Replay
 from anonvma.zoo import BY_ID, cold, others_in
 
 HERE = Path(__file__).parent / "reproducers"
@@ -107,6 +107,32 @@ def test_reproducers_replay_the_same_from_the_snapshot(name):
     assert program._prefixed.machine is not None
     assert got[0] == got[1]
     assert (got[0][0] is not None) == name.startswith("B")
+
+
+# B5 (v3.15) with the root anon_vma made in the prefix: KASAN's report in
+# the block names the prefix's allocation, which the snapshot carries
+B5_PREFIX = """set variant v3.15
+P0 mmap 0 8
+P0 write 0
+P0 fork P1
+P1 write 1
+together
+P0 write 30
+P0 munmap 0 8
+P1 exit
+end
+"""
+
+
+def test_kasan_reports_the_allocation_the_prefix_made():
+    got = []
+    for once in (False, True):
+        program = cold.watched(B5_PREFIX, None, prefix_once=once)
+        r = explore_program(program, Contend(seed=0, depth=2), budget_runs=200)
+        got.append((r.runs, r.failure, r.schedule))
+    assert got[0] == got[1]
+    assert got[0][1].kind == "kasan"
+    assert "Allocated by task 1 (P0):\n anon_vma_alloc\n __anon_vma_prepare" in got[0][1].text
 
 
 # 3a206a8649f8 by a plain program, B1 by a pressure program's schedule,

@@ -121,19 +121,15 @@ class Watched:
 
     ``prefix_once``: every run starts from a snapshot taken after the
     sequential prefix (explore.prefix), the detectors attached before it
-    and part of the snapshot; a near miss of the prefix counts in every
-    run, as in runs that each boot afresh."""
+    and part of the snapshot (KASAN's records, the growth bound's most
+    mms, the objects freed under a reader).  The prefix has no near miss
+    to count in every run: one task runs at a time there."""
 
     def __init__(self, session: Session, prefix_once: bool = False):
         self.session = session
         self.machine = None             # the last one booted
         self.near_misses = 0
         self._prefixed = Prefixed(session, self.watch) if prefix_once else None
-        # the prefix's near misses, if its run is the snapshot's
-        self._prefix_near_misses = 0
-        if self._prefixed is not None and self._prefixed.machine is not None:
-            self._prefix_near_misses = self.near_misses
-        self.near_misses = 0
 
     def boot(self):
         if self._prefixed is None:
@@ -141,7 +137,6 @@ class Watched:
             self.watch(machine)
         else:
             machine = self._prefixed.boot()
-            self.near_misses += self._prefix_near_misses
         self.machine = machine
         return machine
 
