@@ -7,14 +7,13 @@ The snapshot also carries lockdep's lock classes and validated chains from
 the prefix into every run; the lockdep and hung-task reports below are the
 proof that this reuse changes no verdict."""
 
-import io
 import pathlib
 
 import pytest
 
 from anonvma.demo import example
 from anonvma.explore import explore
-from anonvma.explore.prefix import Prefixed, _Pickler
+from anonvma.explore.prefix import Prefixed, _dump
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Pct, Random
 from anonvma.kernel import Linux
@@ -55,9 +54,7 @@ def test_runs_from_the_snapshot_are_the_runs_from_boot(make):
 
 
 def pickled(prefixed, machine) -> bytes:
-    buf = io.BytesIO()
-    _Pickler(buf, {id(obj): i for i, obj in enumerate(prefixed.shared)}).dump(machine)
-    return buf.getvalue()
+    return _dump(machine, prefixed.shared)
 
 
 class TakesMmapLockTwice(Linux):
@@ -113,6 +110,27 @@ def test_a_kernel_thread_started_in_the_prefix_is_a_task_of_every_run():
         a, b = runs(fresh, strategy(), 8), runs(prefixed, strategy(), 8)
         assert [x[:1] + x[2:] for x in a] == [y[:1] + y[2:] for y in b]
         assert any(2 in d.runnable for x in b for d in x[0] if hasattr(d, "runnable"))
+
+
+# ... and the block's writes take it below the low watermark again.
+WAKES = ("set memory 64\nset swap 128\nP0 mmap 0 80\n"
+         + "".join(f"P0 write {i}\n" for i in range(80))
+         + "P0 fork P1\ntogether\n" + "".join(f"P0 write {i}\n" for i in range(0, 40, 2))
+         + "P1 write 5\nend\n")
+
+
+def test_the_block_wakes_the_kswapd_the_prefix_started():
+    """Not a second one: installing a run's scheduler, which goes on with
+    the prefix's tasks, keeps the kernel's kswapd_task."""
+    fresh = Session(parse(WAKES, "wakes.scn"), Config(trace=False))
+    prefixed = Prefixed(fresh)
+    kswapd = prefixed.boot().kernel.kswapd_task.pid
+    for strategy in (lambda: Pct(seed=2), lambda: Random(seed=2)):
+        a, b = runs(fresh, strategy(), 4), runs(prefixed, strategy(), 4)
+        assert [x[:1] + x[2:] for x in a] == [y[:1] + y[2:] for y in b]
+        for x, y in zip(a, b):
+            assert x[1][len(x[1]) - len(y[1]):] == y[1]
+        assert any(e.endswith(f" {kswapd}") for y in b for e in y[1] if e.startswith("switch"))
 
 
 def saved_files(result) -> dict:

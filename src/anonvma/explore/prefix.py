@@ -49,6 +49,7 @@ import gc
 import io
 import pickle
 import random
+import struct
 import sys
 import types
 from collections import Counter, deque
@@ -59,9 +60,10 @@ from ..kernel.kernel.locking.lockdep import Lockdep, lockdep_map
 from .runner import AllocFailures
 from .scheduler import Scheduler
 
-# Values that pickle by value and have no identity worth sharing.
-_ATOMIC = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-           str, bytes, int, float, bool, type(None))
+# Values that pickle by value or by name and have no identity worth sharing
+# (of these types exactly: what else a module holds is shared, which is safe)
+_ATOMIC = frozenset((type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                     str, bytes, int, float, bool, type(None)))
 # What a restored machine holds that no run changes: values, and the
 # callables bound to its objects (the tracepoints' probes).
 _IMMUTABLE = frozenset((tuple, frozenset, str, bytes, int, float, complex, bool, type(None),
@@ -121,7 +123,9 @@ class _Restore:
     order)."""
 
     def __init__(self, objs: list, own_classes: frozenset):
-        traversed: dict = {}            # class -> _traversed(class)
+        # class -> (its slots in traversal order or None, whether its
+        # instances have a __dict__, its slots by name)
+        known: dict = {}
         together: dict = {}             # class -> (names, objects, their referents)
         one_by_one: dict = {}           # class -> (names, objects, their values)
         self.unset: list = []           # (obj, names, values): a slot unset among them
@@ -133,40 +137,44 @@ class _Restore:
             cls = type(obj)
             if cls in _IMMUTABLE:
                 continue
+            info = known.get(cls)
+            if info is None:
+                if cls is not random.Random and not all(
+                        base in _PLAIN_BASES or base in own_classes
+                        or base.__module__.partition(".")[0] == "anonvma"
+                        for base in cls.__mro__):
+                    raise _Unrestorable(cls)
+                has_dict = cls.__dictoffset__ != 0
+                info = known[cls] = (None if has_dict else _traversed(cls), has_dict,
+                                     tuple(copyreg._slotnames(cls)))
             if cls is random.Random:
                 self.rngs.append(obj)
-            elif not all(base in _PLAIN_BASES or base in own_classes
-                         or base.__module__.partition(".")[0] == "anonvma"
-                         for base in cls.__mro__):
-                raise _Unrestorable(cls)
             if isinstance(obj, dict):
                 self.dicts.append(obj)
             elif isinstance(obj, list):
                 self.lists.append(obj)
             elif isinstance(obj, set):
                 self.sets.append(obj)
-            try:
+            names, has_dict, slots = info
+            if has_dict:
                 self.dicts.append(object.__getattribute__(obj, "__dict__"))
-            except AttributeError:
-                if cls not in traversed:
-                    traversed[cls] = _traversed(cls)
-                names = traversed[cls]
-                values = [getattr(obj, name, _UNSET) for name in names or ()]
+            elif names:
+                # every slot set: the traversal shows them in the order of
+                # ``names`` (_traversed), then the class
                 refs = gc.get_referents(obj)
-                if names and len(refs) == len(values) and all(map(is_, refs, values)):
+                if len(refs) == len(names):
                     group = together.setdefault(cls, (names, [], []))
                     group[1].append(obj)
                     group[2].extend(refs)
                     continue
             if cls not in _PLAIN_BASES:
                 self.instances.append(obj)
-            names = tuple(copyreg._slotnames(cls))
-            if names:
-                values = tuple(getattr(obj, name, _UNSET) for name in names)
+            if slots:
+                values = tuple(getattr(obj, name, _UNSET) for name in slots)
                 if any(v is _UNSET for v in values):
-                    self.unset.append((obj, names, values))
+                    self.unset.append((obj, slots, values))
                 else:
-                    group = one_by_one.setdefault(cls, (names, [], []))
+                    group = one_by_one.setdefault(cls, (slots, [], []))
                     group[1].append(obj)
                     group[2].extend(values)
         self.classes = [type(obj) for obj in self.instances]
@@ -238,10 +246,8 @@ def _made(machine, memo: dict, again: dict) -> list:
     queue = [machine]
     for obj in queue:
         refs = gc.get_referents(obj)
-        try:        # an instance's __dict__ is the unpickler's too, but not in its memo
+        if type(obj).__dictoffset__:    # its __dict__ is the unpickler's too, not in its memo
             refs += gc.get_referents(object.__getattribute__(obj, "__dict__"))
-        except AttributeError:
-            pass
         for ref in refs:
             key = id(ref)
             if key in made and key not in seen:
@@ -257,36 +263,49 @@ def _shared(session) -> list:
     objs = [session, session.prefix_checks, session.sc, *session.kernel_class.__mro__]
     for name, module in list(sys.modules.items()):
         if name == "anonvma" or name.startswith("anonvma."):
-            objs.extend(v for k, v in vars(module).items()
-                        if not k.startswith("__") and not isinstance(v, _ATOMIC))
+            objs += [v for k, v in vars(module).items()
+                     if type(v) not in _ATOMIC and k[:2] != "__"]
     # and a static lockdep map's key: the map's class is found by it
     objs.extend([v.key for v in objs if isinstance(v, lockdep_map)])
     return objs
 
 
-class _Pickler(pickle.Pickler):
-    def __init__(self, file, shared: dict):
-        super().__init__(file, pickle.HIGHEST_PROTOCOL)
-        self.shared = shared
+def _dump(machine, shared: list) -> bytes:
+    """The pickle of ``machine``, the objects of ``shared`` by reference:
+    they are in the pickler's memo from the start, at their indices in
+    ``shared`` (as in a ``_loader``'s), which costs nothing per object
+    pickled, where a ``persistent_id`` is a call for each."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+    pickler.memo = {id(obj): (i, obj) for i, obj in enumerate(shared)}
+    pickler.dump(machine)
+    return buf.getvalue()
 
-    def persistent_id(self, obj):
-        return self.shared.get(id(obj))
 
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, shared: list):
-        super().__init__(file)
-        self.shared = shared
-
-    def persistent_load(self, pid):
-        return self.shared[pid]
+def _loader(snapshot: bytes, shared: list) -> pickle.Unpickler:
+    """An unpickler of ``snapshot`` whose memo holds ``shared`` first.  (A
+    memo cannot be set: the C unpickler's setter leaves the count of its
+    entries, where the next object goes, at 0.)  A prelude pickle puts the
+    objects there, each a persistent id memoized."""
+    prelude = b"".join(b"J" + struct.pack("<i", i) + b"Q\x940" for i in range(len(shared)))
+    unpickler = pickle.Unpickler(io.BytesIO(b"\x80\x04" + prelude + b"N." + snapshot))
+    unpickler.persistent_load = shared.__getitem__
+    unpickler.load()
+    return unpickler
 
 
 class Prefixed:
-    """A session whose machines start after its sequential prefix."""
+    """A session whose machines start after its sequential prefix.
 
-    def __init__(self, session):
+    ``watch(machine)``, if given, attaches what else every machine carries
+    (the zoo's detectors, cold.Watched) to each one booted, before it runs
+    a step: to the snapshot's before the prefix, so that what it kept of
+    the prefix is restored with the rest.  The object ``watch`` is bound
+    to is shared with the restored machine, like the session."""
+
+    def __init__(self, session, watch=None):
         self.session = session
+        self.watch = watch
         self.machine = None                 # the restored machine, if the prefix could be snapshot
         self.shared: list = []              # what the snapshot pickles by reference
         self._restore: _Restore | None = None
@@ -294,7 +313,7 @@ class Prefixed:
         until = max(session.prefix_checks, default=None)
         if until is None:
             return
-        machine = session.boot()
+        machine = self._boot()
         kernel = machine.kernel
         kernel.sched = Scheduler(kernel, None)
         # what the prefix's allocations fail, counted on in every run
@@ -305,17 +324,18 @@ class Prefixed:
         except Exception:       # a hang or a BUG: every run fails in the prefix, each shows how
             return
         objs = _shared(session)
+        if watch is not None:
+            objs.append(getattr(watch, "__self__", watch))
         lockdep = kernel.lockdep
         if lockdep is not None:
             objs += lockdep.share()
-        shared = {id(obj): i for i, obj in enumerate(objs)}
-        buf = io.BytesIO()
+        # each once: its index in the list is its index in the memos
+        objs = list({id(obj): obj for obj in objs}.values())
         try:
-            _Pickler(buf, shared).dump(machine)
+            snapshot = _dump(machine, objs)
         except (pickle.PicklingError, TypeError, AttributeError):
             return
-        snapshot = buf.getvalue()
-        first, again = _Unpickler(io.BytesIO(snapshot), objs), _Unpickler(io.BytesIO(snapshot), objs)
+        first, again = _loader(snapshot, objs), _loader(snapshot, objs)
         restored = first.load()
         again.load()
         made = _made(restored, first.memo.copy(), again.memo.copy())
@@ -327,10 +347,16 @@ class Prefixed:
         if lockdep is not None:
             self._undo = restored.kernel.lockdep.undo
 
+    def _boot(self):
+        machine = self.session.boot()
+        if self.watch is not None:
+            self.watch(machine)
+        return machine
+
     # What a program is to the runner: boot() gives a machine.
     def boot(self):
         if self.machine is None:
-            return self.session.boot()
+            return self._boot()
         if self._undo is not None:
             Lockdep.undo_run(self._undo)
         self._restore()
@@ -338,4 +364,4 @@ class Prefixed:
 
     def __reduce__(self):
         # A worker process (explore --jobs) takes its own snapshot.
-        return Prefixed, (self.session,)
+        return Prefixed, (self.session, self.watch)

@@ -92,6 +92,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         """A booted kernel with ``memory`` pages in its zone and ``swap``
         slots of swap; the defaults are the machine the traces come from."""
         self.trace = tracer or Tracer()
+        self.kswapd_task = None         # started at the first wakeup
         self.sched = SequentialScheduler(self)
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured
@@ -115,7 +116,6 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.zero_folio = folio(0)
         self.current = None
         self.kswapd_wait = False
-        self.kswapd_task = None
 
     # -- the scheduler's hooks (include/linux/kernel.h, sched.h) ---------------------
 
@@ -132,8 +132,11 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
         self.might_sleep = scheduler.might_sleep
         self.cond_resched = scheduler.cond_resched
         self.sched_dynamic_update(self.preempt_dynamic_mode)
-        # kernel threads belong to the scheduler that runs them
-        self.kswapd_task = None
+        # kernel threads belong to the scheduler that runs them: one that
+        # goes on with the tasks of the one before (explore.prefix: a run
+        # after the snapshot of its prefix) runs the kswapd started there
+        if self.kswapd_task not in getattr(scheduler, "tasks", ()):
+            self.kswapd_task = None
 
     def sched_dynamic_update(self, mode: str) -> None:
         """kernel/sched/core.c: the ``preempt=`` mode of a PREEMPT_DYNAMIC

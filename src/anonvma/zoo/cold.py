@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 
 from ..checks.growth import Growth
 from ..explore import programs
+from ..explore.prefix import Prefixed
 from ..explore.programs import FILL_MAX, Choices, generate, generate_concurrent, op_weights
 from ..explore.runner import execute, explore_program
 from ..explore.shrink import shrink_scenario, shrink_schedule
@@ -116,26 +117,42 @@ BLOCK_OPS = programs.BLOCK_OPS + ("munmap 0 8",)
 class Watched:
     """A session whose machines carry the zoo's detectors beside the
     session's own: the growth bound and KASAN; and the near misses of all
-    its runs so far are counted (nearmiss.py)."""
+    its runs so far are counted (nearmiss.py).
 
-    def __init__(self, session: Session):
+    ``prefix_once``: every run starts from a snapshot taken after the
+    sequential prefix (explore.prefix), the detectors attached before it
+    and part of the snapshot (KASAN's records, the growth bound's most
+    mms, the objects freed under a reader).  The prefix has no near miss
+    to count in every run: one task runs at a time there."""
+
+    def __init__(self, session: Session, prefix_once: bool = False):
         self.session = session
         self.machine = None             # the last one booted
         self.near_misses = 0
+        self._prefixed = Prefixed(session, self.watch) if prefix_once else None
 
     def boot(self):
-        machine = self.machine = self.session.boot()
-        Growth(machine.kernel)
-        kasan_init(machine.kernel)
-        ReuseUnderReader(machine.kernel, self._near_miss)
+        if self._prefixed is None:
+            machine = self.session.boot()
+            self.watch(machine)
+        else:
+            machine = self._prefixed.boot()
+        self.machine = machine
         return machine
+
+    def watch(self, machine) -> None:
+        kernel = machine.kernel
+        Growth(kernel)
+        kasan_init(kernel)
+        ReuseUnderReader(kernel, self._near_miss)
 
     def _near_miss(self) -> None:
         self.near_misses += 1
 
 
-def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>") -> Watched:
-    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)))
+def watched(text: str, era: str | None, checks: bool = True, path: str = "<zoo>",
+            prefix_once: bool = False) -> Watched:
+    return Watched(Session(parse(text, path), Config(variant=era, checks=checks)), prefix_once)
 
 
 def replay_found(path: str, schedule_path: str | None, era: str | None):
@@ -160,6 +177,7 @@ class Program:
     choices: list = field(default_factory=list)
     mutant: bool = False                            # of a corpus program
     runs: int = 0                                   # schedules it was run under
+    per_run: int = 0        # of its lines, those each schedule runs (after the prefix)
 
 
 def kind_of(params: dict) -> str:
@@ -475,18 +493,23 @@ class Skip:
 
 
 def work(prog: Program) -> int:
-    """What running a program costs, in lines run (a concurrent program's
-    times the schedules it ran under): the time shares are counted in it
-    rather than in seconds so that a seed draws the same programs however
-    loaded the machine is."""
-    return (prog.text.count("\n") + 1) * (prog.runs if prog.concurrent else 1)
+    """What running a program costs, in lines run: a concurrent program's
+    prefix once (its schedules start from the snapshot after it) and the
+    lines after it times the schedules it ran under, as explore counts its
+    shrinking budget.  The time shares are counted in it rather than in
+    seconds so that a seed draws the same programs however loaded the
+    machine is."""
+    lines = prog.text.count("\n") + 1
+    return lines + (prog.runs - 1) * prog.per_run if prog.concurrent else lines
 
 
 def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None,
-                skip: Skip | None = None):
+                skip: Skip | None = None, prefix_once: bool = True):
     """(kind, text, schedule) of the first problem that ``skip`` does not
-    pass over, or None; the run's coverage goes to ``corpus``."""
-    program = watched(prog.text, era)
+    pass over, or None; the run's coverage goes to ``corpus``.
+    ``prefix_once``: a concurrent program's schedules start from a snapshot
+    taken after its prefix (``Watched``) rather than booting afresh."""
+    program = watched(prog.text, era, prefix_once=prefix_once and prog.concurrent)
     hit = None
     if not prog.concurrent:
         ex = execute(program, Replay([]))
@@ -494,6 +517,8 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
                                                and (ex.failure.kind, ex.failure.text))
         hit = None if not found else (*found, [])
     else:
+        session = program.session
+        prog.per_run = session.sc.lines_after(max(session.prefix_checks, default=0))
         # SCHEDULES of each strategy, then, if a run came close (a near
         # miss), FOCUS more of each, going on from where each left off
         strategies = [strategy(seed) for strategy in STRATEGIES]
@@ -513,12 +538,13 @@ def run_program(prog: Program, era: str, seed: int, corpus: Corpus | None = None
 
 def search(era: str, seconds: float, seed: int, shrink: bool = True,
            feedback: bool = True, skip: Skip | None = None,
-           programs: int | None = None) -> tuple[Found | None, int]:
+           programs: int | None = None, prefix_once: bool = True) -> tuple[Found | None, int]:
     """Programs drawn from ``seed`` on ``era`` until one reports a problem
     that ``skip`` does not pass over or ``seconds`` are spent (or, with
     ``programs``, that many programs have run: a budget the load of the
     machine does not change): (the first report or None, programs run).
-    ``feedback``: keep a corpus and mutate it (coverage feedback)."""
+    ``feedback``: keep a corpus and mutate it (coverage feedback).
+    ``prefix_once``: as ``run_program``'s."""
     rng = random.Random(seed)
     corpus = Corpus() if feedback else None
     start = time.perf_counter()
@@ -539,7 +565,7 @@ def search(era: str, seconds: float, seed: int, shrink: bool = True,
         n += 1
         if skip is not None:
             skip.now = (time.perf_counter() - start, n)
-        hit = run_program(prog, era, seed + n, corpus, skip)
+        hit = run_program(prog, era, seed + n, corpus, skip, prefix_once)
         if hit is None:
             spent[kind] += work(prog)
             if "sweep" in prog.params:

@@ -27,10 +27,16 @@ a hung task), as on the kernel.
 
 Only the kernel's own accesses are reported: the checkers and the pictures
 read freed objects on purpose (``kasan_disable_current()`` in the kernel).
+
+KASAN's records are keyed by the objects (which the slab never drops), so
+that a snapshot of the machine (explore.prefix, the zoo's runs after a
+program's prefix) takes them along; a freed object pickles as an object of
+its cache's class and is poisoned again as it is loaded.
 """
 
 from __future__ import annotations
 
+import copyreg
 import sys
 
 from ...trace import Tracer
@@ -68,10 +74,10 @@ class Kasan:
     def __init__(self, kernel):
         self.kernel = kernel
         self.reported = False
-        self.addr: dict[int, int] = {}          # id(object) -> its address
-        self.alloc_info: dict[int, tuple] = {}  # id(object) -> (task, stack)
-        self.free_info: dict[int, tuple] = {}
-        self.gp_readers: dict[int, dict] = {}   # id(object) -> rcu readers at its free
+        self.addr: dict = {}                    # object -> its address
+        self.alloc_info: dict = {}              # object -> (task, stack)
+        self.free_info: dict = {}
+        self.gp_readers: dict = {}              # object -> rcu readers at its free
         self.poisoned: dict[type, type] = {}
         self.next_addr = KASAN_BASE
         trace: Tracer = kernel.trace
@@ -82,19 +88,21 @@ class Kasan:
         cur = self.kernel.current
         return (cur.comm, cur.pid) if cur is not None else ("swapper", 0)
 
-    def _poisoned_class(self, cache) -> type:
-        cls = cache.object_type
+    def __reduce__(self):
+        # the poisoned classes are made again as the freed objects load
+        return _unpickled_kasan, (), {k: v for k, v in vars(self).items() if k != "poisoned"}
+
+    def _poisoned_class(self, cls: type, typesafe: bool) -> type:
         poisoned = self.poisoned.get(cls)
         if poisoned is None:
             kasan = self
-            typesafe = bool(cache.flags & SLAB_TYPESAFE_BY_RCU)
 
             def bad_access(obj, name: str) -> bool:
                 if name == "freed" or kasan.reported:
                     return False
                 if typesafe:
                     # a reader of the free's grace period, still in its section
-                    section = kasan.gp_readers[id(obj)].get(kasan.kernel.current)
+                    section = kasan.gp_readers[obj].get(kasan.kernel.current)
                     if section is not None and \
                             kasan.kernel.rcu_state.readers.get(kasan.kernel.current) == section:
                         return False
@@ -114,9 +122,15 @@ class Kasan:
                         kasan.report(obj, cls, name, "Write", frame)
                 object.__setattr__(obj, name, value)
 
+            def __reduce_ex__(obj, protocol):
+                state = {name: value for name in copyreg._slotnames(cls)
+                         if (value := _slot(obj, name)) is not _UNSET}
+                return kasan._freed_object, (cls, typesafe), state, None, None, _set_slots
+
             poisoned = type(cls.__name__, (cls,), {
                 "__slots__": (), "__getattribute__": __getattribute__,
-                "__setattr__": __setattr__, "__module__": cls.__module__})
+                "__setattr__": __setattr__, "__reduce_ex__": __reduce_ex__,
+                "__module__": cls.__module__})
             self.poisoned[cls] = poisoned
         return poisoned
 
@@ -126,25 +140,28 @@ class Kasan:
         cls = type(obj)
         if cls is not cache.object_type:
             object.__setattr__(obj, "__class__", cache.object_type)
-        key = id(obj)
-        if key not in self.addr:
-            self.addr[key] = self.next_addr
+        if obj not in self.addr:
+            self.addr[obj] = self.next_addr
             self.next_addr += -(-cache.object_size // 64) * 64
-        self.alloc_info[key] = (self._task(), _stack(call_site))
-        self.free_info.pop(key, None)
+        self.alloc_info[obj] = (self._task(), _stack(call_site))
+        self.free_info.pop(obj, None)
 
     def poison(self, call_site, obj, cache) -> None:
-        self.free_info[id(obj)] = (self._task(), _stack(call_site))
-        if cache.flags & SLAB_TYPESAFE_BY_RCU:
+        self.free_info[obj] = (self._task(), _stack(call_site))
+        typesafe = bool(cache.flags & SLAB_TYPESAFE_BY_RCU)
+        if typesafe:
             # the readers a grace period starting now would wait for
-            self.gp_readers[id(obj)] = dict(self.kernel.rcu_state.readers)
-        obj.__class__ = self._poisoned_class(cache)
+            self.gp_readers[obj] = dict(self.kernel.rcu_state.readers)
+        obj.__class__ = self._poisoned_class(cache.object_type, typesafe)
+
+    def _freed_object(self, cls: type, typesafe: bool):
+        """A freed object of ``cls`` as a snapshot loads it: poisoned."""
+        return object.__new__(self._poisoned_class(cls, typesafe))
 
     def report(self, obj, cls: type, field: str, access: str, frame) -> None:
         self.reported = True
-        key = id(obj)
         cache = next(c for c in self.kernel.slab_caches if c.object_type is cls)
-        base = self.addr.get(key, KASAN_BASE)
+        base = self.addr.get(obj, KASAN_BASE)
         slots = cls.__slots__
         offset = 8 * slots.index(field) if field in slots else 0
         stack = _stack(frame)
@@ -153,8 +170,8 @@ class Kasan:
                  f"BUG: KASAN: slab-use-after-free in {stack[0]}",
                  f"{access} of size 8 at addr {base + offset:x} by task {comm}/{pid}",
                  "", "Call Trace:", " <TASK>", *(f" {fn}" for fn in stack), " </TASK>", ""]
-        for what, info in (("Allocated", self.alloc_info.get(key)),
-                           ("Freed", self.free_info.get(key))):
+        for what, info in (("Allocated", self.alloc_info.get(obj)),
+                           ("Freed", self.free_info.get(obj))):
             if info is not None:
                 (tcomm, tpid), fns = info
                 lines += [f"{what} by task {tpid} ({tcomm}):", *(f" {fn}" for fn in fns), ""]
@@ -166,6 +183,28 @@ class Kasan:
                   f"(the field {cls.__name__}->{field})",
                   "=" * 66]
         self.kernel.trace.report("kasan", "\n".join(lines) + "\n")
+
+
+_UNSET = object()
+
+
+def _slot(obj, name: str):
+    try:
+        return object.__getattribute__(obj, name)
+    except AttributeError:
+        return _UNSET
+
+
+def _set_slots(obj, state: dict) -> None:
+    """A loaded freed object's slots, set past its poisoned ``__setattr__``."""
+    for name, value in state.items():
+        object.__setattr__(obj, name, value)
+
+
+def _unpickled_kasan() -> Kasan:
+    kasan = Kasan.__new__(Kasan)
+    kasan.poisoned = {}
+    return kasan
 
 
 def kasan_init(kernel) -> Kasan:
