@@ -1,6 +1,7 @@
 """A root-lock section on the interval-tree eras pays for the nodes of the
-root's tree it visited (lock.tree_node_ns each, when the previous holder
-ran on another CPU), the count worked by hand on the model's treap."""
+root's tree it visited (a transfer of the line the previous holder wrote,
+each: within the socket or a hop away), the count worked by hand on the
+model's treap."""
 
 from __future__ import annotations
 
@@ -48,12 +49,12 @@ def test_nodes_visited_by_hand():
     assert root.nr_visited == 6 and c.rb_left is b
 
 
-def _sections(variant, unlink):
+def _sections(variant, unlink, cores_per_socket=None):
     """A on CPU 0 links the first two AVCs to a root anon_vma; B on CPU 1
     then links two more (in a tree: 3 nodes visited), and again unlinks
     the first (2 visited, the previous holder on its own CPU).  The holds,
     in order."""
-    kernel, sched, timing = machine(variant, 2)
+    kernel, sched, timing = machine(variant, 2, cores_per_socket=cores_per_socket)
     av = kernel.anon_vma_alloc()
     avcs = [kernel.anon_vma_chain_alloc(GFP_KERNEL) for _ in range(4)]
 
@@ -79,13 +80,18 @@ def _sections(variant, unlink):
     return av, timing.stat.holds
 
 
-def test_the_hold_grows_with_the_nodes_visited_on_another_cpu():
+@pytest.mark.parametrize("cores_per_socket, line", [
+    (None, "line_transfer_local_ns"),       # CPUs 0 and 1 share a socket
+    (1, "line_transfer_remote_ns"),         # ... or are a hop apart
+])
+def test_the_hold_grows_with_the_nodes_visited_on_another_cpu(cores_per_socket, line):
     lock = load_costs()["lock"]
-    local = load_costs()["topology"]["line_transfer_local_ns"]     # CPUs 0 and 1 share a socket
-    av, holds = _sections("v3.7", lambda avc, av: anon_vma_interval_tree_remove(avc, av.rb_root))
+    ns = load_costs()["topology"][line]
+    av, holds = _sections("v3.7", lambda avc, av: anon_vma_interval_tree_remove(avc, av.rb_root),
+                          cores_per_socket)
     assert av.rb_root.nr_visited == 1 + 3 + 2
-    assert holds == pytest.approx([lock["critical_ns"],
-                                   lock["critical_ns"] + local + 3 * lock["tree_node_ns"],
+    # the lock's own line and the three nodes B's links visited
+    assert holds == pytest.approx([lock["critical_ns"], lock["critical_ns"] + ns + 3 * ns,
                                    lock["critical_ns"]])
 
 
@@ -100,17 +106,6 @@ def test_a_list_pays_no_nodes():
     av, holds = _sections("v3.0", list_del)
     assert holds == pytest.approx([lock["critical_ns"], lock["critical_ns"] + local,
                                    lock["critical_ns"]])
-
-
-def test_tree_node_ns_is_a_cost_a_user_sets(tmp_path):
-    from anonvma.perf.costs import CostsError
-    good = tmp_path / "good.json"
-    good.write_text('{"lock": {"tree_node_ns": 51}}\n')
-    assert load_costs(str(good))["lock"]["tree_node_ns"] == 51
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"lock":\n  {"tree_node_ns": -1}}\n')
-    with pytest.raises(CostsError, match=rf"^{bad}:2: 'lock.tree_node_ns' must be a number >= 0"):
-        load_costs(str(bad))
 
 
 def test_one_cpu_pays_no_nodes():

@@ -62,11 +62,11 @@ The semantics (``lock_semantics`` reads them off the era's class):
 Every section pays ``critical_ns`` and the transfer of the line the
 previous holder wrote.  On the eras with the interval tree (3.7 on:
 bf181b9f9d8d) a section that inserts into or removes from the root's tree
-also pays ``tree_node_ns`` for every node of that tree it visited (the
-tree's own count, ``rb_root_cached.nr_visited``: an insert's descent, a
-remove's rotations and augment updates), each a line another CPU wrote
-last, when the previous holder ran on another CPU; on one CPU the nodes
-are in its own cache.
+also pays for every node of that tree it visited (the tree's own count,
+``rb_root_cached.nr_visited``: an insert's descent, a remove's rotations
+and augment updates) a transfer of the line the previous holder wrote,
+as for the lock's own line: within the socket or a hop away; on one CPU
+the nodes are in its own cache.
 """
 
 from __future__ import annotations
@@ -246,14 +246,12 @@ class LockTiming:
 
     def _tree_ns(self, lt: lock_time, cpu) -> float:
         """The nodes of the root's interval tree the section visited, each a
-        line another CPU wrote last if the previous holder ran elsewhere."""
+        line the previous holder wrote (``transfer``)."""
         if lt.tree is None:
             return 0.0
         visited = lt.tree.nr_visited - lt.tree_visited
         lt.tree_visited = lt.tree.nr_visited
-        if lt.prev_cpu is None or lt.prev_cpu is cpu:
-            return 0.0
-        return visited * self.costs["tree_node_ns"]
+        return visited * self.transfer(lt.prev_cpu, cpu)
 
     # -- the probes -----------------------------------------------------------------
 
