@@ -6,6 +6,7 @@ from ...include.mm import VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
 
 
 class TaskMmu:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def show_map_vma(self, vma) -> tuple[int, int, str]:
         """(start, end, perms) as /proc/PID/maps prints them."""
