@@ -144,7 +144,8 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
                  "sysctl_max_map_count", "sysctl_overcommit_memory", "rcu_state",
                  "fs_reclaim_lockdep_map", "kswapd_wait", "kswapd_task",
                  "_sched", "might_sleep", "cond_resched", "preempt_dynamic_mode",
-                 "preempt_schedule_irq")
+                 "preempt_schedule_irq",
+                 "__weakref__")     # tests and tools watch a machine die
     rmap_layout = "interval_tree"
     rmap_counters = "num_children"
     anon_vma_lock = "rwsem"
