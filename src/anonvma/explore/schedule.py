@@ -14,15 +14,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 FORMAT = "anonvma-schedule/2"
 MAX_SCHEDULE_BYTES = 64 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class Pick:
+class Pick(NamedTuple):
     """Task ``pid`` ran, out of ``runnable`` (pids in spawn order), at a
-    point where ``current`` (a pid, or None at the start) was running."""
+    point where ``current`` (a pid, or None at the start) was running.
+    A named tuple, not a frozen dataclass: a run makes one per decision,
+    and a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (three times the cost of a tuple's)."""
 
     pid: int
     runnable: tuple

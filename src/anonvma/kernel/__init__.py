@@ -6,9 +6,21 @@ together.  Kernel globals (the slab caches, the LRU, the current task) are
 attributes of the ``Linux`` instance, so several kernels can live side by
 side, and a historical era or a user's patch is a subclass that overrides
 exactly the functions it changes (see ``anonvma.variants``).
+
+A kernel object has no ``__dict__``: every attribute is a slot.  CPython
+3.11 specialises a method call (``self.anon_vma_fork(...)``, every kernel
+function call) only on an object whose dict was never materialised, and
+unpickling the prefix snapshot and putting it back after each run
+(explore.prefix) materialise it.  The mixins declare no slots of their own
+(``__slots__ = ()``); the slots of ``Linux`` and of each era's class are
+the attributes their methods, and their mixins', store on ``self``
+(``_KernelType``).
 """
 
 from __future__ import annotations
+
+import dis
+import types
 
 from ..trace import Tracer
 from .arch.x86.kernel.sys_x86_64 import SysX86_64
@@ -52,9 +64,63 @@ def _preempt_none() -> None:
     """preempt=none: an interrupt returns to the task it interrupted."""
 
 
+_LOAD_SELF = {dis.opmap["LOAD_FAST"], dis.opmap["LOAD_DEREF"]}
+_STORE_ATTR = dis.opmap["STORE_ATTR"]
+
+
+def stored_on_self(functions) -> set[str]:
+    """The attribute names ``functions`` (and the functions nested in them)
+    assign on ``self``: a STORE_ATTR right after ``self`` is loaded."""
+    names = set()
+    codes = [f.__code__ for f in functions]
+    while codes:
+        code = codes.pop()
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        raw, local = code.co_code, code._varname_from_oparg
+        for i in range(0, len(raw) - 2, 2):
+            if raw[i + 2] == _STORE_ATTR and raw[i] in _LOAD_SELF and local(raw[i + 1]) == "self":
+                names.add(code.co_names[raw[i + 3]])
+    return names
+
+
+def methods(namespace) -> list:
+    """The functions of a class namespace, property accessors included."""
+    out = []
+    for v in namespace.values():
+        if isinstance(v, property):
+            out += [f for f in (v.fget, v.fset, v.fdel) if f is not None]
+        elif isinstance(v, types.FunctionType):
+            out.append(v)
+    return out
+
+
+class _KernelType(type):
+    """The type of ``Linux``, whose slots are listed by hand, and of its
+    eras: an era's class of this package without ``__slots__`` gets one for
+    each attribute its own methods store on ``self`` that no base has a slot
+    or property for.  Should such an attribute also be a plain class
+    attribute of a base (a default an instance may override), the class
+    keeps a ``__dict__``: correct, only slower.  A user's patch (a module
+    outside the package) keeps its ``__dict__`` too: whatever it stores works."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        if "__slots__" not in namespace and namespace.get("__module__", "").startswith("anonvma."):
+            settable, plain = set(), set()
+            for klass in {k for base in bases for k in base.__mro__}:
+                for attr, v in vars(klass).items():
+                    if isinstance(v, (types.MemberDescriptorType, property)):
+                        settable.add(attr)
+                    else:
+                        plain.add(attr)
+            new = sorted(stored_on_self(methods(namespace)) - settable)
+            conflict = plain.union(namespace).intersection(new)
+            namespace["__slots__"] = (*new, "__dict__") if conflict else tuple(new)
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+
 class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvise, Gup, Mlock,
             Mseal, Mempolicy, UserfaultfdMm, Userfaultfd, Vmscan, Swap, Swapfile, Filemap, PageAlloc, Slub, Fork, Exit, Exec,
-            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Rcu, Bug):
+            Sys, TaskMmu, Fault, ArchMmap, SysX86_64, Rcu, Bug, metaclass=_KernelType):
     """Linux 6.18, as far as anonymous memory and its reverse map go."""
 
     name = "v6.18"
@@ -69,30 +135,31 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     #   lockdep_flavour  "fs_reclaim" (4.14+) or "reclaim_fs" (the usage state)
     #   chain_root_last  anon_vma_clone() keeps the root at the tail of every
     #                    chain (False from 7.0, whose clone reverses the chain)
+    # Every attribute of the kernel object (see the module's docstring);
+    # tests/kernel/test_slots.py checks that the methods store no other.
+    __slots__ = ("trace", "current", "lockdep", "failslab", "warned_once", "slab_caches",
+                 "lru", "tasks", "last_pid", "next_pfn", "nr_folios", "zone", "swap_info",
+                 "mmap_lock_key", "page_table_lock_key", "anon_vma_rwsem_key",
+                 "anon_vma_cachep", "anon_vma_chain_cachep", "vm_area_cachep", "zero_folio",
+                 "sysctl_max_map_count", "sysctl_overcommit_memory", "rcu_state",
+                 "fs_reclaim_lockdep_map", "kswapd_wait", "kswapd_task",
+                 "_sched", "might_sleep", "cond_resched", "preempt_dynamic_mode",
+                 "preempt_schedule_irq",
+                 "__weakref__")     # tests and tools watch a machine die
     rmap_layout = "interval_tree"
     rmap_counters = "num_children"
     anon_vma_lock = "rwsem"
     lockdep_flavour = "fs_reclaim"
     chain_root_last = True
-    # PREEMPT_DYNAMIC's preempt= mode (sched_dynamic_update): "none", the
-    # live kernel's boot default, or "full"
-    preempt_dynamic_mode = "none"
-    # What the kernel's functions read on every call, in slots.  The kernel
-    # object has more attributes than CPython shares the keys of in an
-    # instance dict (30 in 3.11); past that its dict becomes an ordinary one,
-    # and no method call on it (``self.anon_vma_fork(...)``, every kernel
-    # function call) can be specialised by the interpreter any more.  The
-    # rest, and whatever eras and sessions add, stay in the dict.
-    __slots__ = ("trace", "current", "lockdep", "failslab", "warned_once", "slab_caches",
-                 "lru", "tasks", "last_pid", "next_pfn", "nr_folios", "zone", "swap_info",
-                 "mmap_lock_key", "page_table_lock_key", "anon_vma_rwsem_key",
-                 "anon_vma_cachep", "anon_vma_chain_cachep", "vm_area_cachep", "zero_folio")
 
     def __init__(self, tracer: Tracer | None = None, memory: int = DEFAULT_PAGES, swap: int = 0):
         """A booted kernel with ``memory`` pages in its zone and ``swap``
         slots of swap; the defaults are the machine the traces come from."""
         self.trace = tracer or Tracer()
         self.kswapd_task = None         # started at the first wakeup
+        # PREEMPT_DYNAMIC's preempt= mode (sched_dynamic_update): "none", the
+        # live kernel's boot default, or "full"
+        self.preempt_dynamic_mode = "none"
         self.sched = SequentialScheduler(self)
         self.lockdep = None             # set by the lockdep checker when it attaches
         self.failslab = None            # set when fault injection is configured

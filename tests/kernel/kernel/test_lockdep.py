@@ -195,13 +195,13 @@ def test_warm_chain_cache_skips_validation(k, monkeypatch):
     a, b = locks(k, "A", "B")
     as_task(k, "t1")
     take(a, b); drop(a, b)
-    chains = len(k.lockdep.chains)
+    chains = k.lockdep.nr_lock_chains
     calls = []
     monkeypatch.setattr(k.lockdep, "validate_chain", lambda *args: calls.append(args))
     as_task(k, "t2")
     for _ in range(3):
         take(a, b); drop(a, b)
-    assert calls == [] and len(k.lockdep.chains) == chains
+    assert calls == [] and k.lockdep.nr_lock_chains == chains
     take(b)                         # a new chain (B alone) is validated
     assert len(calls) == 1
 
@@ -214,7 +214,7 @@ def test_out_of_order_release_keeps_the_stack_consistent(k):
     assert [h.instance for h in held_locks(t)] == [b]
     mutex_lock(c)
     mutex_unlock(c); mutex_unlock(b)
-    assert t.lockdep_depth == 0 and t.curr_chain_key == 0
+    assert t.lockdep_depth == 0 and t.curr_chain_key is k.lockdep.chains
     assert k.lockdep.reports == []
 
 

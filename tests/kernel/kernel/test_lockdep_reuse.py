@@ -3,6 +3,10 @@ fills a slot of the task's held_locks[] and allocates no held_lock, and the
 cycle searches that earlier runs proved empty (validated_chains) are skipped
 without changing a report."""
 
+import random
+import sys
+import tracemalloc
+
 import pytest
 
 import anonvma.kernel.kernel.locking.lockdep as lockdep_mod
@@ -11,7 +15,8 @@ from anonvma.explore.prefix import Prefixed
 from anonvma.explore.runner import execute
 from anonvma.explore.strategies import Pct, Random
 from anonvma.kernel.kernel.locking.lock import lock_class_key
-from anonvma.kernel.kernel.locking.lockdep import Lockdep, held_locks, validated_chains
+from anonvma.kernel.kernel.locking.lockdep import (
+    Lockdep, held_locks, lock_chains, validated_chains)
 from anonvma.kernel.kernel.locking.mutex import mutex, mutex_lock, mutex_trylock, mutex_unlock
 from anonvma.scenario import parse, parse_file
 from anonvma.session import Config, Session
@@ -57,12 +62,12 @@ def test_a_validated_chain_fills_the_task_slots_and_allocates_no_held_lock(monke
     t = k.current = k.new_task("t1")
     mutex_lock(a); mutex_lock(b); mutex_unlock(b); mutex_unlock(a)
     assert len(made) == 2 and t.held_locks == made     # one slot per nesting level
-    chains = set(k.lockdep.chains)
+    chains = lock_chains(k.lockdep.chains)
     for _ in range(100):
         mutex_lock(a); mutex_lock(b)
         assert held_locks(t) == made and [h.instance for h in made] == [a, b]
         mutex_unlock(b); mutex_unlock(a)
-    assert len(made) == 2 and k.lockdep.chains == chains
+    assert len(made) == 2 and lock_chains(k.lockdep.chains) == chains
     # a free slot refers to nothing (a task holding no lock pickles)
     assert t.lockdep_depth == 0 and all(h.instance is h.acquire_ip is None for h in made)
     mutex_lock(a); mutex_lock(b); mutex_trylock(c)      # deeper: one slot more
@@ -176,13 +181,88 @@ def test_reports_are_the_same_with_and_without_reuse(case, monkeypatch, searches
         assert "Showing all locks held in the system:" in hung and ", at: " in hung
 
 
+def test_a_validated_chain_allocates_nothing():
+    k = ToyKernel()
+    a, b = (mutex(k, lock_class_key(n)) for n in "AB")
+    k.current = k.new_task("t1")
+    acquire, release, ip = k.lockdep.lock_acquire, k.lockdep.lock_release, sys._getframe().f_code
+
+    def cycle():
+        acquire(a, 0, 0, 0, ip); acquire(b, 0, 0, 1, ip)
+        release(b, ip); release(a, ip)
+    cycle()                             # the chains A and A,B(read) validated
+    tracemalloc.start()
+    try:
+        cycle()                         # warm whatever the first traced call allocates
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        cycle(); cycle(); cycle()       # no loop: its iterator would be an allocation
+        assert tracemalloc.get_traced_memory()[1] == before
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_chain_cache_validates_each_held_lock_stack_once():
+    """Random lock, trylock and unlock (in and out of order) by three tasks
+    on five locks, read or not: a non-trylock acquisition is validated
+    exactly when the stack of (class, read) it makes, bottom to top, was not
+    validated before (lookup_chain_cache_add with keys that do not collide),
+    whichever task made it; equal stacks have one chain key, distinct
+    stacks distinct keys."""
+    k = ToyKernel()
+    ld = k.lockdep
+    names = "ABCDE"
+    locks = {n: mutex(k, lock_class_key(n)) for n in names}
+    tasks = [k.new_task(f"t{i}") for i in range(3)]
+    stacks = {id(t): [] for t in tasks}      # (name, read, trylock), bottom first
+    validated, keys = [], {}
+    real = Lockdep.validate_chain
+
+    def recorded(self, curr, next):
+        validated.append(tuple((h.cls.name, h.read) for h in held_locks(curr)) +
+                         ((next.cls.name, next.read),))
+        real(self, curr, next)
+    ld.validate_chain = recorded.__get__(ld)
+    rng = random.Random(12)
+    seen, expected = set(), []
+    for _ in range(3000):
+        t = rng.choice(tasks)
+        k.current, stack = t, stacks[id(t)]
+        held = [n for n, _, _ in stack]
+        free = [n for n in names if n not in held]
+        if stack and (not free or rng.random() < 0.45):
+            i = rng.randrange(len(stack)) if rng.random() < 0.3 else len(stack) - 1
+            name = stack.pop(i)[0]
+            ld.lock_release(locks[name], None)
+            # out of order: the locks above are taken again (reacquire_held_locks)
+            for n, read, trylock in stack[i:]:
+                if not trylock:
+                    chain = tuple((m, r) for m, r, _ in stack[:stack.index((n, read, trylock)) + 1])
+                    if chain not in seen:
+                        seen.add(chain)
+                        expected.append(chain)
+        else:
+            name, read, trylock = rng.choice(free), rng.choice((0, 1, 2)), rng.random() < 0.2
+            stack.append((name, read, int(trylock)))
+            chain = tuple((n, r) for n, r, _ in stack)
+            if not trylock and chain not in seen:
+                seen.add(chain)
+                expected.append(chain)
+            ld.lock_acquire(locks[name], 0, int(trylock), read, sys._getframe().f_code)
+        key = tuple((n, r) for n, r, _ in stack)
+        assert keys.setdefault(key, t.curr_chain_key) is t.curr_chain_key
+    assert validated == expected and len(expected) > 200
+    assert len({id(v) for v in keys.values()}) == len(keys)
+    assert ld.nr_lock_chains == len(lock_chains(ld.chains)) == len(seen)
+
+
 def registry(lockdep):
     """Everything of lockdep's registry a report or a validation reads."""
     return sorted(
         (cls.name, cls.idx, cls.usage_mask, sorted(cls.usage_traces.items()),
          sorted((n.name, e.dep, e.distance, tuple(e.trace)) for n, e in cls.locks_after.items()),
          sorted((n.name, e.dep) for n, e in cls.locks_before.items()))
-        for cls in lockdep.classes.values()), sorted(lockdep.chains), sorted(
+        for cls in lockdep.classes.values()), lock_chains(lockdep.chains), sorted(
         (k.name, v) for k, v in lockdep._versions.items())
 
 

@@ -19,6 +19,7 @@ ELF_BRK = 0x200000000000
 
 
 class Exec:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def do_execve(self) -> int:
         """The current task runs a new program: the new mm is built and its

@@ -33,6 +33,7 @@ class userfaultfd_ctx:
 
 
 class Userfaultfd:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_userfaultfd(self) -> userfaultfd_ctx:
         """userfaultfd(O_CLOEXEC), then UFFDIO_API: a context for current's mm."""

@@ -13,6 +13,7 @@ class KernelBug(Exception):
 
 
 class Bug:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def WARN_ON_ONCE(self, text: str) -> None:
         if text not in self.warned_once:

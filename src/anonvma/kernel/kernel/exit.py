@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 class Exit:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def do_group_exit(self) -> None:
         """exit_group(): the other threads are killed and exit, then this one.

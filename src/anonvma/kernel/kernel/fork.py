@@ -11,6 +11,7 @@ from .sched.core import task_struct
 
 
 class Fork:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def mm_alloc(self) -> mm_struct:
         mm = mm_struct()

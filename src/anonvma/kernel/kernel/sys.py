@@ -11,6 +11,7 @@ ANON_VMA_NAME_MAX_LEN = 80
 
 
 class Sys:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def init_utsname_release(self) -> str:
         """init_utsname()->release, which the splats print: the era's, with

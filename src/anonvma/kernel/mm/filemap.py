@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 class Filemap:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def folio_trylock(self, folio) -> bool:
         if folio.locked:

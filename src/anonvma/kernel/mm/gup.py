@@ -14,6 +14,7 @@ from .memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
 
 
 class Gup:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def faultin_page(self, vma, address: int, write: bool) -> int:
         """0, or -errno: a guard page (SIGSEGV) or a userfaultfd's missing

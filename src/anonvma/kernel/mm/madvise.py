@@ -48,6 +48,7 @@ _REMOTE_BEHAVIORS = (MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE)
 
 
 class Madvise:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_madvise(self, start: int, len_in: int, behavior: int) -> int:
         return self.do_madvise(self.current.mm, start, len_in, behavior)

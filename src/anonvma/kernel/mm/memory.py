@@ -49,6 +49,7 @@ class vm_fault:
 
 
 class Memory:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     # -- faults ---------------------------------------------------------------------
 

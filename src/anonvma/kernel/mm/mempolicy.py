@@ -20,6 +20,7 @@ MPOL_INTERLEAVE = 3
 
 
 class Mempolicy:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mbind(self, start: int, length: int, mode: int, nodes: frozenset, flags: int) -> int:
         return self.do_mbind(start, length, mode, nodes, flags)

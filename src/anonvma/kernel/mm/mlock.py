@@ -18,6 +18,7 @@ from ..include.mm import (
 
 
 class Mlock:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mlock(self, start: int, length: int) -> int:
         return self.do_mlock(start, length, VM_LOCKED)

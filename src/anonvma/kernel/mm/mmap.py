@@ -16,6 +16,7 @@ from ..include.mm import (
 
 
 class Mmap:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mmap(self, addr: int, length: int, prot: int, flags: int) -> int:
         """ksys_mmap_pgoff() -> vm_mmap_pgoff(): private anonymous mappings."""

@@ -13,6 +13,7 @@ from ..kernel.locking.rwsem import down_read, down_write, up_read, up_write
 
 
 class MmapLock:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def mmap_read_lock(self, mm) -> None:
         down_read(mm.mmap_lock)

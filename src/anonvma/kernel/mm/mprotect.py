@@ -11,6 +11,7 @@ from .memory import pte_range
 
 
 class Mprotect:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mprotect(self, start: int, length: int, prot: int) -> int:
         return self.do_mprotect_pkey(start, length, prot)

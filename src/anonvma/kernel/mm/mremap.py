@@ -46,6 +46,7 @@ class vma_remap_struct:
 
 
 class Mremap:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mremap(self, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
         return self.do_mremap(vma_remap_struct(addr, old_len, new_len, flags, new_addr))

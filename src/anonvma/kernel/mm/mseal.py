@@ -14,6 +14,7 @@ from ..include.mm import PAGE_ALIGN, PAGE_MASK, VM_SEALED
 
 
 class Mseal:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def sys_mseal(self, start: int, len_in: int, flags: int) -> int:
         return self.do_mseal(start, len_in, flags)

@@ -93,6 +93,7 @@ class zone:
 
 
 class PageAlloc:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def page_alloc_init(self, memory: int) -> None:
         self.zone = zone(memory)

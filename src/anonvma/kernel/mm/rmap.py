@@ -60,6 +60,8 @@ class rmap_walk_control:
 class Rmap:
     """The anon_vma half of mm/rmap.c, mixed into the kernel."""
 
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
+
     # -- include/linux/rmap.h ------------------------------------------------
 
     def get_anon_vma(self, av: anon_vma) -> None:

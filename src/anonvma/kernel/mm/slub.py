@@ -72,6 +72,8 @@ class kmem_cache:
 class Slub:
     """The slab allocator's entry points, mixed into the kernel."""
 
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
+
     def kmem_cache_create(self, name: str, object_type, object_size: int, flags: int = 0,
                           ctor=None) -> kmem_cache:
         s = kmem_cache(name, object_type, object_size, flags, ctor)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 
 class Swap:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def folio_add_lru(self, folio) -> None:
         self.lru[folio] = None

@@ -38,6 +38,7 @@ def swap_range_free(si: swap_info_struct, offset: int) -> None:
 
 
 class Swapfile:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def swap_init(self, slots: int) -> None:
         self.swap_info = swap_info_struct(slots) if slots else None

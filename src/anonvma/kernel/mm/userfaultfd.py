@@ -24,6 +24,7 @@ from .mm_types import pte_t, swp_pte_t
 
 
 class UserfaultfdMm:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def userfaultfd_register_range(self, ctx, vma, vm_flags: int, start: int, end: int) -> int:
         mm = ctx.mm

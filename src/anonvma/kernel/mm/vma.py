@@ -102,6 +102,8 @@ class vma_prepare:
 class Vma:
     """mm/vma.c, mixed into the kernel."""
 
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
+
     # -- anon_vma sharing between neighbours -------------------------------------
 
     def vma_is_fork_child(self, vma) -> bool:

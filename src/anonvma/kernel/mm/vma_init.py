@@ -7,6 +7,7 @@ from .mm_types import vm_area_struct
 
 
 class VmaInit:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def vma_state_init(self) -> None:
         self.vm_area_cachep = self.kmem_cache_create("vm_area_struct", vm_area_struct, 192)

@@ -22,6 +22,7 @@ DEF_PRIORITY = 12
 
 
 class Vmscan:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     # -- direct reclaim -------------------------------------------------------------
 

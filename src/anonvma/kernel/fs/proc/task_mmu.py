@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from ...include.mm import VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
 
+_PERM_BITS = VM_READ | VM_WRITE | VM_EXEC | VM_MAYSHARE
+# show_map_vma()'s four characters for each combination of the bits, made
+# once: a session lists every VMA of every process at the end of each run
+_PERMS = {bits: ("r" if bits & VM_READ else "-") + ("w" if bits & VM_WRITE else "-")
+          + ("x" if bits & VM_EXEC else "-") + ("s" if bits & VM_MAYSHARE else "p")
+          for bits in range(_PERM_BITS + 1) if not bits & ~_PERM_BITS}
+
 
 class TaskMmu:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def show_map_vma(self, vma) -> tuple[int, int, str]:
         """(start, end, perms) as /proc/PID/maps prints them."""
-        flags = vma.vm_flags
-        perms = ("r" if flags & VM_READ else "-") + ("w" if flags & VM_WRITE else "-") \
-            + ("x" if flags & VM_EXEC else "-") + ("s" if flags & VM_MAYSHARE else "p")
-        return vma.vm_start, vma.vm_end, perms
+        return vma.vm_start, vma.vm_end, _PERMS[vma.vm_flags & _PERM_BITS]
 
     def proc_pid_maps(self, mm) -> list[tuple[int, int, str]]:
         self.mmap_read_lock(mm)

@@ -8,10 +8,11 @@ design (Documentation/locking/lockdep-design.rst):
   ``anon_vma->rwsem`` is one class.  ``subclass`` (``down_write_nested``)
   makes a separate class, printed ``name/N``.
 - Each task keeps its stack of held locks (``task.held_locks``, slots used
-  up to ``task.lockdep_depth``) and a hash of it, the *chain key*
-  (``task.curr_chain_key``).  A held-lock stack whose chain key was seen
-  before has been validated already and costs one set lookup: the lock
-  fills a slot, nothing is allocated and no stack is walked.  Only new
+  up to ``task.lockdep_depth``) and the *chain* that stack makes
+  (``task.curr_chain_key``, a ``lock_chain``).  A held-lock stack whose
+  chain was seen before has been validated already and costs one dict
+  lookup: the lock fills a slot, nothing is allocated and no stack is
+  walked.  Only new
   chains are validated, and only a new dependency or a new usage bit saves
   a stack trace (``save_trace``, from check_prev_add and mark_lock).  The
   one frame looked at per acquisition is the caller's (``_RET_IP_``, the
@@ -38,6 +39,14 @@ design (Documentation/locking/lockdep-design.rst):
   the eras that had it: ``anonvma.variants.lockdep_reclaim_fs``.
 
 Where the model departs from the kernel:
+- The kernel's chain key is a 64-bit hash of the held locks' ids, mixed in
+  one id at a time (iterate_chain_key), and the chain cache a hash table of
+  those keys.  In Python each step of such a mix would allocate an int, so
+  the model keeps the chains themselves: a trie whose root is the empty
+  stack (``Lockdep.chains``) and whose node for a stack maps the id of the
+  lock taken next to the node of the stack one deeper.  A chain key is a
+  node; two stacks share one exactly when the kernel's keys are equal
+  short of a hash collision, so the cache says "seen" for the same stacks.
 - The kernel stops validating after its first report (``debug_locks_off``);
   the model keeps going and reports each distinct problem once (a cycle by
   its set of classes, recursion and usage conflicts by class).  The edge
@@ -101,12 +110,19 @@ class lockdep_map:
         return f"<lockdep_map {self.name}>"
 
 
+# hlock_id(): a held lock's class index, its read state above the index bits
+MAX_LOCKDEP_KEYS_BITS = 13
+
+
 class lock_class:
     __slots__ = ("idx", "key", "subclass", "name", "wait_type", "usage_mask",
-                 "usage_traces", "locks_after", "locks_before")
+                 "usage_traces", "locks_after", "locks_before", "hlock_ids")
 
     def __init__(self, idx: int, key, subclass: int, name: str, wait_type: int):
         self.idx = idx
+        # hlock_id() for read = 0, 1, 2, made once: the hit path looks one
+        # up by the read state and computes (allocates) no int
+        self.hlock_ids = tuple(idx | read << MAX_LOCKDEP_KEYS_BITS for read in range(3))
         self.key = key
         self.subclass = subclass
         self.name = name
@@ -135,6 +151,32 @@ class lock_list:
         self.trace = trace
 
 
+class lock_chain(dict):
+    """A held-lock stack lockdep has seen (the kernel's chain key): maps the
+    ``hlock_id`` of a lock taken on top of it to the chain one deeper.
+    ``cached``: it is in the chain cache, i.e. was validated
+    (lookup_chain_cache_add); a chain reached only by a trylock on top is
+    known, as its key is in the kernel, but not cached."""
+
+    __slots__ = ("cached",)
+
+    def __init__(self, cached: bool):
+        super().__init__()
+        self.cached = cached
+
+
+def lock_chains(root: lock_chain) -> list[tuple]:
+    """The cached chains below ``root`` (/proc/lockdep_chains), each as the
+    hlock ids of its locks, outermost first."""
+    found, todo = [], [((), root)]
+    while todo:
+        ids, chain = todo.pop()
+        if chain.cached:
+            found.append(ids)
+        todo += ((ids + (hid,), deeper) for hid, deeper in chain.items())
+    return sorted(found)
+
+
 class held_lock:
     """One slot of the task's held-lock stack.  As in the kernel, where
     ``task->held_locks[MAX_LOCK_DEPTH]`` is an array inside task_struct
@@ -152,7 +194,7 @@ class held_lock:
         self.read = 0
         self.trylock = 0
         self.acquire_ip = None      # the code object of the acquiring function
-        self.prev_chain_key = 0
+        self.prev_chain_key = None  # the chain of the locks below (a lock_chain)
 
 
 def held_locks(curr) -> list[held_lock]:
@@ -399,7 +441,10 @@ class Lockdep:
         self.classes: dict = {}
         self.nr_classes = 0
         self._versions: dict = {}      # lock_class_key -> its number among keys of its name
-        self.chains: set[int] = set()
+        # the chain cache: the empty stack's lock_chain, the root of every
+        # chain seen (a task holding no lock is at it)
+        self.chains = lock_chain(False)
+        self.nr_lock_chains = 0
         self.nr_edges = 0
         self.reports: list[str] = []
         self._reported: set = set()
@@ -423,7 +468,11 @@ class Lockdep:
         ``undo_run`` takes them back before the next copy is restored."""
         self.undo = []
         classes = list(self.classes.values())
-        return [self.classes, self._versions, self.chains, *classes, *(c.key for c in classes)]
+        chains, todo = [], [self.chains]
+        while todo:
+            chains += todo
+            todo = [deeper for chain in todo for deeper in chain.values()]
+        return [self.classes, self._versions, *chains, *classes, *(c.key for c in classes)]
 
     @staticmethod
     def undo_run(undo: list) -> None:
@@ -475,7 +524,7 @@ class Lockdep:
         if curr is None:
             return
         # __lock_acquire(), in the probe itself: the chain-cache hit path is
-        # a class lookup, a slot filled, a hash and a set lookup.
+        # a class lookup, a slot filled and a dict lookup; it allocates nothing.
         cls = self.classes.get((lock.key, subclass) if subclass else lock.key)
         if cls is None:
             cls = self.register_lock_class(lock, subclass)
@@ -490,7 +539,8 @@ class Lockdep:
         except IndexError:          # never this deep before: one more slot
             hlock = held_lock()
             curr.held_locks.append(hlock)
-        prev_key = curr.curr_chain_key
+        # a task holding no lock is at the root, whatever its key says
+        prev_key = curr.curr_chain_key if depth else self.chains
         hlock.cls = cls
         hlock.instance = lock
         hlock.read = read
@@ -499,11 +549,21 @@ class Lockdep:
         hlock.prev_chain_key = prev_key
         if self.irq_usage:
             self.mark_irqflags(curr, hlock)
-        chain_key = hash((prev_key, cls.idx, read))
-        if not trylock and chain_key not in self.chains:
-            self.chains.add(chain_key)
+        # iterate_chain_key(), lookup_chain_cache_add()
+        hid = cls.hlock_ids[read]
+        chain_key = prev_key.get(hid)
+        if chain_key is None:
+            chain_key = prev_key[hid] = lock_chain(not trylock)
             if self.undo is not None:
-                self.undo.append((self.chains.discard, chain_key))
+                self.undo.append((prev_key.pop, hid))
+            if not trylock:
+                self.nr_lock_chains += 1
+                self.validate_chain(curr, hlock)
+        elif not trylock and not chain_key.cached:
+            chain_key.cached = True
+            if self.undo is not None:
+                self.undo.append((setattr, chain_key, "cached", False))
+            self.nr_lock_chains += 1
             self.validate_chain(curr, hlock)
         curr.lockdep_depth = depth + 1
         curr.curr_chain_key = chain_key

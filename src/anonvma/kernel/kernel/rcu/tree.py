@@ -53,6 +53,8 @@ def _gp_done(rsp: rcu_state, snap: dict) -> bool:
 class Rcu:
     """RCU's entry points, mixed into the kernel."""
 
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
+
     def rcu_init(self) -> None:
         self.rcu_state = rcu_state()
 

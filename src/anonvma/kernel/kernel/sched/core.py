@@ -44,7 +44,7 @@ class task_struct:
     __slots__ = (
         "pid", "comm", "mm", "flags", "exit_state", "state",
         # lockdep (include/linux/sched.h, CONFIG_LOCKDEP): the held-lock
-        # stack (slots, the first lockdep_depth in use) and its running hash.
+        # stack (slots, the first lockdep_depth in use) and its chain key.
         "held_locks", "lockdep_depth", "curr_chain_key",
         # What the task is blocked on (the 6.x hung-task "blocker"), and the
         # condition that makes it runnable again: the model's wait queue entry.
@@ -73,7 +73,7 @@ class task_struct:
         self.state = TASK_RUNNING      # the kernel's __state
         self.held_locks = []
         self.lockdep_depth = 0
-        self.curr_chain_key = 0
+        self.curr_chain_key = None     # no lock held yet: lockdep starts at its root
         self.blocked_on = None
         self.sched_wait = None
         self.thread = None

@@ -9,6 +9,7 @@ from ....include.mm import (
 
 
 class SysX86_64:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def arch_get_unmapped_area_topdown(self, addr0: int, length: int, flags: int) -> int:
         """A hint is taken as it is when the range is free; otherwise the

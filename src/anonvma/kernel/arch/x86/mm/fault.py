@@ -17,6 +17,7 @@ MAX_OOM_RETRIES = 64
 
 
 class Fault:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def handle_user_access(self, address: int, write: bool) -> int:
         """0, or the signal that kills the task."""

@@ -10,6 +10,7 @@ STACK_RND_MASK = 0x3fffff
 
 
 class ArchMmap:
+    __slots__ = ()          # a kernel object has no __dict__ (see anonvma.kernel)
 
     def mmap_base(self, rnd: int, task_size: int, rlim_stack: int) -> int:
         """Top of the mmap area, just below the stack and the room the stack
