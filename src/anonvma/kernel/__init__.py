@@ -136,7 +136,7 @@ class Linux(Rmap, Vma, VmaInit, Mmap, MmapLock, Memory, Mprotect, Mremap, Madvis
     #   chain_root_last  anon_vma_clone() keeps the root at the tail of every
     #                    chain (False from 7.0, whose clone reverses the chain)
     # Every attribute of the kernel object (see the module's docstring);
-    # tests/kernel/test_slots.py checks that the methods store no other.
+    # tests/kernel/test_kernel_object.py checks that the methods store no other.
     __slots__ = ("trace", "current", "lockdep", "failslab", "warned_once", "slab_caches",
                  "lru", "tasks", "last_pid", "next_pfn", "nr_folios", "zone", "swap_info",
                  "mmap_lock_key", "page_table_lock_key", "anon_vma_rwsem_key",
